@@ -1,0 +1,120 @@
+/**
+ * Node-only helpers of `@lss/core`: safetensors from and to paths, with streamed reads so a multi-GB
+ * checkpoint is never held twice, and atomic writes (temporary file, then rename).
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { WeightsError } from '../errors.js';
+import {
+  decodeTensor,
+  encodeTensorData,
+  parseSafetensorsHeader,
+  planSafetensors,
+  readHeaderLength,
+  type SafetensorsContents,
+  type SafetensorsHeader,
+  type SafetensorsInput,
+  type SafetensorsTensor,
+} from '../safetensors.js';
+
+function readExactly(fd: number, length: number, position: number, path: string): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, position + done);
+    if (n === 0) throw new WeightsError(`${path}: unexpected end of file at byte ${position + done}; the file is truncated.`);
+    done += n;
+  }
+  return out;
+}
+
+function openForRead(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (cause) {
+    throw new WeightsError(`Cannot open weights file ${path}: ${(cause as Error).message}. Check the path.`, { cause });
+  }
+}
+
+/** Reads and validates only the header of a safetensors file (cheap, whatever the file size). */
+export function readSafetensorsFileHeader(path: string): SafetensorsHeader {
+  const fd = openForRead(path);
+  try {
+    return readHeaderFromFd(fd, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readHeaderFromFd(fd: number, path: string): SafetensorsHeader {
+  const size = fstatSync(fd).size;
+  const prefix = size >= 8 ? readExactly(fd, 8, 0, path) : new Uint8Array(0);
+  const headerLength = readHeaderLength(prefix, size, path);
+  return parseSafetensorsHeader(readExactly(fd, headerLength, 8, path), size, path);
+}
+
+/**
+ * Reads a safetensors file from disk. The header is validated first; then each wanted tensor is read
+ * on its own, so peak memory is one tensor's bytes plus the decoded results.
+ */
+export function readSafetensorsFile(path: string, options: { names?: readonly string[] } = {}): SafetensorsContents {
+  const fd = openForRead(path);
+  try {
+    const header = readHeaderFromFd(fd, path);
+    const wanted = options.names ? new Set(options.names) : null;
+    const tensors = new Map<string, SafetensorsTensor>();
+    for (const entry of header.entries) {
+      if (wanted && !wanted.has(entry.name)) continue;
+      tensors.set(entry.name, decodeTensor(entry, readExactly(fd, entry.end - entry.begin, entry.begin, path), path));
+    }
+    if (wanted) {
+      const missing = [...wanted].filter((n) => !tensors.has(n));
+      if (missing.length > 0) throw new WeightsError(`${path}: requested tensors not in the file: ${missing.join(', ')}.`);
+    }
+    return { tensors, metadata: header.metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a safetensors file atomically: to `path.tmp-<pid>` first, fsync, then rename over `path`. */
+export function writeSafetensorsFile(
+  path: string,
+  tensors: Map<string, SafetensorsInput> | Record<string, SafetensorsInput>,
+  metadata: Readonly<Record<string, string>> = {},
+): void {
+  const plan = planSafetensors(tensors, metadata);
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const prefix = new Uint8Array(8);
+    new DataView(prefix.buffer).setUint32(0, plan.header.length, true);
+    writeAll(fd, prefix);
+    writeAll(fd, plan.header);
+    for (const t of plan.tensors) writeAll(fd, encodeTensorData(t));
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** Writes a text file atomically (temporary file, fsync, rename). */
+export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeAll(fd, typeof contents === 'string' ? new TextEncoder().encode(contents) : contents);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}

@@ -1,0 +1,41 @@
+import { mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixturePath } from '../../test/fixtures.js';
+import { WeightsError } from '../errors.js';
+import { readSafetensors } from '../safetensors.js';
+import { readSafetensorsFile, readSafetensorsFileHeader, writeFileAtomic, writeSafetensorsFile } from './index.js';
+
+describe('safetensors files', () => {
+  it('streams the fixture model and matches the in-memory reader', () => {
+    const path = fixturePath('clip-tiny', 'model.safetensors');
+    const fromFile = readSafetensorsFile(path, { names: ['visual_projection.weight', 'logit_scale'] });
+    const inMemory = readSafetensors(readFileSync(path));
+    expect(fromFile.tensors.get('visual_projection.weight')?.shape).toEqual([32, 64]);
+    expect(Array.from(fromFile.tensors.get('logit_scale')?.data ?? [])).toEqual(
+      Array.from(inMemory.tensors.get('logit_scale')?.data ?? []),
+    );
+    expect(readSafetensorsFileHeader(path).entries.length).toBe(inMemory.tensors.size);
+  });
+  it('writes atomically, leaving no temporary file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lss-node-'));
+    const path = join(dir, 'w.safetensors');
+    writeSafetensorsFile(path, { a: { shape: [2], data: new Float32Array([1, 2]) } }, { step: '3' });
+    writeFileAtomic(join(dir, 'x.json'), '{"a":1}');
+    expect(readdirSync(dir).sort()).toEqual(['w.safetensors', 'x.json']);
+    const back = readSafetensorsFile(path);
+    expect(back.metadata).toEqual({ step: '3' });
+    expect(Array.from(back.tensors.get('a')?.data ?? [])).toEqual([1, 2]);
+  });
+  it('rejects a truncated file and a missing file with WeightsError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lss-node-'));
+    const path = join(dir, 't.safetensors');
+    writeSafetensorsFile(path, { a: { shape: [64], data: new Float32Array(64) } });
+    truncateSync(path, 100);
+    expect(() => readSafetensorsFile(path)).toThrow(/truncated/);
+    expect(() => readSafetensorsFile(join(dir, 'nope.safetensors'))).toThrow(WeightsError);
+    writeFileSync(join(dir, 'zero.safetensors'), '');
+    expect(() => readSafetensorsFile(join(dir, 'zero.safetensors'))).toThrow(/at least 8 bytes/);
+  });
+});

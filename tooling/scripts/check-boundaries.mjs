@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Fails when a package.json or a source import crosses the module boundaries of STYLE.md 4.2:
+// the four libraries depend on @lss/core only (never on each other), apps/eval does not use
+// @lss/objectives, and nobody deep-imports another package's src/.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+const allowed = {
+  '@lss/core': [],
+  '@lss/backbone': ['@lss/core'],
+  '@lss/concepts': ['@lss/core'],
+  '@lss/objectives': ['@lss/core'],
+  '@lss/data': ['@lss/core'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data'],
+  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval'],
+};
+const problems = [];
+const walk = (dir) =>
+  readdirSync(dir).flatMap((n) => {
+    if (n === 'node_modules' || n === 'dist') return [];
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : /\.(ts|mts|js|mjs)$/.test(n) ? [p] : [];
+  });
+for (const group of ['packages', 'apps']) {
+  for (const dir of readdirSync(join(root, group))) {
+    const pkgPath = join(root, group, dir, 'package.json');
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
+    const ok = allowed[pkg.name];
+    if (!ok) {
+      problems.push(`${pkgPath}: ${pkg.name} has no entry in the boundary table (tooling/scripts/check-boundaries.mjs)`);
+      continue;
+    }
+    const runtime = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies };
+    for (const dep of Object.keys(runtime)) {
+      if (dep.startsWith('@lss/') && !ok.includes(dep)) problems.push(`${pkg.name} depends on ${dep}; allowed: ${ok.join(', ') || 'none'}`);
+    }
+    for (const file of walk(join(root, group, dir))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/from\s+['"](@lss\/[^'"]+)['"]|import\(\s*['"](@lss\/[^'"]+)['"]/g)) {
+        const spec = m[1] ?? m[2];
+        const name = spec.split('/').slice(0, 2).join('/');
+        if (/\/src(\/|$)/.test(spec)) problems.push(`${file}: deep import ${spec}; import from the package's exports instead`);
+        if (name !== pkg.name && name !== '@lss/testing' && !ok.includes(name))
+          problems.push(`${file}: imports ${spec}, which ${pkg.name} may not use`);
+      }
+    }
+  }
+}
+if (problems.length) {
+  console.error(`Module boundary violations:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('module boundaries: ok');

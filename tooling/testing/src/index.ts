@@ -1,0 +1,2 @@
+export { allClose, expectNoLeaks, expectNoLeaksAsync, maxAbsDiff, TensorLeakError } from '@lss/core/testing';
+export { CLIP_TINY_DIR, FIXTURES_DIR, fixturePath, REPO_ROOT, SHARED_FIXTURES_DIR } from './fixtures.js';
