@@ -16,6 +16,7 @@ fi
 echo "[lss] pnpm $("${PNPM[@]}" --version), node $(node --version)"
 "${PNPM[@]}" install --frozen-lockfile
 "${PNPM[@]}" build
+node tooling/scripts/check-packages.mjs
 case "${1:-test}" in
   demo)
     shift || true
