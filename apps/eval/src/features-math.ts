@@ -1,0 +1,60 @@
+/**
+ * Small host-side helpers for feature matrices: row-major `Float32Array` [N, D] with labels.
+ */
+import { ShapeError } from '@lss/core';
+
+/** A labelled feature matrix: `data` is row-major [numSamples, dim]. */
+export interface FeatureSet {
+  readonly data: Float32Array;
+  readonly numSamples: number;
+  readonly dim: number;
+  /** Class index per sample, length numSamples. */
+  readonly labels: Int32Array;
+}
+
+/** Validates the sizes of a feature set. */
+export function checkFeatureSet(set: FeatureSet, name = 'feature set'): void {
+  if (set.data.length !== set.numSamples * set.dim) {
+    throw new ShapeError(
+      `${name}: data has ${set.data.length} values; expected numSamples*dim = ${set.numSamples}*${set.dim}. Check how the features were stacked.`,
+    );
+  }
+  if (set.labels.length !== set.numSamples) {
+    throw new ShapeError(`${name}: ${set.labels.length} labels for ${set.numSamples} samples; expected one label per sample.`);
+  }
+}
+
+/** Returns a copy of `data` [N, D] with every row scaled to unit L2 norm (zero rows stay zero). */
+export function l2NormalizeRows(data: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(data.length);
+  const n = data.length / dim;
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let d = 0; d < dim; d++) {
+      const v = data[i * dim + d] as number;
+      ss += v * v;
+    }
+    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    for (let d = 0; d < dim; d++) out[i * dim + d] = (data[i * dim + d] as number) * inv;
+  }
+  return out;
+}
+
+/** Number of classes implied by labels (max + 1), or `numClasses` when given and larger. */
+export function inferNumClasses(labels: ArrayLike<number>, numClasses?: number): number {
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) max = Math.max(max, labels[i] as number);
+  return Math.max(max + 1, numClasses ?? 0);
+}
+
+/** Rows `indices` of a feature set, as a new feature set. */
+export function selectRows(set: FeatureSet, indices: ArrayLike<number>): FeatureSet {
+  const data = new Float32Array(indices.length * set.dim);
+  const labels = new Int32Array(indices.length);
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r] as number;
+    data.set(set.data.subarray(i * set.dim, (i + 1) * set.dim), r * set.dim);
+    labels[r] = set.labels[i] as number;
+  }
+  return { data, numSamples: indices.length, dim: set.dim, labels };
+}

@@ -1,0 +1,118 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { exportFeatures } from './export.js';
+import { fitLogisticRegression, linearScores, runLinearProbe, stratifiedHoldout } from './linear-probe.js';
+import { argmaxRows, computeSplitMetrics } from './metrics.js';
+import { readNpy } from './npy.js';
+import { runSgdProbe } from './sgd-probe.js';
+import { gaussianClusters, shuffleLabels } from './test-helpers.js';
+
+const separable = gaussianClusters({ numClasses: 5, dim: 16, trainPerClass: 40, testPerClass: 100, separation: 3, noise: 0.4, seed: 1 });
+
+describe('linear probe (L-BFGS multinomial logistic regression)', () => {
+  it('reaches ~100% on linearly separable features', () => {
+    const r = runLinearProbe(separable.train, separable.test);
+    expect(computeSplitMetrics(r.scores, separable.test.labels).top1).toBeGreaterThanOrEqual(99);
+    expect(r.selection.length).toBe(7);
+    expect(r.selectionNote).toMatch(/held-out 20%/);
+  });
+
+  it('is at chance on shuffled labels', () => {
+    const test = shuffleLabels(separable.test, 8);
+    const r = runLinearProbe(shuffleLabels(separable.train, 7), test);
+    expect(Math.abs(computeSplitMetrics(r.scores, test.labels).top1 - 20)).toBeLessThan(6);
+  });
+
+  it('has a zero gradient at its solution (checked by finite differences of the objective)', () => {
+    const small = gaussianClusters({ numClasses: 3, dim: 4, trainPerClass: 10, testPerClass: 1, separation: 1, noise: 1, seed: 3 });
+    const r = fitLogisticRegression(small.train, { c: 0.5, gradientTolerance: 1e-10 });
+    expect(r.converged).toBe(true);
+    // sklearn objective: C Σ CE + ½‖W‖²; perturbing any weight must not decrease it.
+    const objective = (w: Float64Array, b: Float64Array) => {
+      const s = linearScores({ weights: w, bias: b, dim: 4, numClasses: 3 }, small.train);
+      let ce = 0;
+      for (let i = 0; i < small.train.numSamples; i++) {
+        const row = Array.from(s.data.subarray(i * 3, i * 3 + 3));
+        const m = Math.max(...row);
+        ce += Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0)) + m - (row[small.train.labels[i] as number] as number);
+      }
+      return 0.5 * ce + 0.5 * w.reduce((a, v) => a + v * v, 0);
+    };
+    const base = objective(r.model.weights, r.model.bias);
+    for (let p = 0; p < 12; p += 5) {
+      for (const eps of [1e-3, -1e-3]) {
+        const w = r.model.weights.slice();
+        w[p] = (w[p] as number) + eps;
+        expect(objective(w, r.model.bias)).toBeGreaterThanOrEqual(base - 1e-9);
+      }
+    }
+  });
+
+  it('holds out a stratified part of every class', () => {
+    const labels = Int32Array.from([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2]);
+    const { fit, heldOut } = stratifiedHoldout(labels, 0.2, 0);
+    expect(heldOut.map((i) => labels[i]).sort()).toEqual([0, 1]);
+    expect(fit.length + heldOut.length).toBe(labels.length);
+    expect(fit.some((i) => labels[i] === 2)).toBe(true);
+  });
+});
+
+describe('SGD probe (SVT/DINO eval_linear style)', () => {
+  it('reaches ~100% on separable features and chance on shuffled labels', () => {
+    const r = runSgdProbe(separable.train, separable.test, { epochs: 30, batchSize: 32 });
+    expect(computeSplitMetrics(r.scores, separable.test.labels).top1).toBeGreaterThanOrEqual(99);
+    const test = shuffleLabels(separable.test, 8);
+    const s = runSgdProbe(shuffleLabels(separable.train, 7), test, { epochs: 30, batchSize: 32 });
+    expect(Math.abs(computeSplitMetrics(s.scores, test.labels).top1 - 20)).toBeLessThan(6);
+  });
+});
+
+const PYTHON = '/usr/bin/python3';
+const hasSklearn = spawnSync(PYTHON, ['-c', 'import sklearn, numpy'], { stdio: 'ignore' }).status === 0;
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+
+describe('scikit-learn cross-check', () => {
+  it('scikit-learn is available in CI', () => {
+    // In CI .ci/run installs python3-sklearn: its absence there is a failure, not a skip.
+    if (inCi) expect(hasSklearn, `${PYTHON} cannot import sklearn and numpy; install python3-sklearn python3-numpy`).toBe(true);
+    else if (!hasSklearn) console.warn('[skipped] scikit-learn cross-check: /usr/bin/python3 has no sklearn (not in CI).');
+  });
+
+  it.runIf(hasSklearn || inCi)('LogisticRegression on the exported features agrees within 1 point', () => {
+    // Overlapping clusters so that the accuracy is far from 100% and the check means something.
+    const { train, test } = gaussianClusters({
+      numClasses: 6,
+      dim: 24,
+      trainPerClass: 30,
+      testPerClass: 80,
+      separation: 1,
+      noise: 0.6,
+      seed: 11,
+    });
+    const r = runLinearProbe(train, test, { cGrid: [0.1, 1, 10, 100] });
+    const ours = computeSplitMetrics(r.scores, test.labels).top1;
+    console.log(`linear probe ${ours.toFixed(2)}% at C=${r.chosenC}`);
+    expect(ours).toBeGreaterThan(30);
+    expect(ours).toBeLessThan(90);
+    const dir = mkdtempSync(join(tmpdir(), 'lss-eval-sk-'));
+    try {
+      exportFeatures(dir, r.preparedTrain, r.preparedTest, { preprocessing: 'l2-normalised rows', chosenC: r.chosenC });
+      expect(readNpy(join(dir, 'train_features.npy')).shape).toEqual([train.numSamples, train.dim]);
+      const script = fileURLToPath(new URL('../scripts/sklearn_probe.py', import.meta.url));
+      const run = spawnSync(PYTHON, [script, dir, String(r.chosenC)], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const sk = JSON.parse(run.stdout) as { top1: number; predictions: number[] };
+      expect(Math.abs(sk.top1 - ours), `ours ${ours.toFixed(2)}% vs sklearn ${sk.top1.toFixed(2)}% at C=${r.chosenC}`).toBeLessThanOrEqual(
+        1,
+      );
+      const agree = argmaxRows(r.scores).reduce((a, p, i) => a + (p === sk.predictions[i] ? 1 : 0), 0) / test.numSamples;
+      expect(agree).toBeGreaterThanOrEqual(0.99);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,286 @@
+/**
+ * Linear probe on frozen features: L2-regularised multinomial logistic regression, fitted by full-batch
+ * L-BFGS in float64, with the regularisation strength chosen on a held-out part of the training split
+ * and the final model refitted on the whole training split (SPEC.md section 5; the protocol of CLIP's
+ * linear-probe evaluation, Radford et al. 2021, appendix A.3, with a fixed grid instead of their
+ * parametric search).
+ *
+ * Objective (scikit-learn's `LogisticRegression(penalty='l2', multi_class='multinomial')`, so the same
+ * C means the same model):  C · Σ_i −log softmax(W xᵢ + b)[yᵢ] + ½ ‖W‖²,  the bias b not penalised.
+ * We minimise it divided by C·N, which has the same minimiser and keeps tolerances scale-free.
+ */
+import { ConfigError, SeededRandom } from '@lss/core';
+import { checkFeatureSet, type FeatureSet, inferNumClasses, l2NormalizeRows, selectRows } from './features-math.js';
+import { minimizeLbfgs } from './lbfgs.js';
+import { argmaxRows, type ScoreMatrix } from './metrics.js';
+
+/** A fitted linear classifier: logits = x W + b with W [dim, numClasses] row-major. */
+export interface LinearModel {
+  readonly weights: Float64Array;
+  readonly bias: Float64Array;
+  readonly dim: number;
+  readonly numClasses: number;
+}
+
+export interface FitLogisticOptions {
+  /** Inverse regularisation strength C (scikit-learn's convention). */
+  readonly c: number;
+  readonly numClasses?: number;
+  readonly maxIterations?: number;
+  readonly gradientTolerance?: number;
+  /** Start from this model (warm start along a C grid). */
+  readonly init?: LinearModel;
+}
+
+export interface FitLogisticResult {
+  readonly model: LinearModel;
+  readonly iterations: number;
+  readonly converged: boolean;
+  /** Final objective value (divided by C·N). */
+  readonly objective: number;
+}
+
+/**
+ * Fits multinomial logistic regression with an L2 penalty on W by L-BFGS.
+ * Input: features [N, D] (used as given; normalise before if wanted) and labels.
+ */
+export function fitLogisticRegression(train: FeatureSet, options: FitLogisticOptions): FitLogisticResult {
+  checkFeatureSet(train, 'logistic regression train features');
+  const { c } = options;
+  if (!(c > 0) || !Number.isFinite(c)) throw new ConfigError(`Regularisation C must be a positive finite number; received ${c}.`);
+  const n = train.numSamples;
+  const dim = train.dim;
+  const k = options.numClasses ?? inferNumClasses(train.labels);
+  if (n === 0) throw new ConfigError('Cannot fit a linear probe on 0 training samples; check the training split.');
+  const numW = dim * k;
+  const x = train.data;
+  const labels = train.labels;
+  const invN = 1 / n;
+  const reg = 1 / (c * n);
+  const z = new Float64Array(k);
+  const fn = (theta: Float64Array, grad: Float64Array): number => {
+    grad.fill(0);
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const row = i * dim;
+      for (let j = 0; j < k; j++) z[j] = theta[numW + j] as number;
+      for (let d = 0; d < dim; d++) {
+        const xv = x[row + d] as number;
+        if (xv === 0) continue;
+        const w = d * k;
+        for (let j = 0; j < k; j++) z[j] = (z[j] as number) + xv * (theta[w + j] as number);
+      }
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < k; j++) max = Math.max(max, z[j] as number);
+      let sum = 0;
+      for (let j = 0; j < k; j++) {
+        const e = Math.exp((z[j] as number) - max);
+        z[j] = e;
+        sum += e;
+      }
+      const y = labels[i] as number;
+      // z now holds exp(z - max); p = z / sum; loss_i = log(sum) + max - z_y
+      const py = (z[y] as number) / sum;
+      loss += -Math.log(Math.max(py, 1e-300));
+      for (let j = 0; j < k; j++) z[j] = ((z[j] as number) / sum - (j === y ? 1 : 0)) * invN; // dL/dlogit
+      for (let d = 0; d < dim; d++) {
+        const xv = x[row + d] as number;
+        if (xv === 0) continue;
+        const w = d * k;
+        for (let j = 0; j < k; j++) grad[w + j] = (grad[w + j] as number) + xv * (z[j] as number);
+      }
+      for (let j = 0; j < k; j++) grad[numW + j] = (grad[numW + j] as number) + (z[j] as number);
+    }
+    let wsq = 0;
+    for (let p = 0; p < numW; p++) {
+      const w = theta[p] as number;
+      wsq += w * w;
+      grad[p] = (grad[p] as number) + reg * w;
+    }
+    return loss * invN + 0.5 * reg * wsq;
+  };
+  const theta0 = new Float64Array(numW + k);
+  if (options.init) {
+    if (options.init.dim !== dim || options.init.numClasses !== k) {
+      throw new ConfigError(`Warm-start model is [${options.init.dim}, ${options.init.numClasses}]; expected [${dim}, ${k}].`);
+    }
+    theta0.set(options.init.weights, 0);
+    theta0.set(options.init.bias, numW);
+  }
+  const result = minimizeLbfgs(fn, theta0, {
+    maxIterations: options.maxIterations ?? 1000,
+    gradientTolerance: options.gradientTolerance ?? 1e-7,
+  });
+  return {
+    model: { weights: result.x.slice(0, numW), bias: result.x.slice(numW), dim, numClasses: k },
+    iterations: result.iterations,
+    converged: result.converged,
+    objective: result.value,
+  };
+}
+
+/** Logits x W + b for every row. Output: [N, numClasses]. */
+export function linearScores(model: LinearModel, set: { data: Float32Array; numSamples: number; dim: number }): ScoreMatrix {
+  if (set.dim !== model.dim) throw new ConfigError(`Linear model expects dim ${model.dim}; received features of dim ${set.dim}.`);
+  const k = model.numClasses;
+  const out = new Float64Array(set.numSamples * k);
+  for (let i = 0; i < set.numSamples; i++) {
+    for (let j = 0; j < k; j++) out[i * k + j] = model.bias[j] as number;
+    for (let d = 0; d < set.dim; d++) {
+      const xv = set.data[i * set.dim + d] as number;
+      for (let j = 0; j < k; j++) out[i * k + j] = (out[i * k + j] as number) + xv * (model.weights[d * k + j] as number);
+    }
+  }
+  return { data: out, shape: [set.numSamples, k] };
+}
+
+/**
+ * A stratified split of sample indices into (fit, held-out): in each class, `fraction` of the
+ * samples (rounded, at least 1 when the class has 2 or more, never all of them) go to held-out.
+ */
+export function stratifiedHoldout(labels: Int32Array, fraction: number, seed: number): { fit: number[]; heldOut: number[] } {
+  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`Held-out fraction must be in (0, 1); received ${fraction}.`);
+  const rng = new SeededRandom(seed);
+  const byClass = new Map<number, number[]>();
+  labels.forEach((y, i) => {
+    const list = byClass.get(y) ?? [];
+    list.push(i);
+    byClass.set(y, list);
+  });
+  const fit: number[] = [];
+  const heldOut: number[] = [];
+  for (const y of [...byClass.keys()].sort((a, b) => a - b)) {
+    const idx = rng.shuffle([...(byClass.get(y) as number[])]);
+    const take = idx.length < 2 ? 0 : Math.min(idx.length - 1, Math.max(1, Math.round(fraction * idx.length)));
+    heldOut.push(...idx.slice(0, take));
+    fit.push(...idx.slice(take));
+  }
+  fit.sort((a, b) => a - b);
+  heldOut.sort((a, b) => a - b);
+  return { fit, heldOut };
+}
+
+/** The default C grid: 10^-2 … 10^4 (features L2-normalised, so logits need large weights). */
+export const DEFAULT_C_GRID: readonly number[] = [1e-2, 1e-1, 1, 10, 100, 1e3, 1e4];
+
+export interface LinearProbeOptions {
+  /** Candidate C values (default {@link DEFAULT_C_GRID}). A single value skips the selection. */
+  readonly cGrid?: readonly number[];
+  /** Fraction of each training class held out to choose C (default 0.2). */
+  readonly heldOutFraction?: number;
+  /** Seed of the held-out split (default 0). */
+  readonly seed?: number;
+  /** 'l2' (default): L2-normalise every feature row before fitting and testing; 'none': use as given. */
+  readonly normalize?: 'l2' | 'none';
+  readonly numClasses?: number;
+  readonly maxIterations?: number;
+}
+
+/** Held-out accuracy of one candidate C. */
+export interface CSelectionRow {
+  readonly c: number;
+  /** Percent. */
+  readonly heldOutTop1: number;
+  readonly heldOutLoss: number;
+  readonly iterations: number;
+}
+
+export interface LinearProbeResult {
+  readonly scores: ScoreMatrix;
+  readonly model: LinearModel;
+  readonly chosenC: number;
+  readonly selection: readonly CSelectionRow[];
+  /** How C was chosen, in words (printed in reports). */
+  readonly selectionNote: string;
+  readonly iterations: number;
+  readonly converged: boolean;
+  /** The features as fed to the classifier (after normalisation), for export and cross-checks. */
+  readonly preparedTrain: FeatureSet;
+  readonly preparedTest: FeatureSet;
+}
+
+function prepare(set: FeatureSet, normalize: 'l2' | 'none'): FeatureSet {
+  return normalize === 'l2' ? { ...set, data: l2NormalizeRows(set.data, set.dim) } : set;
+}
+
+function meanCrossEntropy(scores: ScoreMatrix, labels: Int32Array): number {
+  const [n, k] = scores.shape;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < k; j++) max = Math.max(max, scores.data[i * k + j] as number);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp((scores.data[i * k + j] as number) - max);
+    total += Math.log(sum) + max - (scores.data[i * k + (labels[i] as number)] as number);
+  }
+  return total / Math.max(n, 1);
+}
+
+/**
+ * The full linear-probe protocol: choose C on a stratified held-out part of `train` (highest held-out
+ * top-1, ties broken by lower held-out cross-entropy, then by smaller C), refit on all of `train` with
+ * that C, score `test`.
+ */
+export function runLinearProbe(train: FeatureSet, test: FeatureSet, options: LinearProbeOptions = {}): LinearProbeResult {
+  checkFeatureSet(train, 'linear-probe train features');
+  checkFeatureSet(test, 'linear-probe test features');
+  const normalize = options.normalize ?? 'l2';
+  const grid = [...(options.cGrid ?? DEFAULT_C_GRID)].sort((a, b) => a - b);
+  if (grid.length === 0) throw new ConfigError('The C grid is empty; give at least one value, e.g. [0.1, 1, 10].');
+  const numClasses = options.numClasses ?? inferNumClasses([...train.labels, ...test.labels]);
+  const preparedTrain = prepare(train, normalize);
+  const preparedTest = prepare(test, normalize);
+  const maxIterations = options.maxIterations ?? 1000;
+  const selection: CSelectionRow[] = [];
+  let chosenC = grid[0] as number;
+  let selectionNote: string;
+  if (grid.length === 1) {
+    selectionNote = `C fixed at ${chosenC} (a single value was given; no selection).`;
+  } else {
+    const fraction = options.heldOutFraction ?? 0.2;
+    const seed = options.seed ?? 0;
+    const { fit, heldOut } = stratifiedHoldout(preparedTrain.labels, fraction, seed);
+    if (heldOut.length === 0 || fit.length === 0) {
+      chosenC = grid[Math.floor(grid.length / 2)] as number;
+      selectionNote = `Training split too small to hold samples out (${train.numSamples} samples); C set to the grid's middle value ${chosenC}.`;
+    } else {
+      const fitSet = selectRows(preparedTrain, fit);
+      const heldSet = selectRows(preparedTrain, heldOut);
+      let init: LinearModel | undefined;
+      let best: CSelectionRow | undefined;
+      for (const c of grid) {
+        // Warm start along the increasing C grid (the solution moves continuously with C).
+        const r = fitLogisticRegression(fitSet, { c, numClasses, maxIterations, ...(init ? { init } : {}) });
+        init = r.model;
+        const s = linearScores(r.model, heldSet);
+        const hits = argmaxRows(s).reduce((a, p, i) => a + (p === heldSet.labels[i] ? 1 : 0), 0);
+        const row: CSelectionRow = {
+          c,
+          heldOutTop1: (100 * hits) / heldSet.numSamples,
+          heldOutLoss: meanCrossEntropy(s, heldSet.labels),
+          iterations: r.iterations,
+        };
+        selection.push(row);
+        if (!best || row.heldOutTop1 > best.heldOutTop1 || (row.heldOutTop1 === best.heldOutTop1 && row.heldOutLoss < best.heldOutLoss))
+          best = row;
+      }
+      chosenC = (best as CSelectionRow).c;
+      selectionNote =
+        `C chosen on a stratified held-out ${Math.round(fraction * 100)}% of the training split (seed ${seed}; ` +
+        `${fit.length} fit / ${heldOut.length} held-out samples) by held-out top-1, ties by held-out cross-entropy; ` +
+        'then refitted on the whole training split.';
+    }
+  }
+  const final = fitLogisticRegression(preparedTrain, { c: chosenC, numClasses, maxIterations });
+  return {
+    scores: linearScores(final.model, preparedTest),
+    model: final.model,
+    chosenC,
+    selection,
+    selectionNote,
+    iterations: final.iterations,
+    converged: final.converged,
+    preparedTrain,
+    preparedTest,
+  };
+}
