@@ -1,0 +1,122 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applyOverride, configFromData, loadConfig, readConfigFile } from './load.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'lss-config-'));
+
+describe('shipped configs', () => {
+  it('lss-b16-k400 is the paper-scale recipe of SPEC.md section 4', () => {
+    const c = loadConfig('lss-b16-k400');
+    expect(c.views).toMatchObject({ numGlobal: 2, numLocal: 8, numFrames: 8, globalSize: 224, localSize: 96 });
+    expect(c.optimizer).toMatchObject({ weightDecay: 0.04, weightDecayEnd: 0.4, clipGradNorm: 3 });
+    expect(c.teacher).toEqual({ momentum: 0.996, momentumEnd: 1 });
+    expect(c.model).toMatchObject({ preset: 'vit-b16', numFrames: 8, recompute: true });
+    expect(c.data.kind).toBe('kinetics400');
+    expect(c.objectives.map((o) => o.name)).toEqual(['concept-distillation', 'concept-alignment', 'uniform-prior']);
+  });
+
+  it('lss-tiny-synthetic extends it, replaces the data block (different kind) and resolves paths against its file', () => {
+    const c = loadConfig('lss-tiny-synthetic');
+    expect(c.data.kind).toBe('synthetic');
+    expect(c.data).not.toHaveProperty('annotations');
+    expect(c.model.clip).toMatch(/fixtures\/clip-tiny$/);
+    expect(c.views).toMatchObject({ numGlobal: 2, numLocal: 2, globalSize: 32, localSize: 16 });
+    expect(c.optimizer.weightDecayEnd).toBe(0.4); // inherited
+  });
+});
+
+describe('extends', () => {
+  it('merges parents deeply, child wins, lists are replaced, cycles are reported', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'base.json'),
+      JSON.stringify({ seed: 1, optimizer: { learningRate: 0.1, beta1: 0.8 }, data: { kind: 'synthetic', root: 'd' } }),
+    );
+    writeFileSync(join(dir, 'child.yaml'), 'extends: ./base.json\noptimizer:\n  learningRate: 0.2\n');
+    const c = loadConfig(join(dir, 'child.yaml'));
+    expect(c.seed).toBe(1);
+    expect(c.optimizer.learningRate).toBe(0.2);
+    expect(c.optimizer.beta1).toBe(0.8);
+    expect(c.data.root).toBe(join(dir, 'd')); // relative to the file that set it
+    writeFileSync(join(dir, 'a.yaml'), 'extends: ./b.yaml\n');
+    writeFileSync(join(dir, 'b.yaml'), 'extends: ./a.yaml\n');
+    expect(() => readConfigFile(join(dir, 'a.yaml'))).toThrow(/cycle/);
+    expect(() => loadConfig(join(dir, 'missing'))).toThrow(/not found.*lss-tiny-synthetic/s);
+  });
+});
+
+describe('--set overrides', () => {
+  const base = { data: { kind: 'synthetic', root: '/d' } };
+
+  it('parses values by the schema type at the key', () => {
+    const c = configFromData(base, {
+      overrides: [
+        'optimizer.learningRate=5e-4',
+        'model.recompute=true',
+        'model.clip=null',
+        'backend=cpu',
+        'views.blur=[0.5, 0.5, 0.5]',
+        'optimizer.clipGradNorm=null',
+        'objectives.1.weight=0.25',
+        'name=123',
+      ],
+    });
+    expect(c.optimizer.learningRate).toBe(5e-4);
+    expect(c.model.recompute).toBe(true);
+    expect(c.model.clip).toBeNull();
+    expect(c.backend).toBe('cpu');
+    expect(c.views.blur).toEqual([0.5, 0.5, 0.5]);
+    expect(c.optimizer.clipGradNorm).toBeNull();
+    expect(c.name).toBe('123'); // a string key stays a string
+  });
+
+  it('sets fields of an objective picked by its name, and replaces the whole list as JSON', () => {
+    const withList = {
+      ...base,
+      objectives: [
+        { name: 'concept-distillation', weight: 1 },
+        { name: 'uniform-prior', weight: 1 },
+      ],
+    };
+    const c = configFromData(withList, { overrides: ['objectives.1.weight=0.25', 'objectives.0.center=true'] });
+    expect(c.objectives[1]?.weight).toBe(0.25);
+    expect(c.objectives[0]).toMatchObject({ name: 'concept-distillation', center: true });
+    expect(() => configFromData(withList, { overrides: ['objectives.1.center=true'] })).toThrow(/valid keys.*studentTemperature/);
+    const d = configFromData(base, { overrides: ['objectives=[{"name": "dino", "weight": 0.5, "outDim": 64}]'] });
+    expect(d.objectives).toHaveLength(1);
+    expect(d.objectives[0]).toMatchObject({ name: 'dino', outDim: 64 });
+  });
+
+  it('rejects unknown keys with the list of valid ones', () => {
+    expect(() => configFromData(base, { overrides: ['optimizer.lr=1'] })).toThrow(
+      /Unknown config key "optimizer.lr".*valid keys under optimizer: learningRate, minLearningRate/,
+    );
+    expect(() => configFromData(base, { overrides: ['bogus=1'] })).toThrow(/valid keys: name, seed, backend/);
+    expect(() => applyOverride({}, 'noequals')).toThrow(/key=value/);
+  });
+
+  it('rejects bad values with what was received and what was expected', () => {
+    expect(() => configFromData(base, { overrides: ['optimizer.learningRate=fast'] })).toThrow(/expected a number; received "fast"/);
+    expect(() => configFromData(base, { overrides: ['model.recompute=maybe'] })).toThrow(/expected true or false/);
+    expect(() => configFromData(base, { overrides: ['backend=cuda'] })).toThrow(/one of wasm, cpu, tensorflow, webgpu/);
+    expect(() => configFromData(base, { overrides: ['optimizer.learningRate=-1'] })).toThrow(/optimizer.learningRate/);
+    expect(() => configFromData(base, { overrides: ['objectives.5.weight=1'] })).toThrow(/not a valid index/);
+  });
+});
+
+describe('validation of files', () => {
+  it('lists unknown keys at any depth with the valid keys there, and unknown objective names', () => {
+    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, optimizer: { lr: 1 } })).toThrow(
+      /unknown key "lr" at optimizer; valid keys: learningRate/,
+    );
+    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'concept-distilation' }] })).toThrow(
+      /objectives.0.name: unknown value; expected one of "concept-distillation", "concept-alignment", "uniform-prior", "dino", "module"/,
+    );
+    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'dino', tau: 1 }] })).toThrow(
+      /unknown key "tau" at objectives.0; valid keys: name, weight, outDim/,
+    );
+    expect(() => configFromData({})).toThrow(/data/);
+  });
+});

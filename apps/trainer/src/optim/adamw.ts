@@ -1,0 +1,190 @@
+/**
+ * AdamW (Loshchilov & Hutter 2019, decoupled weight decay) with the learning rate and weight decay
+ * given per step by the caller's schedules. tfjs has no AdamW, no weight decay and no lr setter on
+ * Adam (FACTS.md), and `tf.train.adam` allocates ~2 GB of temporaries for ViT-B/16, so this one
+ * updates one variable at a time inside its own `tf.tidy` and `assign`s the results (the tfjs Adam
+ * pattern), keeping peak memory at one variable's temporaries.
+ *
+ * Update, identical to PyTorch's `torch.optim.AdamW` (step t counted from 1):
+ *   m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²
+ *   p ← p − lr · wd · p − lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + ε)
+ * Weight decay is skipped for 1-D parameters (biases, LayerNorm gains and shifts, embeddings of rank
+ * 1), as DINO `get_params_groups` and nanoGPT `configure_optimizers` do.
+ *
+ * Slots are keyed by variable name (`<name>` → `optimizer/<name>/m`, `.../v`), not by position, so a
+ * checkpoint can be restored whatever the order of the variable list.
+ */
+
+import { ConfigError, WeightsError } from '@lss/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamWConfig {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** Which parameters receive weight decay; default: rank >= 2 (no decay on biases and norms). */
+  readonly decay?: (variable: tf.Variable) => boolean;
+}
+
+export interface AdamWStepOptions {
+  readonly learningRate: number;
+  readonly weightDecay: number;
+}
+
+/** Host copy of the optimizer state, for checkpoints. Keys are `<variable name>/m` and `<variable name>/v`. */
+export interface AdamWState {
+  readonly step: number;
+  readonly slots: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>;
+}
+
+interface Slot {
+  readonly m: tf.Variable;
+  readonly v: tf.Variable;
+}
+
+/** The slot-variable prefix; slots of `student/blocks/0/attn/qkv/kernel` are `optimizer/student/blocks/0/attn/qkv/kernel/m|v`. */
+export const OPTIMIZER_ROOT = 'optimizer';
+
+export class AdamW {
+  readonly config: Required<AdamWConfig>;
+  private readonly slots = new Map<string, Slot>();
+  private stepCount = 0;
+
+  constructor(config: AdamWConfig) {
+    for (const key of ['beta1', 'beta2'] as const) {
+      if (!(config[key] >= 0 && config[key] < 1)) throw new ConfigError(`AdamW ${key} must be in [0, 1); received ${config[key]}.`);
+    }
+    if (!(config.epsilon > 0)) throw new ConfigError(`AdamW epsilon must be > 0; received ${config.epsilon}.`);
+    this.config = { ...config, decay: config.decay ?? ((v) => v.rank >= 2) };
+  }
+
+  /** Optimizer steps taken so far (t in the bias corrections). */
+  get iterations(): number {
+    return this.stepCount;
+  }
+
+  /**
+   * Applies one update. `grads` maps variable names to gradients (as `tf.variableGrads` returns);
+   * `variables` maps the same names to the variables to update. The caller still owns `grads`.
+   */
+  step(variables: ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap, options: AdamWStepOptions): void {
+    const { learningRate, weightDecay } = options;
+    if (!Number.isFinite(learningRate) || !Number.isFinite(weightDecay)) {
+      throw new ConfigError(`AdamW.step needs finite learningRate and weightDecay; received ${learningRate}, ${weightDecay}.`);
+    }
+    for (const name of Object.keys(grads)) {
+      if (!variables.has(name)) {
+        throw new ConfigError(`AdamW.step received a gradient for ${JSON.stringify(name)}, which is not among the variables it updates.`);
+      }
+    }
+    this.stepCount += 1;
+    const { beta1, beta2, epsilon } = this.config;
+    const biasCorrection1 = 1 - beta1 ** this.stepCount;
+    const biasCorrection2 = 1 - beta2 ** this.stepCount;
+    for (const [name, variable] of variables) {
+      const grad = grads[name];
+      if (!grad) continue; // no gradient this step (e.g. frozen by the caller): PyTorch skips too.
+      const slot = this.slotFor(name, variable);
+      const decay = this.config.decay(variable) ? weightDecay : 0;
+      tf.tidy(() => {
+        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(grad, 1 - beta1));
+        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(grad), 1 - beta2));
+        const denom = tf.add(tf.sqrt(tf.div(v, biasCorrection2)), epsilon);
+        const update = tf.div(tf.div(m, biasCorrection1), denom);
+        const decayed = decay === 0 ? variable : tf.mul(variable, 1 - learningRate * decay);
+        slot.m.assign(m);
+        slot.v.assign(v);
+        variable.assign(tf.sub(decayed, tf.mul(update, learningRate)));
+      });
+    }
+  }
+
+  private slotFor(name: string, variable: tf.Variable): Slot {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      slot = { m: zerosVariable(variable, `${OPTIMIZER_ROOT}/${name}/m`), v: zerosVariable(variable, `${OPTIMIZER_ROOT}/${name}/v`) };
+      this.slots.set(name, slot);
+    } else if (!arraysEqual(slot.m.shape, variable.shape)) {
+      throw new WeightsError(
+        `AdamW slot for ${name} has shape [${slot.m.shape.join(', ')}] but the variable has [${variable.shape.join(', ')}]; the optimizer state belongs to another model.`,
+      );
+    }
+    return slot;
+  }
+
+  /** Slot variables by checkpoint name (`optimizer/<name>/m|v`). */
+  variables(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, slot] of this.slots) {
+      out.set(`${OPTIMIZER_ROOT}/${name}/m`, slot.m);
+      out.set(`${OPTIMIZER_ROOT}/${name}/v`, slot.v);
+    }
+    return out;
+  }
+
+  /** Reads the state to host memory (an async device read). */
+  async getState(): Promise<AdamWState> {
+    const slots = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const [name, slot] of this.slots) {
+      slots.set(`${name}/m`, { shape: slot.m.shape, data: (await slot.m.data()) as Float32Array });
+      slots.set(`${name}/v`, { shape: slot.v.shape, data: (await slot.v.data()) as Float32Array });
+    }
+    return { step: this.stepCount, slots };
+  }
+
+  /**
+   * Restores the state saved by {@link getState} for the given variables. Every variable must have
+   * both slots when `step > 0`; extra slots in the state are an error (they belong to another model).
+   */
+  setState(state: AdamWState, variables: ReadonlyMap<string, tf.Variable>): void {
+    const expected = new Set<string>();
+    if (state.slots.size > 0) for (const name of variables.keys()) expected.add(name);
+    const missing = [...expected].filter((n) => !state.slots.has(`${n}/m`) || !state.slots.has(`${n}/v`));
+    const known = new Set([...variables.keys()].flatMap((n) => [`${n}/m`, `${n}/v`]));
+    const unexpected = [...state.slots.keys()].filter((k) => !known.has(k));
+    if (missing.length > 0 || unexpected.length > 0) {
+      throw new WeightsError(
+        `Optimizer state does not match the model: missing slots for ${missing.length} variables (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}); ` +
+          `unexpected slots ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''}. Resume with the same model and objectives the checkpoint was written with.`,
+      );
+    }
+    for (const [name, variable] of variables) {
+      const m = state.slots.get(`${name}/m`);
+      const v = state.slots.get(`${name}/v`);
+      if (!m || !v) continue;
+      const slot = this.slotFor(name, variable);
+      if (!arraysEqual(m.shape, variable.shape) || !arraysEqual(v.shape, variable.shape)) {
+        throw new WeightsError(
+          `Optimizer slot ${name} has shape [${m.shape.join(', ')}]; the variable has [${variable.shape.join(', ')}].`,
+        );
+      }
+      tf.tidy(() => {
+        slot.m.assign(tf.tensor(m.data, variable.shape, 'float32'));
+        slot.v.assign(tf.tensor(v.data, variable.shape, 'float32'));
+      });
+    }
+    this.stepCount = state.step;
+  }
+
+  dispose(): void {
+    for (const slot of this.slots.values()) {
+      slot.m.dispose();
+      slot.v.dispose();
+    }
+    this.slots.clear();
+  }
+}
+
+/** A non-trainable zero variable shaped like `like`; the initial-value tensor is disposed. */
+function zerosVariable(like: tf.Variable, name: string): tf.Variable {
+  const zeros = tf.zeros(like.shape, 'float32');
+  try {
+    return tf.variable(zeros, false, name);
+  } finally {
+    zeros.dispose();
+  }
+}
+
+function arraysEqual(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
