@@ -1,13 +1,43 @@
 /**
  * `@lss/objectives`: the LSS losses (concept distillation, concept alignment, uniform prior), the DINO
- * baseline, and a registry for selecting, injecting or adding objectives.
+ * baseline, and a registry for selecting, injecting or adding objectives (LSS SPEC section 3).
  *
- * Planned value exports (being implemented; names are final):
- * `createConceptDistillation`, `createUniformPrior`, `createConceptAlignment`, `createDino`, `dinoLoss`,
- * `updateCenter`, `objectiveFactories`, `createObjective`, `createObjectives`, `registerObjective`,
- * `registeredObjectiveNames`, `sumLossTerms`, `objectiveVariables`, `loadObjectiveVariables`,
- * `scheduleValue`, `warmupThenConstant`, `stopGradient`, and the `DEFAULT_*` config constants.
+ * @example
+ * import { createObjectives, sumLossTerms } from '@lss/objectives';
+ * const objectives = createObjectives([
+ *   { name: 'concept-distillation', weight: 1 },
+ *   { name: 'concept-alignment', weight: 1 },
+ *   { name: 'uniform-prior', weight: 1 },
+ * ]);
+ * const { total, terms } = sumLossTerms(objectives, inputs); // inside the gradient tape
  */
+export {
+  ConceptAlignment,
+  createConceptAlignment,
+  DEFAULT_CONCEPT_ALIGNMENT,
+  rowNormalize,
+} from './concept-alignment.js';
+export {
+  ConceptDistillation,
+  createConceptDistillation,
+  DEFAULT_CONCEPT_DISTILLATION,
+  LSS_TEACHER_TEMPERATURE,
+} from './concept-distillation.js';
+export { createDino, DEFAULT_DINO, Dino } from './dino.js';
+export { crossViewCrossEntropy, type DinoLossOptions, dinoLoss, dinoLossTerms, updateCenter } from './dino-loss.js';
+export { stopGradient } from './gradient.js';
+export {
+  createObjective,
+  createObjectives,
+  loadObjectiveVariables,
+  objectiveFactories,
+  objectiveVariables,
+  registeredObjectiveNames,
+  registerObjective,
+  type SumLossTermsOptions,
+  sumLossTerms,
+} from './registry.js';
+export { scheduleValue, validateTemperature, warmupThenConstant } from './schedules.js';
 export type {
   AfterStepInputs,
   BuiltinObjectiveSpec,
@@ -33,3 +63,4 @@ export type {
   WeightedObjective,
 } from './types.js';
 export { CONCEPT_SPACES } from './types.js';
+export { createUniformPrior, DEFAULT_UNIFORM_PRIOR, klToUniform, UniformPrior } from './uniform-prior.js';
