@@ -1,0 +1,276 @@
+/**
+ * Frozen-feature extraction with an on-disk cache.
+ *
+ * One cache folder per (model weights hash, model kind, test-view settings): `<cacheDir>/<key>/`
+ * holds `manifest.json` (the key's inputs and the list of shards) and shards
+ * `shard-00000.safetensors` with one tensor `features` [numVideos, numViews, dim] float32. Each shard
+ * lists the absolute video paths it holds, so the splits of a dataset (which share videos) share the
+ * cache. A shard is written atomically and only then recorded in the manifest (also written
+ * atomically): an interrupted run loses at most the shard in progress and resumes where it stopped.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, DataError, ShapeError } from '@lss/core';
+import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
+import { createProgressBar } from './progress.js';
+import type { ViewFeatures } from './zero-shot.js';
+
+/** Test-view settings: `numClips` temporal clips × `numCrops` spatial crops of `numFrames` frames at `size` px. */
+export interface ViewSettings {
+  readonly numClips: number;
+  readonly numCrops: number;
+  readonly numFrames: number;
+  readonly size: number;
+}
+
+/** Host video data: `[V, T, H, W, 3]` CLIP-normalised pixels, channels-last. */
+export interface HostViews {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+/** A model that embeds views: `[V, T, H, W, 3]` → `[V, dim]`. */
+export interface FeatureModel {
+  /** 'checkpoint': a trainer checkpoint's video tower; 'clip': frozen image CLIP, frame embeddings averaged. */
+  readonly kind: 'checkpoint' | 'clip';
+  /** Where the weights came from (folder or file). */
+  readonly path: string;
+  /** Hash of the weights (sha256 hex), the cache key's main part. */
+  readonly hash: string;
+  /** Short name for tables. */
+  readonly label: string;
+  readonly embedDim: number;
+  /** Input side in pixels the model was built for. */
+  readonly imageSize: number;
+  encodeViews(views: HostViews): Promise<Float32Array>;
+}
+
+/** One video to embed. */
+export interface FeatureSample {
+  readonly path: string;
+  readonly label: number;
+}
+
+/** Loads the test views of one video as `[numClips * numCrops, T, H, W, 3]`. */
+export type ViewLoader = (sample: FeatureSample, views: ViewSettings) => Promise<HostViews>;
+
+export interface ExtractFeaturesOptions {
+  readonly model: FeatureModel;
+  readonly samples: readonly FeatureSample[];
+  readonly views: ViewSettings;
+  readonly loadViews: ViewLoader;
+  /** Cache root; without it nothing is written and everything is extracted. */
+  readonly cacheDir?: string;
+  /** Videos per shard (default 64). */
+  readonly shardSize?: number;
+  /** Videos encoded per model call (default 4). */
+  readonly batchVideos?: number;
+  /** Progress bar label; `null` turns the bar off. */
+  readonly progressLabel?: string | null;
+  readonly progressStream?: NodeJS.WritableStream | null;
+  /** Stops after the current shard when aborted (the cache stays consistent). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ExtractedFeatures extends ViewFeatures {
+  readonly labels: Int32Array;
+  /** Videos read from the cache / computed in this call. */
+  readonly fromCache: number;
+  readonly extracted: number;
+  readonly cacheKey: string;
+  readonly cachePath?: string;
+}
+
+interface ShardEntry {
+  readonly file: string;
+  readonly paths: readonly string[];
+}
+
+interface Manifest {
+  readonly format: 'lss-eval-feature-cache';
+  readonly version: 1;
+  readonly key: Readonly<Record<string, unknown>>;
+  readonly numViews: number;
+  readonly dim: number;
+  shards: ShardEntry[];
+}
+
+/** Bump when the extraction itself changes (view sampling, averaging), to invalidate old caches. */
+export const FEATURE_CACHE_VERSION = 1;
+
+/** The inputs of a cache key, and the key (first 20 hex digits of their sha256). */
+export function featureCacheKey(
+  model: Pick<FeatureModel, 'hash' | 'kind'>,
+  views: ViewSettings,
+): { key: string; inputs: Record<string, unknown> } {
+  const inputs = {
+    cacheVersion: FEATURE_CACHE_VERSION,
+    modelHash: model.hash,
+    modelKind: model.kind,
+    numClips: views.numClips,
+    numCrops: views.numCrops,
+    numFrames: views.numFrames,
+    size: views.size,
+  };
+  return { key: createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 20), inputs };
+}
+
+function checkViews(views: ViewSettings): void {
+  for (const k of ['numClips', 'numCrops', 'numFrames', 'size'] as const) {
+    const v = views[k];
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`Test views: ${k} must be a positive integer; received ${v}.`);
+  }
+}
+
+function readManifest(path: string, inputs: Record<string, unknown>): Manifest | undefined {
+  if (!existsSync(path)) return undefined;
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (cause) {
+    throw new DataError(
+      `Feature cache manifest ${path} is not valid JSON (${(cause as Error).message}); delete its folder to rebuild the cache.`,
+      {
+        file: path,
+        cause,
+      },
+    );
+  }
+  if (m.format !== 'lss-eval-feature-cache' || JSON.stringify(m.key) !== JSON.stringify(inputs)) {
+    throw new DataError(
+      `Feature cache ${path} was written for ${JSON.stringify(m.key)}, not ${JSON.stringify(inputs)}; delete its folder to rebuild it.`,
+      {
+        file: path,
+      },
+    );
+  }
+  return m;
+}
+
+/**
+ * Embeds every sample's test views with `model`, reading what the cache already holds and writing
+ * new shards as it goes. Output: features [N, V, dim] in the order of `samples`, and their labels.
+ */
+export async function extractFeatures(options: ExtractFeaturesOptions): Promise<ExtractedFeatures> {
+  const { model, views } = options;
+  checkViews(views);
+  const numViews = views.numClips * views.numCrops;
+  const dim = model.embedDim;
+  const shardSize = options.shardSize ?? 64;
+  const batchVideos = options.batchVideos ?? 4;
+  const { key, inputs } = featureCacheKey(model, views);
+  const paths = options.samples.map((s) => resolve(s.path));
+  const found = new Map<string, Float32Array>(); // path -> [V, D]
+  let manifest: Manifest | undefined;
+  let dir: string | undefined;
+  if (options.cacheDir) {
+    dir = join(options.cacheDir, key);
+    mkdirSync(dir, { recursive: true });
+    manifest = readManifest(join(dir, 'manifest.json'), inputs) ?? {
+      format: 'lss-eval-feature-cache',
+      version: 1,
+      key: inputs,
+      numViews,
+      dim,
+      shards: [],
+    };
+    const wanted = new Set(paths);
+    const kept: ShardEntry[] = [];
+    for (const shard of manifest.shards) {
+      const file = join(dir, shard.file);
+      if (!existsSync(file)) continue; // a deleted shard is simply recomputed
+      kept.push(shard);
+      if (!shard.paths.some((p) => wanted.has(p))) continue;
+      const t = readSafetensorsFile(file).tensors.get('features');
+      if (!t || t.shape.length !== 3 || t.shape[0] !== shard.paths.length || t.shape[1] !== numViews || t.shape[2] !== dim) {
+        throw new DataError(
+          `Feature cache shard ${file} has features of shape [${t?.shape.join(', ') ?? ''}]; expected [${shard.paths.length}, ${numViews}, ${dim}]. Delete ${dir} to rebuild.`,
+          { file },
+        );
+      }
+      shard.paths.forEach((p, i) => {
+        if (wanted.has(p)) found.set(p, (t.data as Float32Array).slice(i * numViews * dim, (i + 1) * numViews * dim));
+      });
+    }
+    manifest.shards = kept;
+  }
+  const fromCache = new Set(paths.filter((p) => found.has(p))).size;
+  const todo = [...new Set(paths.filter((p) => !found.has(p)))];
+  const labelOf = new Map(options.samples.map((s, i) => [paths[i] as string, s]));
+  const bar =
+    options.progressLabel === null || todo.length === 0
+      ? undefined
+      : createProgressBar({
+          label: options.progressLabel ?? `features ${model.label}`,
+          total: todo.length,
+          stream: options.progressStream ?? process.stderr,
+        });
+  let extracted = 0;
+  const load = (batch: string[]) => Promise.all(batch.map((p) => options.loadViews(labelOf.get(p) as FeatureSample, views)));
+  for (let shardStart = 0; shardStart < todo.length; shardStart += shardSize) {
+    if (options.signal?.aborted) break;
+    const shardPaths = todo.slice(shardStart, shardStart + shardSize);
+    const shardData = new Float32Array(shardPaths.length * numViews * dim); // [S, V, D]
+    let next = load(shardPaths.slice(0, batchVideos));
+    for (let b = 0; b < shardPaths.length; b += batchVideos) {
+      const batchPaths = shardPaths.slice(b, b + batchVideos);
+      const loaded = await next;
+      if (b + batchVideos < shardPaths.length) next = load(shardPaths.slice(b + batchVideos, b + 2 * batchVideos)); // prefetch while encoding
+      const stacked = stackViews(loaded, batchPaths, numViews, [views.numFrames, views.size, views.size, 3]); // [(B V), T, H, W, 3]
+      const emb = await model.encodeViews(stacked);
+      if (emb.length !== batchPaths.length * numViews * dim) {
+        throw new ShapeError(
+          `Model ${model.label} returned ${emb.length} values for ${batchPaths.length * numViews} views; expected [${batchPaths.length * numViews}, ${dim}].`,
+        );
+      }
+      shardData.set(emb, b * numViews * dim);
+      batchPaths.forEach((p, i) => found.set(p, emb.slice(i * numViews * dim, (i + 1) * numViews * dim)));
+      extracted += batchPaths.length;
+      bar?.tick(batchPaths.length);
+    }
+    if (dir && manifest) {
+      const file = `shard-${String(manifest.shards.length).padStart(5, '0')}-${createHash('sha256').update(shardPaths.join('\n')).digest('hex').slice(0, 8)}.safetensors`;
+      writeSafetensorsFile(
+        join(dir, file),
+        { features: { data: shardData, shape: [shardPaths.length, numViews, dim] } },
+        { paths: JSON.stringify(shardPaths) },
+      );
+      manifest.shards.push({ file, paths: shardPaths });
+      writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    }
+  }
+  bar?.done();
+  if (options.signal?.aborted && found.size < new Set(paths).size) {
+    throw new DataError(
+      `Feature extraction stopped after ${extracted} new videos (${found.size} of ${new Set(paths).size} available); run the same command again to resume from the cache.`,
+    );
+  }
+  const data = new Float32Array(paths.length * numViews * dim); // [N, V, D]
+  paths.forEach((p, i) => data.set(found.get(p) as Float32Array, i * numViews * dim));
+  return {
+    data,
+    numVideos: paths.length,
+    numViews,
+    dim,
+    labels: Int32Array.from(options.samples, (s) => s.label),
+    fromCache,
+    extracted,
+    cacheKey: key,
+    ...(dir ? { cachePath: dir } : {}),
+  };
+}
+
+function stackViews(loaded: readonly HostViews[], paths: readonly string[], numViews: number, viewShape: readonly number[]): HostViews {
+  const per = viewShape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(loaded.length * numViews * per);
+  loaded.forEach((v, i) => {
+    if (v.shape[0] !== numViews || v.shape.slice(1).join(',') !== viewShape.join(',') || v.data.length !== numViews * per) {
+      throw new ShapeError(
+        `Views of ${paths[i]} have shape [${v.shape.join(', ')}]; expected [${numViews}, ${viewShape.join(', ')}] (clips × crops first, then [T, H, W, 3]).`,
+      );
+    }
+    data.set(v.data, i * numViews * per);
+  });
+  return { data, shape: [loaded.length * numViews, ...viewShape] }; // [(B V), T, H, W, 3]
+}
