@@ -4,7 +4,7 @@
  * apps) into a {@link TextEncoder}.
  */
 import { ConfigError, formatShape, ShapeError } from '@lss/core';
-import type { TokenizedBatch, TokenizeOptions, Tokenizer } from './tokens.js';
+import { assertNonEmptyText, type TokenizedBatch, type TokenizeOptions, type Tokenizer } from './tokens.js';
 
 /** Embeddings as host data: row-major `[N, D]` float32 (unnormalised, as CLIP returns them). */
 export interface TextEmbeddings {
@@ -74,6 +74,9 @@ export function createTokenizedTextEncoder(options: TokenizedTextEncoderOptions)
     id: options.id,
     modelHash: options.modelHash,
     async encode(texts: readonly string[]): Promise<TextEmbeddings> {
+      texts.forEach((t, i) => {
+        assertNonEmptyText(t, i);
+      });
       const all = tokenizer.tokenize(texts, options.tokenizeOptions);
       const n = texts.length;
       const l = all.shape[1];
