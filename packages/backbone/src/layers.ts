@@ -1,0 +1,126 @@
+/**
+ * Stateless building blocks (functions of tensors and weight records). Channels-last; linear kernels
+ * are `[in, out]`. No `transposeA/B` flags anywhere: the wasm backend runs them 10-40x slower
+ * (FACTS.md, "transpose trap"), so `q kᵀ` is written `matMul(q, transpose(k))`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Activation } from './config.js';
+
+export interface LinearWeights {
+  /** `[in, out]`. */
+  readonly kernel: tf.Tensor;
+  /** `[out]`, absent for bias-free layers (CLIP's `proj`). */
+  readonly bias?: tf.Tensor;
+}
+export interface NormWeights {
+  readonly gamma: tf.Tensor;
+  readonly beta: tf.Tensor;
+}
+export interface AttentionWeights {
+  /** Fused `[D, 3D]`, output columns `[q | k | v]`, each head-major (head h owns columns h*dh..h*dh+dh-1). */
+  readonly qkv: LinearWeights;
+  readonly proj: LinearWeights;
+}
+export interface MlpWeights {
+  readonly fc1: LinearWeights;
+  readonly fc2: LinearWeights;
+}
+/** Weights of TimeSformer's temporal branch of a divided space-time block. */
+export interface TemporalWeights {
+  readonly norm: NormWeights;
+  readonly attn: AttentionWeights;
+  readonly fc: LinearWeights;
+}
+/** One CLIP block (`ln_1`, `attn`, `ln_2`, `mlp`) plus, in the video tower, its temporal branch. */
+export interface BlockWeights {
+  readonly norm1: NormWeights;
+  readonly attn: AttentionWeights;
+  readonly norm2: NormWeights;
+  readonly mlp: MlpWeights;
+  readonly temporal?: TemporalWeights;
+}
+
+/** Options shared by every block. */
+export interface BlockOptions {
+  readonly heads: number;
+  readonly layerNormEps: number;
+  readonly activation: Activation;
+}
+
+/** `x W + b` over the last axis. Input `[..., in]`, output `[..., out]`. */
+export function linear(x: tf.Tensor, w: LinearWeights): tf.Tensor {
+  const inDim = x.shape[x.rank - 1] as number;
+  const outDim = w.kernel.shape[1] as number;
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]); // (...) in -> (prod ...) in
+  let y = tf.matMul(x2, w.kernel);
+  if (w.bias) y = tf.add(y, w.bias);
+  return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]); // (prod ...) out -> (...) out
+}
+
+/** LayerNorm over the last axis (biased variance, as PyTorch). */
+export function layerNorm(x: tf.Tensor, w: NormWeights, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w.gamma), w.beta);
+}
+
+const SQRT_HALF = Math.SQRT1_2;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** The MLP activation. */
+export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'quick_gelu':
+      return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT_HALF)), 1));
+    case 'gelu_tanh':
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI)), 1));
+  }
+}
+
+/** `fc2(act(fc1(x)))`. */
+export function mlp(x: tf.Tensor, w: MlpWeights, activation: Activation): tf.Tensor {
+  return linear(activate(linear(x, w.fc1), activation), w.fc2);
+}
+
+/**
+ * Scaled dot-product attention on grouped heads.
+ *
+ * Input shapes: q, k, v `[G, heads, N, dh]`; `mask` (additive) `[N, N]`.
+ * Output shape: `[G, heads, N, dh]`.
+ */
+export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
+  const dh = q.shape[3] as number;
+  let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), tf.transpose(k, [0, 1, 3, 2])); // [G, h, N, N]
+  if (mask) scores = tf.add(scores, mask);
+  return tf.matMul(tf.softmax(scores), v);
+}
+
+/**
+ * Multi-head self-attention over the tokens of each group (fused qkv with biases, output projection).
+ *
+ * Input shape: `[G, N, D]`. Output shape: `[G, N, D]`.
+ */
+export function selfAttention(x: tf.Tensor, w: AttentionWeights, heads: number, mask?: tf.Tensor): tf.Tensor {
+  const [G, N, D] = x.shape as [number, number, number];
+  const dh = D / heads;
+  const qkv = tf.reshape(linear(tf.reshape(x, [G * N, D]), w.qkv), [G, N, 3, heads, dh]); // (g n) (3 h dh) -> g n 3 h dh
+  const [q, k, v] = splitQkv(tf.transpose(qkv, [2, 0, 3, 1, 4]), [G, heads, N, dh]); // 3 g h n dh
+  const out = attend(q, k, v, mask); // [G, h, N, dh]
+  const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [G * N, D]); // g h n dh -> (g n) (h dh)
+  return tf.reshape(linear(merged, w.proj), [G, N, D]); // (g n) d -> g n d
+}
+
+/** Splits `[3, ...rest]` into q, k, v of shape `rest`. */
+export function splitQkv(qkv: tf.Tensor, rest: number[]): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const parts = tf.split(qkv, 3, 0);
+  return [tf.reshape(parts[0] as tf.Tensor, rest), tf.reshape(parts[1] as tf.Tensor, rest), tf.reshape(parts[2] as tf.Tensor, rest)];
+}
+
+/** Additive causal mask `[N, N]`: 0 on and below the diagonal, -1e9 above (CLIP's text mask). */
+export function causalMask(n: number): tf.Tensor2D {
+  const data = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) data[i * n + j] = -1e9;
+  return tf.tensor2d(data, [n, n]);
+}
