@@ -9,7 +9,7 @@ import { ConfigError, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { dinoLossTerms, updateCenter } from './dino-loss.js';
 import { scheduleValue, validateTemperature } from './schedules.js';
-import { assignVariables } from './state.js';
+import { assertVariableNameFree, assignVariables } from './state.js';
 import type {
   AfterStepInputs,
   ConceptDistillationConfig,
@@ -140,6 +140,7 @@ export class ConceptDistillation implements Objective {
   private center(space: ConceptSpace, numConcepts: number): tf.Variable {
     let center = this.centers.get(space);
     if (center === undefined) {
+      assertVariableNameFree(ID, this.centerName(space));
       center = tf.tidy(() => tf.variable(tf.zeros([1, numConcepts]), false, this.centerName(space)));
       this.centers.set(space, center);
     } else if (center.shape[1] !== numConcepts) {

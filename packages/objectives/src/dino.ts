@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dinoLossTerms, updateCenter } from './dino-loss.js';
 import { stopGradient } from './gradient.js';
 import { scheduleValue, validateTemperature } from './schedules.js';
-import { assignVariables } from './state.js';
+import { assertVariableNameFree, assignVariables } from './state.js';
 import type { AfterStepInputs, DinoConfig, Objective, ObjectiveInputs, ObjectiveTerms, VariableValues } from './types.js';
 import {
   checkMomentum,
@@ -64,6 +64,7 @@ class DinoHead {
     for (let i = 0; i < config.numLayers - 1; i++) widths.push(config.hiddenDim);
     widths.push(config.bottleneckDim);
     const make = (shape: number[], name: string, std: number) => {
+      assertVariableNameFree(ID, `${scope}/${name}`);
       const size = shape.reduce((a, b) => a * b, 1);
       const values = std === 0 ? new Float32Array(size) : rng.normalArray(size, 0, std);
       return tf.tidy(() => tf.variable(tf.tensor(values, shape), trainable, `${scope}/${name}`));
@@ -125,6 +126,10 @@ export class Dino implements Objective {
     checkPositive(ID, 'studentTemperature', c.studentTemperature);
     validateTemperature(c.teacherTemperature, `${ID}: teacherTemperature`);
     checkMomentum(ID, 'centerMomentum', c.centerMomentum);
+    // Check before creating anything, so a name clash leaks no half-built head.
+    for (const name of ['center', 'student/head/mlp/0/kernel', 'teacher/head/mlp/0/kernel']) {
+      assertVariableNameFree(ID, `${c.scope}/${name}`);
+    }
     this.studentHead = new DinoHead(c, `${c.scope}/student/head`, true, new SeededRandom(c.seed));
     // DINO: teacher.load_state_dict(student.state_dict()) — the same seed gives the same values.
     this.teacherHead = new DinoHead(c, `${c.scope}/teacher/head`, false, new SeededRandom(c.seed));
@@ -195,6 +200,15 @@ export class Dino implements Objective {
 
   dispose(): void {
     for (const variable of this.variables().values()) variable.dispose();
+  }
+
+  /**
+   * Prototype logits of the student or teacher head (for inspection and tests; `terms` uses the same path).
+   * Input: V × [B, inputDim]. Output: V × [B, outDim] (new tensors).
+   */
+  project(views: readonly tf.Tensor2D[], which: 'student' | 'teacher'): tf.Tensor2D[] {
+    const checked = this.checkFeatures(which === 'student' ? 'studentFeatures' : 'teacherFeatures', views);
+    return tf.tidy(() => this.headPerView(which === 'student' ? this.studentHead : this.teacherHead, checked));
   }
 
   /** Head outputs of every view: V × [B, D] → [V·B, D] → head → V × [B, outDim]. */

@@ -2,7 +2,7 @@
  * Helpers for the state an objective owns: restoring `tf.Variable`s from saved tensors with shape
  * checks (house style 4.9: update with `assign`, never replace a variable).
  */
-import { formatShape, WeightsError } from '@lss/core';
+import { ConfigError, formatShape, WeightsError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { VariableValues } from './types.js';
 
@@ -43,5 +43,14 @@ export function assignVariables(
       );
     }
     tf.tidy(() => variable.assign(tf.cast(value, variable.dtype)));
+  }
+}
+
+/** Throws a clear error when a tf.Variable name is taken (tfjs variable names are process-global). */
+export function assertVariableNameFree(owner: string, name: string): void {
+  if (tf.engine().registeredVariables[name] !== undefined) {
+    throw new ConfigError(
+      `${owner}: a tf.Variable named '${name}' already exists. Dispose the previous objective, or give this one another scope (option 'scope').`,
+    );
   }
 }
