@@ -153,7 +153,16 @@ export function checkpointed(block: (x: tf.Tensor, w: BlockWeights) => tf.Tensor
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const f = (...xs: tf.Tensor[]) => block(xs[0] as tf.Tensor, unflattenBlockWeights(xs.slice(1)));
-        return tf.grads(f)(saved, dy as tf.Tensor);
+        // tfjs runs this inside the outer backward pass with gradientDepth 0, where a nested tf.grads
+        // would replace the outer tape (and then null it). Keep the outer tape aside while the block is
+        // recomputed and differentiated, then put it back (tfjs-core 4.22 engine state).
+        const state = tf.engine().state;
+        const outerTape = state.activeTape;
+        try {
+          return tf.grads(f)(saved, dy as tf.Tensor);
+        } finally {
+          state.activeTape = outerTape;
+        }
       },
     };
   });
