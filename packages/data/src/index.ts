@@ -1,2 +1,76 @@
-// Work in progress: see the package issue.
-export {};
+/**
+ * `@lss/data`: video datasets, spatio-temporal views and augmentations as pure, browser-safe functions on host
+ * arrays. Decoding (ffmpeg subprocess), dataset readers, the parallel loader and the synthetic dataset generator
+ * are in `@lss/data/node`.
+ *
+ * @example
+ * import { planTrainViews, renderView, SVT_VIEW_CONFIG, sampleFrameIndices } from '@lss/data';
+ * import { SeededRandom } from '@lss/core';
+ * const plans = planTrainViews({ width: 320, height: 240, numFrames: 250 }, SVT_VIEW_CONFIG, new SeededRandom(0));
+ */
+export {
+  adjustBrightnessInPlace,
+  adjustContrastInPlace,
+  adjustHueInPlace,
+  adjustSaturationInPlace,
+  CLIP_IMAGE_MEAN,
+  CLIP_IMAGE_STD,
+  cropResizeFrames,
+  gaussianBlurInPlace,
+  gaussianKernel1d,
+  grayscaleInPlace,
+  normalizeClip,
+  normalizeInPlace,
+  solarizeInPlace,
+} from './augment.js';
+export { collateBatch, stackViews, type VideoBatch } from './batch.js';
+export {
+  type AnnotationEntry,
+  HMDB_SPLIT_FILE,
+  type KineticsRow,
+  kineticsFileStem,
+  parseClassInd,
+  parseClassNamesCsv,
+  parseHmdbSplitFile,
+  parseKineticsCsv,
+  parseListFile,
+  parseUcfSplitList,
+  splitCsvLine,
+} from './parse.js';
+export {
+  type CropBox,
+  type FrameSamplingOptions,
+  type RandomResizedCropOptions,
+  randomResizedCropBox,
+  sampleFrameIndices,
+  sampleTestClipIndices,
+  spatialCrops,
+  type UniformSource,
+} from './sampling.js';
+export { renderSyntheticVideo, SYNTHETIC_MOTIONS, type SyntheticMotion, type SyntheticVideoOptions } from './synthetic.js';
+export {
+  formatMissingSummary,
+  type HostVideo,
+  type MissingVideo,
+  type RgbFrames,
+  type VideoDataset,
+  type VideoInfo,
+  type VideoSample,
+} from './types.js';
+export {
+  applyAugmentationInPlace,
+  type ColorJitterParams,
+  type FrameGeometry,
+  framesNeeded,
+  planTestViews,
+  planTrainViews,
+  renderView,
+  SVT_VIEW_CONFIG,
+  type SvtViewConfig,
+  TEST_VIEW_CONFIG_1X1,
+  TEST_VIEW_CONFIG_4X3,
+  type TestViewConfig,
+  type ViewAugmentation,
+  type ViewPlan,
+  validateSvtViewConfig,
+} from './views.js';

@@ -1,1 +1,59 @@
-export {};
+/**
+ * `@lss/data/node`: everything that needs Node: ffmpeg decoding, dataset readers, the parallel loader, the
+ * dataset check and the synthetic dataset generator.
+ *
+ * @example
+ * import { generateSyntheticDataset, readUcf101, VideoLoader } from '@lss/data/node';
+ * import { SVT_VIEW_CONFIG } from '@lss/data';
+ * const synth = await generateSyntheticDataset({ dir: '/tmp/synth', numClasses: 4, videosPerClass: 6 });
+ * const dataset = readUcf101({ videosDir: synth.videosDir, annotationsDir: synth.annotationsDir, split: 1, subset: 'train' });
+ * const loader = new VideoLoader({ dataset, batchSize: 2, views: { mode: 'train', config: SVT_VIEW_CONFIG } });
+ * for await (const batch of loader.epoch(0)) console.log(batch.views[0]?.shape); // [2, 8, 224, 224, 3]
+ * await loader.close();
+ */
+export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
+export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, type ViewRequest } from './clip-views.js';
+export {
+  type DecodedFrames,
+  type DecodeOptions,
+  decodedSize,
+  decodeFrames,
+  type EncodeCodec,
+  type EncodeOptions,
+  encoderArgs,
+  encodeVideo,
+  type FfmpegBinary,
+  type FfmpegOptions,
+  type FfmpegSource,
+  installerFfmpegPath,
+  listEncoders,
+  parseFfmpegBanner,
+  probeVideo,
+  resolveFfmpeg,
+} from './ffmpeg.js';
+export {
+  type EpochReport,
+  formatEpochReport,
+  type LoaderStats,
+  type LoaderViews,
+  type SkippedVideo,
+  VideoLoader,
+  type VideoLoaderOptions,
+} from './loader.js';
+export {
+  type FolderPerClassOptions,
+  type Hmdb51Options,
+  type KineticsOptions,
+  type ListFileOptions,
+  listVideoFiles,
+  readFolderPerClass,
+  readHmdb51,
+  readKinetics400,
+  readListFile,
+  readUcf101,
+  type SplitNumber,
+  type Subset,
+  type Ucf101Options,
+  VIDEO_EXTENSIONS,
+} from './readers.js';
+export { containerFor, generateSyntheticDataset, type SyntheticDataset, type SyntheticDatasetOptions } from './synthetic-dataset.js';

@@ -1,0 +1,85 @@
+/**
+ * Decoding and rendering every view of one video with one probe and one ffmpeg decode: plan the views, decode the
+ * union of their frames once, render each view from memory.
+ */
+import { SeededRandom } from '@lss/core';
+import type { HostVideo, VideoInfo } from '../types.js';
+import {
+  framesNeeded,
+  planTestViews,
+  planTrainViews,
+  renderView,
+  type SvtViewConfig,
+  type TestViewConfig,
+  type ViewPlan,
+} from '../views.js';
+import { type DecodeOptions, decodeFrames, probeVideo } from './ffmpeg.js';
+
+/** Which views to produce: SVT training views (seeded) or deterministic test views. */
+export type ViewRequest =
+  | { readonly mode: 'train'; readonly config: SvtViewConfig /** Seed of this sample's random draws. */; readonly seed: number }
+  | { readonly mode: 'test'; readonly config: TestViewConfig };
+
+/** Options of {@link loadVideoViews}. */
+export interface LoadViewsOptions {
+  readonly ffmpegPath?: string;
+  /** Known probe result (skips the probe process). */
+  readonly info?: VideoInfo;
+  /** Training only: decode at most this short side before cropping (default 256). */
+  readonly maxShortSide?: number;
+  readonly timeoutMs?: number;
+  /** ffmpeg decoder threads (default 1). */
+  readonly threads?: number;
+}
+
+/** Views of one video plus what was learned about it. */
+export interface LoadedViews {
+  /** One `[T, S, S, 3]` view per plan, in plan order (global views first when training). */
+  readonly views: HostVideo[];
+  readonly plans: ViewPlan[];
+  readonly info: VideoInfo;
+  readonly missingFrames: number;
+}
+
+/** Plans the views of a video (pure given `info`). */
+export function planViews(info: VideoInfo, request: ViewRequest): ViewPlan[] {
+  return request.mode === 'train'
+    ? planTrainViews(info, request.config, new SeededRandom(request.seed))
+    : planTestViews(info, request.config);
+}
+
+/**
+ * Probes (unless `info` is given), decodes the union of the views' frames in one ffmpeg process and renders
+ * every view. Test views are decoded with the short side already at the crop size, so cropping is exact.
+ */
+export async function loadVideoViews(path: string, request: ViewRequest, options: LoadViewsOptions = {}): Promise<LoadedViews> {
+  const info =
+    options.info ??
+    (await probeVideo(path, {
+      ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    }));
+  const plans = planViews(info, request);
+  const needed = framesNeeded(plans);
+  const decodeOptions: DecodeOptions = {
+    info,
+    ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+  };
+  let outputSize: { width: number; height: number } | undefined;
+  if (request.mode === 'test') {
+    const k = request.config.size / Math.min(info.width, info.height);
+    outputSize = {
+      width: Math.max(request.config.size, Math.round(info.width * k)),
+      height: Math.max(request.config.size, Math.round(info.height * k)),
+    };
+  }
+  const decoded = await decodeFrames(
+    path,
+    needed,
+    outputSize ? { ...decodeOptions, outputSize } : { ...decodeOptions, maxShortSide: options.maxShortSide ?? 256 },
+  );
+  const views = plans.map((plan) => renderView(decoded.frames, decoded.indices, plan));
+  return { views, plans, info, missingFrames: decoded.missingFrames };
+}

@@ -1,0 +1,444 @@
+/**
+ * ffmpeg as a subprocess: locating the binary, probing a video, decoding selected frames to raw rgb24 on a pipe,
+ * and encoding raw frames (for the synthetic generator and tests).
+ *
+ * Which ffmpeg: the `ffmpegPath` option, else `LSS_FFMPEG`, else the first `ffmpeg` on PATH, else the static
+ * build that the optional dependency `@ffmpeg-installer/ffmpeg` ships (no apt step needed). There is no ffprobe
+ * in that package, so probing parses the stream banner of `ffmpeg -i` and counts frames by remuxing the video
+ * stream to the null muxer (`-c copy -f null`), which reads packets without decoding them: one process.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, join } from 'node:path';
+import { ConfigError, DataError } from '@lss/core';
+import type { RgbFrames, VideoInfo } from '../types.js';
+
+/** Where the ffmpeg binary came from. */
+export type FfmpegSource = 'option' | 'LSS_FFMPEG' | 'PATH' | '@ffmpeg-installer/ffmpeg';
+
+/** A located ffmpeg binary. */
+export interface FfmpegBinary {
+  readonly path: string;
+  readonly source: FfmpegSource;
+}
+
+let cachedDefault: FfmpegBinary | undefined;
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The `@ffmpeg-installer/ffmpeg` binary, or undefined when the optional dependency is not installed. */
+export function installerFfmpegPath(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const mod = require('@ffmpeg-installer/ffmpeg') as { path?: string };
+    return mod.path && isExecutable(mod.path) ? mod.path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds ffmpeg: `ffmpegPath` option, `LSS_FFMPEG`, PATH, then `@ffmpeg-installer/ffmpeg`.
+ * Throws `ConfigError` listing what was tried when none is usable.
+ */
+export function resolveFfmpeg(options: { ffmpegPath?: string; env?: Readonly<Record<string, string | undefined>> } = {}): FfmpegBinary {
+  if (options.ffmpegPath !== undefined) {
+    if (!isExecutable(options.ffmpegPath)) {
+      throw new ConfigError(
+        `ffmpegPath "${options.ffmpegPath}" is not an executable file. Pass the path of an ffmpeg binary or leave it unset.`,
+      );
+    }
+    return { path: options.ffmpegPath, source: 'option' };
+  }
+  const useCache = options.env === undefined;
+  if (useCache && cachedDefault) return cachedDefault;
+  const env = options.env ?? process.env;
+  let found: FfmpegBinary | undefined;
+  const fromEnv = env.LSS_FFMPEG;
+  if (fromEnv) {
+    if (!isExecutable(fromEnv)) {
+      throw new ConfigError(`LSS_FFMPEG="${fromEnv}" is not an executable file. Point it at an ffmpeg binary or unset it.`);
+    }
+    found = { path: fromEnv, source: 'LSS_FFMPEG' };
+  }
+  if (!found) {
+    for (const dir of (env.PATH ?? '').split(delimiter)) {
+      if (!dir) continue;
+      const candidate = join(dir, process.platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg');
+      if (isExecutable(candidate)) {
+        found = { path: candidate, source: 'PATH' };
+        break;
+      }
+    }
+  }
+  if (!found) {
+    const installed = installerFfmpegPath();
+    if (installed) found = { path: installed, source: '@ffmpeg-installer/ffmpeg' };
+  }
+  if (!found) {
+    throw new ConfigError(
+      'No ffmpeg found: LSS_FFMPEG is unset, no ffmpeg is on PATH, and the optional dependency @ffmpeg-installer/ffmpeg is not installed. ' +
+        'Install it (pnpm add @ffmpeg-installer/ffmpeg), install ffmpeg, or set LSS_FFMPEG.',
+    );
+  }
+  if (useCache) cachedDefault = found;
+  return found;
+}
+
+/** Result of running ffmpeg to completion. */
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+/** Runs ffmpeg, optionally feeding stdin, collecting stdout (bytes) and the tail of stderr. */
+function runFfmpeg(
+  ffmpeg: string,
+  args: readonly string[],
+  options: { input?: Uint8Array; timeoutMs?: number; collectStdout?: boolean; maxStderr?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, args, { stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    const maxStderr = options.maxStderr ?? 64 * 1024;
+    let timedOut = false;
+    const timer =
+      options.timeoutMs && options.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs)
+        : undefined;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (options.collectStdout !== false) chunks.push(chunk);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      if (stderr.length > maxStderr) stderr = stderr.slice(stderr.length - maxStderr);
+    });
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(
+        new DataError(`Could not start ffmpeg at "${ffmpeg}": ${error.message}. Set LSS_FFMPEG or install @ffmpeg-installer/ffmpeg.`, {
+          cause: error,
+        }),
+      );
+    });
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(chunks), stderr, timedOut });
+    });
+    if (options.input && child.stdin) {
+      child.stdin.on('error', () => {
+        // ffmpeg may exit before reading all input (bad arguments); the exit code reports it.
+      });
+      child.stdin.end(Buffer.from(options.input.buffer, options.input.byteOffset, options.input.byteLength));
+    }
+  });
+}
+
+function lastLines(text: string, count = 4): string {
+  return text
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('frame='))
+    .slice(-count)
+    .join(' | ');
+}
+
+/** Parses the stream banner that `ffmpeg -i` prints; exported for tests. Returns undefined fields it cannot find. */
+export function parseFfmpegBanner(stderr: string): {
+  hasInput: boolean;
+  video?: { codec: string; width: number; height: number; fps: number; rotation: number };
+  duration?: number;
+  startTime: number;
+  countedFrames?: number;
+} {
+  const hasInput = /Input #0/.test(stderr);
+  const durMatch = /Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)/.exec(stderr);
+  const duration = durMatch ? Number(durMatch[1]) * 3600 + Number(durMatch[2]) * 60 + Number(durMatch[3]) : undefined;
+  const startMatch = /Duration:[^\n]*?start:\s*(-?\d+(?:\.\d+)?)/.exec(stderr);
+  const startTime = startMatch ? Number(startMatch[1]) : 0;
+  // Only the input section (before "Stream mapping" / "Output #0") describes the file.
+  const inputSection = stderr.split(/Output #0|Stream mapping:/)[0] ?? stderr;
+  const streamLine = /Stream #0:\d+[^\n]*?: Video: ([^\n]+)/.exec(inputSection);
+  let video: { codec: string; width: number; height: number; fps: number; rotation: number } | undefined;
+  if (streamLine) {
+    const desc = streamLine[1]!;
+    const codec = /^(\w+)/.exec(desc)?.[1] ?? 'unknown';
+    const size = /(?:^|[ ,])(\d{1,5})x(\d{1,5})(?=[ ,\]]|$)/.exec(desc);
+    const fpsMatch = /(\d+(?:\.\d+)?)(k?) fps/.exec(desc) ?? /(\d+(?:\.\d+)?)(k?) tbr/.exec(desc);
+    const fps = fpsMatch ? Number(fpsMatch[1]) * (fpsMatch[2] === 'k' ? 1000 : 1) : Number.NaN;
+    const rotMatch = /rotate\s*:\s*(-?\d+)/.exec(inputSection) ?? /rotation of (-?\d+(?:\.\d+)?) degrees/.exec(inputSection);
+    const rotation = rotMatch ? Math.round(Number(rotMatch[1])) : 0;
+    if (size) video = { codec, width: Number(size[1]), height: Number(size[2]), fps, rotation };
+  }
+  const frameMatches = [...stderr.matchAll(/frame=\s*(\d+)/g)];
+  const countedFrames = frameMatches.length > 0 ? Number(frameMatches[frameMatches.length - 1]![1]) : undefined;
+  return {
+    hasInput,
+    ...(video ? { video } : {}),
+    ...(duration !== undefined ? { duration } : {}),
+    startTime,
+    ...(countedFrames !== undefined ? { countedFrames } : {}),
+  };
+}
+
+/** Options shared by probe and decode. */
+export interface FfmpegOptions {
+  /** ffmpeg binary; default {@link resolveFfmpeg}. */
+  readonly ffmpegPath?: string;
+  /** Kill ffmpeg after this many milliseconds (default 60 000). */
+  readonly timeoutMs?: number;
+}
+
+function checkFile(path: string): void {
+  if (!existsSync(path)) throw new DataError(`Video not found: ${path}.`, { file: path });
+  const stat = statSync(path);
+  if (!stat.isFile()) throw new DataError(`Not a file: ${path}.`, { file: path });
+  if (stat.size === 0) throw new DataError(`Empty video file (0 bytes): ${path}. Re-download or remove it.`, { file: path });
+}
+
+/**
+ * Probes a video with one ffmpeg process: size, frame rate, duration, start time, codec and the exact frame count
+ * (packets of the first video stream, counted without decoding). Throws `DataError` for a missing, empty,
+ * unreadable file or one without a video stream.
+ */
+export async function probeVideo(path: string, options: FfmpegOptions & { countFrames?: boolean } = {}): Promise<VideoInfo> {
+  checkFile(path);
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  const countFrames = options.countFrames ?? true;
+  const args = countFrames
+    ? ['-hide_banner', '-nostdin', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
+    : ['-hide_banner', '-nostdin', '-i', path];
+  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000, collectStdout: false });
+  if (result.timedOut) throw new DataError(`ffmpeg timed out probing ${path}.`, { file: path });
+  const banner = parseFfmpegBanner(result.stderr);
+  if (!banner.hasInput) {
+    throw new DataError(
+      `ffmpeg cannot read ${path} as a video: ${lastLines(result.stderr)}. The file is corrupt, truncated or not a video.`,
+      { file: path },
+    );
+  }
+  if (!banner.video) {
+    throw new DataError(
+      `${path} has no video stream (ffmpeg found: ${lastLines(result.stderr, 2) || 'no streams'}). Expected a file with a video track.`,
+      { file: path },
+    );
+  }
+  if (countFrames && result.code !== 0) {
+    throw new DataError(`ffmpeg failed reading the video stream of ${path}: ${lastLines(result.stderr)}.`, { file: path });
+  }
+  const { width: w0, height: h0, fps: fps0, codec, rotation } = banner.video;
+  const swap = Math.abs(rotation) % 180 === 90;
+  const width = swap ? h0 : w0;
+  const height = swap ? w0 : h0;
+  const counted = countFrames ? banner.countedFrames : undefined;
+  let fps = fps0;
+  let duration = banner.duration;
+  if (!(fps > 0) && counted && duration) fps = counted / duration;
+  if (!(fps > 0)) throw new DataError(`Cannot read the frame rate of ${path} from ffmpeg's output.`, { file: path });
+  if (duration === undefined && counted) duration = counted / fps;
+  if (duration === undefined) throw new DataError(`Cannot read the duration of ${path} from ffmpeg's output.`, { file: path });
+  const numFrames = counted ?? Math.max(0, Math.round(duration * fps));
+  if (numFrames < 1) throw new DataError(`${path} has a video stream with no frames.`, { file: path });
+  return { width, height, fps, duration, startTime: banner.startTime, numFrames, frameCountExact: counted !== undefined, codec };
+}
+
+/** Options of {@link decodeFrames}. */
+export interface DecodeOptions extends FfmpegOptions {
+  /** Probe result; probed when omitted (one more process). */
+  readonly info?: VideoInfo;
+  /** Exact output size; overrides `maxShortSide`. */
+  readonly outputSize?: { readonly width: number; readonly height: number };
+  /** Downscale (never upscale) so the short side is at most this; default: keep the decoded size. */
+  readonly maxShortSide?: number;
+  /** ffmpeg decoder threads per process (`-threads`); default 1, since the loader runs processes in parallel. */
+  readonly threads?: number;
+  /** Fail when more than this many requested frames are missing at the end of the stream (default: 5%, at least 1). */
+  readonly maxMissingFrames?: number;
+}
+
+/** Frames decoded by {@link decodeFrames}. */
+export interface DecodedFrames {
+  /** `[N, H, W, 3]` uint8, one frame per entry of `indices`. */
+  readonly frames: RgbFrames;
+  /** Sorted unique frame indices, in the order of `frames`. */
+  readonly indices: readonly number[];
+  readonly info: VideoInfo;
+  /** Requested frames ffmpeg did not deliver (padded with the last delivered frame). */
+  readonly missingFrames: number;
+}
+
+/** Output size for a video given the decode options (even numbers are not required for rgb24). */
+export function decodedSize(
+  info: Pick<VideoInfo, 'width' | 'height'>,
+  options: Pick<DecodeOptions, 'outputSize' | 'maxShortSide'>,
+): { width: number; height: number } {
+  if (options.outputSize) return { width: options.outputSize.width, height: options.outputSize.height };
+  const short = Math.min(info.width, info.height);
+  if (options.maxShortSide && short > options.maxShortSide) {
+    const k = options.maxShortSide / short;
+    return { width: Math.max(1, Math.round(info.width * k)), height: Math.max(1, Math.round(info.height * k)) };
+  }
+  return { width: info.width, height: info.height };
+}
+
+/**
+ * Decodes only the requested frames of a video in one ffmpeg process: input-side `-ss` seeks near the first
+ * frame (keeping timestamps with `-copyts`), a `select` filter keeps the frames whose timestamps fall in
+ * `[i - 0.5, i + 0.5) / fps`, `scale` resizes, and rgb24 frames stream over a pipe; ffmpeg stops after the last one.
+ *
+ * Output shape: `frames.shape = [N, H, W, 3]` for the N unique requested indices, sorted.
+ */
+export async function decodeFrames(path: string, requested: readonly number[], options: DecodeOptions = {}): Promise<DecodedFrames> {
+  if (requested.length === 0) throw new ConfigError('decodeFrames: received no frame indices; expected at least one.');
+  const info = options.info ?? (await probeVideo(path, options));
+  checkFile(path);
+  const indices = [...new Set(requested)].sort((a, b) => a - b);
+  for (const i of indices) {
+    if (!Number.isInteger(i) || i < 0 || i >= info.numFrames) {
+      throw new ConfigError(`decodeFrames: frame index ${i} is outside [0, ${info.numFrames}) for ${path}.`);
+    }
+  }
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  const { width, height } = decodedSize(info, options);
+  const frameBytes = width * height * 3;
+  const fps = info.fps;
+  const first = indices[0]!;
+  const seek = first / fps - 1.5 / fps;
+  const windows = indices.map((i) => {
+    const lo = info.startTime + (i - 0.5) / fps;
+    const hi = info.startTime + (i + 0.5) / fps;
+    return `between(t\\,${lo.toFixed(6)}\\,${(hi - 1e-6).toFixed(6)})`;
+  });
+  const filters = [`select='${windows.join('+')}'`];
+  if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}:flags=bilinear`);
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-threads', String(options.threads ?? 1)];
+  if (seek > 0.5) args.push('-ss', seek.toFixed(6));
+  args.push('-copyts', '-i', path, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','), '-vsync', '0');
+  args.push('-frames:v', String(indices.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000 });
+  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding ${path}.`, { file: path });
+  const delivered = Math.floor(result.stdout.length / frameBytes);
+  if (delivered === 0) {
+    throw new DataError(
+      `ffmpeg decoded no frames of ${path} (exit ${result.code}): ${lastLines(result.stderr) || 'no message'}. The file is corrupt or truncated.`,
+      { file: path },
+    );
+  }
+  const missing = indices.length - delivered;
+  const maxMissing = options.maxMissingFrames ?? Math.max(1, Math.ceil(indices.length * 0.05));
+  if (missing > maxMissing) {
+    throw new DataError(
+      `ffmpeg delivered ${delivered} of ${indices.length} requested frames of ${path} (last requested ${indices[indices.length - 1]}, ` +
+        `${info.numFrames} expected in the stream): the file is truncated or damaged. ${lastLines(result.stderr, 2)}`,
+      { file: path },
+    );
+  }
+  const data = new Uint8Array(indices.length * frameBytes);
+  data.set(result.stdout.subarray(0, Math.min(delivered, indices.length) * frameBytes));
+  for (let k = delivered; k < indices.length; k++) data.copyWithin(k * frameBytes, (delivered - 1) * frameBytes, delivered * frameBytes);
+  return { frames: { data, shape: [indices.length, height, width, 3] }, indices, info, missingFrames: Math.max(0, missing) };
+}
+
+/** Video codecs the encoder helper knows. */
+export type EncodeCodec = 'h264' | 'xvid' | 'mpeg4' | 'vp9';
+
+/** Lists the encoder names an ffmpeg binary offers (`ffmpeg -encoders`). */
+export async function listEncoders(ffmpegPath?: string): Promise<Set<string>> {
+  const ffmpeg = ffmpegPath ?? resolveFfmpeg().path;
+  const result = await runFfmpeg(ffmpeg, ['-hide_banner', '-encoders'], { timeoutMs: 30_000 });
+  const names = new Set<string>();
+  for (const line of result.stdout.toString('utf8').split('\n')) {
+    const m = /^\s*[VAS][.A-Z]{5}\s+(\S+)/.exec(line);
+    if (m) names.add(m[1]!);
+  }
+  return names;
+}
+
+/** ffmpeg arguments for each codec, preferring the real library encoders and falling back to built-in ones. */
+export function encoderArgs(codec: EncodeCodec, available: ReadonlySet<string>): string[] {
+  switch (codec) {
+    case 'h264':
+      if (!available.has('libx264'))
+        throw new ConfigError('This ffmpeg has no libx264 encoder; cannot write H.264. Use another codec or ffmpeg build.');
+      return ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'];
+    case 'xvid':
+      return available.has('libxvid')
+        ? ['-c:v', 'libxvid', '-q:v', '3', '-vtag', 'XVID', '-pix_fmt', 'yuv420p']
+        : ['-c:v', 'mpeg4', '-q:v', '3', '-vtag', 'XVID', '-pix_fmt', 'yuv420p'];
+    case 'mpeg4':
+      return ['-c:v', 'mpeg4', '-q:v', '3', '-pix_fmt', 'yuv420p'];
+    case 'vp9':
+      if (!available.has('libvpx-vp9'))
+        throw new ConfigError('This ffmpeg has no libvpx-vp9 encoder; cannot write VP9. Use another codec or ffmpeg build.');
+      return ['-c:v', 'libvpx-vp9', '-b:v', '0', '-crf', '32', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv420p'];
+  }
+}
+
+const encoderCache = new Map<string, Promise<Set<string>>>();
+
+/** Options of {@link encodeVideo}. */
+export interface EncodeOptions {
+  readonly codec: EncodeCodec;
+  readonly fps: number;
+  readonly ffmpegPath?: string;
+  /** Keyframe interval in frames (`-g`); default ffmpeg's. */
+  readonly gopSize?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Encodes raw frames (`[T, H, W, 3]` uint8, H and W even) piped as rgb24 into a video file whose container follows
+ * the extension (`.avi`, `.mp4`, `.webm`, `.mkv`).
+ */
+export async function encodeVideo(frames: RgbFrames, outPath: string, options: EncodeOptions): Promise<void> {
+  const [T, H, W] = frames.shape;
+  if (W % 2 !== 0 || H % 2 !== 0) throw new ConfigError(`encodeVideo: width and height must be even for yuv420p; received ${W}x${H}.`);
+  if (frames.data.length !== T * H * W * 3)
+    throw new ConfigError(`encodeVideo: data has ${frames.data.length} bytes; shape needs ${T * H * W * 3}.`);
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  let encoders = encoderCache.get(ffmpeg);
+  if (!encoders) {
+    encoders = listEncoders(ffmpeg);
+    encoderCache.set(ffmpeg, encoders);
+  }
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${W}x${H}`,
+    '-r',
+    String(options.fps),
+    '-i',
+    'pipe:0',
+  ];
+  args.push(...encoderArgs(options.codec, await encoders), '-threads', '1');
+  if (options.gopSize) args.push('-g', String(options.gopSize));
+  args.push(outPath);
+  const result = await runFfmpeg(ffmpeg, args, { input: frames.data, timeoutMs: options.timeoutMs ?? 120_000, collectStdout: false });
+  if (result.code !== 0) {
+    throw new DataError(`ffmpeg failed to encode ${outPath} (${options.codec}, exit ${result.code}): ${lastLines(result.stderr)}.`, {
+      file: outPath,
+    });
+  }
+}

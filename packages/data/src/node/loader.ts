@@ -1,0 +1,396 @@
+/**
+ * A parallel, prefetching video loader. Decoding runs as ffmpeg subprocesses and view rendering (crops and
+ * augmentations, pure JS) in a pool of worker threads, so neither blocks the caller's event loop. A bounded number
+ * of samples is ever pending (in flight or decoded and waiting), whatever the dataset size. A video that cannot be
+ * decoded is skipped with a warning, counted, and listed in the epoch report; it never aborts the epoch.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ConfigError, hashString, SeededRandom } from '@lss/core';
+import { collateBatch, type VideoBatch } from '../batch.js';
+import type { HostVideo, VideoDataset, VideoInfo, VideoSample } from '../types.js';
+import { type SvtViewConfig, type TestViewConfig, validateSvtViewConfig } from '../views.js';
+import { type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
+import type { WorkerJob, WorkerResult } from './worker.js';
+
+/** Which views the loader produces. */
+export type LoaderViews =
+  | { readonly mode: 'train'; readonly config: SvtViewConfig }
+  | { readonly mode: 'test'; readonly config: TestViewConfig };
+
+/** Options of {@link VideoLoader}. */
+export interface VideoLoaderOptions {
+  /** The samples to load (a dataset's `samples`, or the dataset itself). */
+  readonly dataset: VideoDataset | readonly VideoSample[];
+  readonly batchSize: number;
+  readonly views: LoaderViews;
+  /** Seed of the shuffle and of every sample's augmentations (default 0). */
+  readonly seed?: number;
+  /** Shuffle each epoch (default: true for train views, false for test views). */
+  readonly shuffle?: boolean;
+  /** Drop the last incomplete batch (default false). */
+  readonly dropLast?: boolean;
+  /** Worker threads rendering views (default: available parallelism); 0 renders in the calling thread. */
+  readonly numWorkers?: number;
+  /** Videos decoded at once (default 2 per worker, at least 2). */
+  readonly concurrency?: number;
+  /** Decoded batches allowed to wait for the consumer (default 2). Pending samples never exceed `concurrency + prefetchBatches * batchSize`. */
+  readonly prefetchBatches?: number;
+  readonly ffmpegPath?: string;
+  /** Training: decode at most this short side before cropping (default 256). */
+  readonly maxShortSide?: number;
+  /** Per-video ffmpeg timeout in ms (default 60 000). */
+  readonly timeoutMs?: number;
+  /** Called once per skipped video (default: `console.warn`). */
+  readonly onWarning?: (skipped: SkippedVideo) => void;
+  /** Called with the report at the end of each epoch (default: `console.warn` of the summary when something was skipped). */
+  readonly onEpochEnd?: (report: EpochReport) => void;
+}
+
+/** A video the loader could not use. */
+export interface SkippedVideo {
+  readonly path: string;
+  readonly reason: string;
+  /** Position in the dataset. */
+  readonly sampleIndex: number;
+  readonly epoch: number;
+}
+
+/** Summary of one epoch. */
+export interface EpochReport {
+  readonly epoch: number;
+  readonly numSamples: number;
+  readonly numLoaded: number;
+  readonly numSkipped: number;
+  readonly skipped: readonly SkippedVideo[];
+  readonly numBatches: number;
+  readonly seconds: number;
+}
+
+/** Counters for tests and monitoring. */
+export interface LoaderStats {
+  /** Videos being decoded right now. */
+  readonly inFlight: number;
+  /** Videos decoded and waiting to be batched. */
+  readonly buffered: number;
+  /** Largest `inFlight` seen. */
+  readonly maxInFlight: number;
+  /** Largest `inFlight + buffered` seen. */
+  readonly maxPending: number;
+  /** The bound on `inFlight + buffered`. */
+  readonly pendingBound: number;
+  /** Jobs completed per worker thread id (0 = calling thread). */
+  readonly jobsPerWorker: ReadonlyMap<number, number>;
+}
+
+/** Formats an epoch report as one paragraph. */
+export function formatEpochReport(report: EpochReport): string {
+  const head = `epoch ${report.epoch}: loaded ${report.numLoaded}/${report.numSamples} videos in ${report.numBatches} batches (${report.seconds.toFixed(1)} s)`;
+  if (report.numSkipped === 0) return `${head}; nothing skipped.`;
+  const list = report.skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n');
+  return `${head}; skipped ${report.numSkipped} unreadable video(s) (run \`lss-data check\` on the dataset to list all bad files):\n${list}`;
+}
+
+type Outcome = { ok: true; views: HostVideo[]; info: VideoInfo } | { ok: false; reason: string };
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  busy: number;
+}
+
+/**
+ * How to start the worker next to this module. In dist it is `worker.js`. From source (vitest, tsx) it is
+ * `worker.ts`, which a worker thread can only load after registering tsx's loader in that thread, so the worker
+ * starts from a small bootstrap that registers tsx and then imports the `.ts` entry. Returns undefined when running
+ * from source without tsx installed (the loader then renders in the calling thread).
+ */
+function workerEntry(): { code: string | URL; eval: boolean; execArgv: string[] } | undefined {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return { code: new URL('./worker.js', here), eval: false, execArgv: [] };
+  const target = new URL('./worker.ts', here).href;
+  for (const base of [here, pathToFileURL(`${process.cwd()}/`).href]) {
+    try {
+      const cjs = createRequire(base).resolve('tsx/esm/api');
+      const api = pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
+      const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`;
+      return { code, eval: true, execArgv: ['--conditions=@lss/source'] };
+    } catch {
+      // try the next base
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Loads batches of views.
+ *
+ * @example
+ * const loader = new VideoLoader({ dataset, batchSize: 4, views: { mode: 'train', config: SVT_VIEW_CONFIG }, seed: 0 });
+ * for await (const batch of loader.epoch(0)) trainStep(batch.views, batch.labels); // views[v]: [B, T, H, W, 3]
+ * await loader.close();
+ */
+export class VideoLoader {
+  readonly samples: readonly VideoSample[];
+  readonly options: VideoLoaderOptions;
+  readonly numWorkers: number;
+  readonly concurrency: number;
+  readonly pendingBound: number;
+  /** Report of the last finished epoch. */
+  lastReport: EpochReport | undefined;
+  private readonly infoCache = new Map<string, VideoInfo>();
+  private workers: PoolWorker[] | undefined;
+  private readonly waiting = new Map<number, (r: WorkerResult) => void>();
+  private nextJobId = 1;
+  private inFlight = 0;
+  private buffered = 0;
+  private maxInFlight = 0;
+  private maxPending = 0;
+  private readonly jobsPerWorker = new Map<number, number>();
+  private closed = false;
+
+  constructor(options: VideoLoaderOptions) {
+    const samples = Array.isArray(options.dataset)
+      ? (options.dataset as readonly VideoSample[])
+      : (options.dataset as VideoDataset).samples;
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new ConfigError(`VideoLoader: batchSize must be an integer >= 1; received ${options.batchSize}.`);
+    }
+    if (options.views.mode === 'train') validateSvtViewConfig(options.views.config);
+    const numWorkers = options.numWorkers ?? Math.max(1, Math.min(availableParallelism(), 8));
+    if (!Number.isInteger(numWorkers) || numWorkers < 0)
+      throw new ConfigError(`VideoLoader: numWorkers must be an integer >= 0; received ${numWorkers}.`);
+    const concurrency = options.concurrency ?? Math.max(2, 2 * numWorkers);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new ConfigError(`VideoLoader: concurrency must be an integer >= 1; received ${concurrency}.`);
+    const prefetch = options.prefetchBatches ?? 2;
+    if (!Number.isInteger(prefetch) || prefetch < 0)
+      throw new ConfigError(`VideoLoader: prefetchBatches must be an integer >= 0; received ${prefetch}.`);
+    this.samples = samples;
+    this.options = options;
+    this.numWorkers = numWorkers;
+    this.concurrency = concurrency;
+    this.pendingBound = concurrency + Math.max(1, prefetch) * options.batchSize;
+  }
+
+  /** Current counters (see {@link LoaderStats}). */
+  stats(): LoaderStats {
+    return {
+      inFlight: this.inFlight,
+      buffered: this.buffered,
+      maxInFlight: this.maxInFlight,
+      maxPending: this.maxPending,
+      pendingBound: this.pendingBound,
+      jobsPerWorker: new Map(this.jobsPerWorker),
+    };
+  }
+
+  /** Number of batches an epoch yields when no video is skipped. */
+  get numBatches(): number {
+    const n = this.samples.length / this.options.batchSize;
+    return this.options.dropLast ? Math.floor(n) : Math.ceil(n);
+  }
+
+  private startWorkers(): PoolWorker[] {
+    if (this.workers) return this.workers;
+    const entry = workerEntry();
+    if (!entry) {
+      console.warn('[lss-data] running from TypeScript source without tsx: rendering views in the calling thread (numWorkers = 0).');
+      this.workers = [];
+      return this.workers;
+    }
+    this.workers = Array.from({ length: this.numWorkers }, () => {
+      const worker = new Worker(entry.code, { eval: entry.eval, execArgv: entry.execArgv });
+      let markReady: () => void = () => {};
+      const ready = new Promise<void>((resolve) => {
+        markReady = resolve;
+      });
+      const pw: PoolWorker = { worker, busy: 0, ready };
+      worker.on('message', (result: WorkerResult | { ready: true }) => {
+        if ('ready' in result) {
+          markReady();
+          return;
+        }
+        const resolve = this.waiting.get(result.id);
+        if (resolve) {
+          this.waiting.delete(result.id);
+          resolve(result);
+        }
+      });
+      worker.on('error', (error) => {
+        // A crashed worker fails its outstanding jobs; they are reported as skipped, not fatal.
+        markReady();
+        for (const [id, resolve] of this.waiting) resolve({ id, ok: false, message: `worker thread failed: ${error.message}` });
+        this.waiting.clear();
+      });
+      worker.unref();
+      return pw;
+    });
+    return this.workers;
+  }
+
+  private jobOptions(): LoadViewsOptions {
+    const o = this.options;
+    return {
+      ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
+      ...(o.maxShortSide ? { maxShortSide: o.maxShortSide } : {}),
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    };
+  }
+
+  private async loadOne(sample: VideoSample, request: ViewRequest): Promise<Outcome> {
+    const cached = this.infoCache.get(sample.path);
+    const options: LoadViewsOptions = { ...this.jobOptions(), ...(cached ? { info: cached } : {}) };
+    const workers = this.numWorkers === 0 ? [] : this.startWorkers();
+    if (workers.length === 0) {
+      try {
+        const loaded = await loadVideoViews(sample.path, request, options);
+        this.jobsPerWorker.set(0, (this.jobsPerWorker.get(0) ?? 0) + 1);
+        return { ok: true, views: loaded.views, info: loaded.info };
+      } catch (error) {
+        return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    const target = workers.reduce((best, w) => (w.busy < best.busy ? w : best), workers[0]!);
+    const id = this.nextJobId++;
+    target.busy++;
+    target.worker.ref(); // keep the process alive while this worker has jobs; unref'd again when idle
+    await target.ready;
+    const result = await new Promise<WorkerResult>((resolve) => {
+      this.waiting.set(id, resolve);
+      target.worker.postMessage({ id, path: sample.path, request, options } satisfies WorkerJob);
+    });
+    target.busy--;
+    if (target.busy === 0) target.worker.unref();
+    if (!result.ok) return { ok: false, reason: result.message };
+    this.jobsPerWorker.set(result.threadId, (this.jobsPerWorker.get(result.threadId) ?? 0) + 1);
+    return { ok: true, views: result.views, info: result.info };
+  }
+
+  /** Sample order of an epoch (a seeded shuffle when shuffling). */
+  order(epoch: number): number[] {
+    const order = this.samples.map((_, i) => i);
+    const shuffle = this.options.shuffle ?? this.options.views.mode === 'train';
+    if (shuffle) new SeededRandom(hashString(`epoch:${epoch}`, this.options.seed ?? 0)).shuffle(order);
+    return order;
+  }
+
+  private requestFor(epoch: number, sampleIndex: number): ViewRequest {
+    const views = this.options.views;
+    if (views.mode === 'test') return { mode: 'test', config: views.config };
+    return { mode: 'train', config: views.config, seed: hashString(`${epoch}:${sampleIndex}`, this.options.seed ?? 0) };
+  }
+
+  /**
+   * Yields the batches of one epoch in a deterministic order (given `seed` and `epoch`), each sample's views
+   * drawn from its own seed, so results do not depend on which decode finishes first.
+   */
+  async *epoch(epoch = 0): AsyncGenerator<VideoBatch, EpochReport, undefined> {
+    if (this.closed) throw new ConfigError('VideoLoader.epoch: the loader was closed; create a new one.');
+    const started = performance.now();
+    const order = this.order(epoch);
+    const { batchSize } = this.options;
+    const results = new Map<number, Outcome>();
+    const wakers: (() => void)[] = [];
+    const skipped: SkippedVideo[] = [];
+    let nextDispatch = 0;
+    let nextTake = 0;
+    let numLoaded = 0;
+    let numBatches = 0;
+    const onWarning = this.options.onWarning ?? ((s: SkippedVideo) => console.warn(`[lss-data] skipping ${s.path}: ${s.reason}`));
+    const pump = () => {
+      while (nextDispatch < order.length && this.inFlight < this.concurrency && this.inFlight + this.buffered < this.pendingBound) {
+        const position = nextDispatch++;
+        const sampleIndex = order[position]!;
+        const sample = this.samples[sampleIndex]!;
+        this.inFlight++;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        this.maxPending = Math.max(this.maxPending, this.inFlight + this.buffered);
+        this.loadOne(sample, this.requestFor(epoch, sampleIndex)).then(
+          (outcome) => {
+            if (outcome.ok) this.infoCache.set(sample.path, outcome.info);
+            this.inFlight--;
+            this.buffered++;
+            results.set(position, outcome);
+            for (const wake of wakers.splice(0)) wake();
+          },
+          (error: unknown) => {
+            this.inFlight--;
+            this.buffered++;
+            results.set(position, { ok: false, reason: error instanceof Error ? error.message : String(error) });
+            for (const wake of wakers.splice(0)) wake();
+          },
+        );
+      }
+    };
+    try {
+      while (nextTake < order.length) {
+        const perSample: HostVideo[][] = [];
+        const batchSamples: VideoSample[] = [];
+        while (perSample.length < batchSize && nextTake < order.length) {
+          pump();
+          const outcome = results.get(nextTake);
+          if (!outcome) {
+            await new Promise<void>((resolve) => wakers.push(resolve));
+            continue;
+          }
+          results.delete(nextTake);
+          this.buffered--;
+          const sampleIndex = order[nextTake]!;
+          const sample = this.samples[sampleIndex]!;
+          nextTake++;
+          if (outcome.ok) {
+            perSample.push(outcome.views);
+            batchSamples.push(sample);
+            numLoaded++;
+          } else {
+            const skip: SkippedVideo = { path: sample.path, reason: outcome.reason, sampleIndex, epoch };
+            skipped.push(skip);
+            onWarning(skip);
+          }
+        }
+        pump();
+        if (perSample.length === 0) break;
+        if (perSample.length < batchSize && this.options.dropLast) break;
+        numBatches++;
+        yield collateBatch(perSample, batchSamples, this.options.views.mode === 'train' ? this.options.views.config.numGlobalViews : 0);
+      }
+    } finally {
+      // Abandoned early (break in the consumer): let in-flight work finish in the background, then forget it.
+      if (nextTake < order.length) {
+        const stillRunning = this.inFlight;
+        if (stillRunning > 0) {
+          await new Promise<void>((resolve) => {
+            const check = () => (this.inFlight === 0 ? resolve() : wakers.push(check));
+            check();
+          });
+        }
+        this.buffered -= results.size;
+        results.clear();
+      }
+    }
+    const report: EpochReport = {
+      epoch,
+      numSamples: order.length,
+      numLoaded,
+      numSkipped: skipped.length,
+      skipped,
+      numBatches,
+      seconds: (performance.now() - started) / 1000,
+    };
+    this.lastReport = report;
+    if (this.options.onEpochEnd) this.options.onEpochEnd(report);
+    else if (report.numSkipped > 0) console.warn(`[lss-data] ${formatEpochReport(report)}`);
+    return report;
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers ?? [];
+    this.workers = undefined;
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Dataset readers (SPEC section 6): UCF-101, HMDB-51, Kinetics-400 (CSV and folder layout), folder-per-class and
+ * `path label` list files. Each returns a {@link VideoDataset}; videos listed but absent on disk go to `missing`
+ * (one summary, see `formatMissingSummary`), never a crash. Malformed annotation lines throw `DataError` with the
+ * file and line.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { DataError } from '@lss/core';
+import {
+  HMDB_SPLIT_FILE,
+  kineticsFileStem,
+  parseClassInd,
+  parseHmdbSplitFile,
+  parseKineticsCsv,
+  parseListFile,
+  parseUcfSplitList,
+} from '../parse.js';
+import type { MissingVideo, VideoDataset, VideoSample } from '../types.js';
+
+/** File extensions treated as videos when scanning folders. */
+export const VIDEO_EXTENSIONS: readonly string[] = [
+  '.avi',
+  '.mp4',
+  '.webm',
+  '.mkv',
+  '.mov',
+  '.m4v',
+  '.mpg',
+  '.mpeg',
+  '.flv',
+  '.3gp',
+  '.ogv',
+  '.wmv',
+];
+
+function isVideoFile(name: string): boolean {
+  return VIDEO_EXTENSIONS.includes(extname(name).toLowerCase());
+}
+
+function readText(file: string, what: string): string {
+  if (!existsSync(file)) throw new DataError(`${what} not found: ${file}.`, { file });
+  return readFileSync(file, 'utf8');
+}
+
+/** Split number 1, 2 or 3 of UCF-101 / HMDB-51. */
+export type SplitNumber = 1 | 2 | 3;
+export type Subset = 'train' | 'test';
+
+function checkSplit(split: number): void {
+  if (split !== 1 && split !== 2 && split !== 3) {
+    throw new DataError(`Split must be 1, 2 or 3 (the official splits); received ${split}.`);
+  }
+}
+
+/** Options of {@link readUcf101}. */
+export interface Ucf101Options {
+  /** Folder holding `<Class>/v_<Class>_gXX_cYY.avi` (the extracted `UCF-101/`). */
+  readonly videosDir: string;
+  /** Folder holding `classInd.txt`, `trainlist0N.txt`, `testlist0N.txt` (`ucfTrainTestlist/`). */
+  readonly annotationsDir: string;
+  readonly split: SplitNumber;
+  readonly subset: Subset;
+}
+
+/** Reads a UCF-101 split (`classInd.txt` + `trainlist0N.txt` or `testlist0N.txt`). */
+export function readUcf101(options: Ucf101Options): VideoDataset {
+  checkSplit(options.split);
+  const classFile = join(options.annotationsDir, 'classInd.txt');
+  const classNames = parseClassInd(readText(classFile, 'UCF-101 classInd.txt'), classFile);
+  const listFile = join(options.annotationsDir, `${options.subset === 'train' ? 'trainlist' : 'testlist'}0${options.split}.txt`);
+  const entries = parseUcfSplitList(readText(listFile, `UCF-101 ${options.subset} list`), classNames, listFile);
+  const samples: VideoSample[] = [];
+  const missing: MissingVideo[] = [];
+  for (const entry of entries) {
+    const path = resolve(options.videosDir, entry.video);
+    if (existsSync(path)) {
+      samples.push({ path, label: entry.label, className: classNames[entry.label]!, source: `${listFile}:${entry.line}` });
+    } else missing.push({ path, file: listFile, line: entry.line });
+  }
+  return { name: 'ucf101', classNames, samples, missing };
+}
+
+/** Options of {@link readHmdb51}. */
+export interface Hmdb51Options {
+  /** Folder holding `<class>/<video>.avi` (the extracted per-class RAR archives). */
+  readonly videosDir: string;
+  /** Folder `testTrainMulti_7030_splits` with `<class>_test_split{1,2,3}.txt`. */
+  readonly splitsDir: string;
+  readonly split: SplitNumber;
+  readonly subset: Subset;
+}
+
+/**
+ * Reads an HMDB-51 split. Class names are the split-file prefixes (`brush_hair`, ...) in alphabetical order, the
+ * official label order; tag 1 = train, 2 = test, 0 = unused.
+ */
+export function readHmdb51(options: Hmdb51Options): VideoDataset {
+  checkSplit(options.split);
+  if (!existsSync(options.splitsDir))
+    throw new DataError(`HMDB-51 splits folder not found: ${options.splitsDir}.`, { file: options.splitsDir });
+  const files = readdirSync(options.splitsDir)
+    .map((name) => {
+      const match = HMDB_SPLIT_FILE.exec(name);
+      return { name, className: match?.[1] ?? '', split: Number(match?.[2] ?? 0) };
+    })
+    .filter((f) => f.split === options.split)
+    .sort((a, b) => (a.className < b.className ? -1 : 1));
+  if (files.length === 0) {
+    throw new DataError(
+      `No HMDB-51 split files "<class>_test_split${options.split}.txt" in ${options.splitsDir}. Expected the official testTrainMulti_7030_splits folder.`,
+      { file: options.splitsDir },
+    );
+  }
+  const classNames = files.map((f) => f.className);
+  const wanted = options.subset === 'train' ? 1 : 2;
+  const samples: VideoSample[] = [];
+  const missing: MissingVideo[] = [];
+  files.forEach((f, label) => {
+    const file = join(options.splitsDir, f.name);
+    const className = classNames[label]!;
+    for (const entry of parseHmdbSplitFile(readFileSync(file, 'utf8'), wanted, file)) {
+      const path = resolve(options.videosDir, className, entry.video);
+      if (existsSync(path)) samples.push({ path, label, className, source: `${file}:${entry.line}` });
+      else missing.push({ path, file, line: entry.line });
+    }
+  });
+  return { name: 'hmdb51', classNames, samples, missing };
+}
+
+/** Recursively lists video files under `root`, mapping file stem -> path (first found wins). */
+function indexVideos(root: string): Map<string, string> {
+  const index = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (isVideoFile(entry.name)) {
+        const stem = basename(entry.name, extname(entry.name));
+        if (!index.has(stem)) index.set(stem, full);
+      }
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return index;
+}
+
+/** Options of {@link readKinetics400}. */
+export interface KineticsOptions {
+  /** Annotation CSV (`label,youtube_id,time_start,time_end,split`). */
+  readonly csvPath: string;
+  /** Folder searched recursively for `<youtube_id>_<start:06d>_<end:06d>.<ext>` or `<youtube_id>.<ext>`. */
+  readonly videosDir: string;
+  /**
+   * Class names in label order; default: the CSV's labels sorted alphabetically (the official order, the same as
+   * `fixtures/datasets/labels/kinetics_400_labels.csv`).
+   */
+  readonly classNames?: readonly string[];
+}
+
+/**
+ * Reads a Kinetics-400 CSV and finds its clips under `videosDir` in any of the usual layouts (flat,
+ * `<class>/<file>`, `<split>/<class>/<file>`), trimmed (`<id>_<start>_<end>`) or untrimmed (`<id>`) names.
+ */
+export function readKinetics400(options: KineticsOptions): VideoDataset {
+  const rows = parseKineticsCsv(readText(options.csvPath, 'Kinetics CSV'), options.csvPath);
+  const labelled = rows.some((r) => r.label !== '');
+  const classNames = options.classNames ? [...options.classNames] : [...new Set(rows.map((r) => r.label).filter((l) => l !== ''))].sort();
+  const lookup = new Map(classNames.map((n, i) => [n, i]));
+  // Folder names often replace spaces with underscores and drop quotes: accept both spellings.
+  const alias = new Map(
+    classNames.map((n, i) => [
+      n
+        .replace(/[ ]/g, '_')
+        .replace(/[()'"]/g, '')
+        .toLowerCase(),
+      i,
+    ]),
+  );
+  const index = indexVideos(options.videosDir);
+  const samples: VideoSample[] = [];
+  const missing: MissingVideo[] = [];
+  for (const row of rows) {
+    let label = -1;
+    if (labelled) {
+      label =
+        lookup.get(row.label) ??
+        alias.get(
+          row.label
+            .replace(/[ ]/g, '_')
+            .replace(/[()'"]/g, '')
+            .toLowerCase(),
+        ) ??
+        -1;
+      if (label === -1) {
+        throw new DataError(
+          `${options.csvPath}:${row.line}: label "${row.label}" is not among the ${classNames.length} class names given. Pass the matching classNames or fix the CSV.`,
+          { file: options.csvPath, line: row.line },
+        );
+      }
+    }
+    const stem = kineticsFileStem(row.youtubeId, row.timeStart, row.timeEnd);
+    const path = index.get(stem) ?? index.get(row.youtubeId);
+    if (path) {
+      samples.push({
+        path,
+        label,
+        className: label >= 0 ? classNames[label]! : '',
+        timeStart: row.timeStart,
+        timeEnd: row.timeEnd,
+        source: `${options.csvPath}:${row.line}`,
+      });
+    } else missing.push({ path: join(options.videosDir, `${stem}.mp4`), file: options.csvPath, line: row.line });
+  }
+  return { name: 'kinetics400', classNames, samples, missing };
+}
+
+/** Options of {@link readFolderPerClass}. */
+export interface FolderPerClassOptions {
+  /** Folder with one sub-folder per class (also the Kinetics `train/` or `val/` folder layout). */
+  readonly root: string;
+  /** Class names in label order; default: the sub-folder names sorted. Folders not listed are ignored. */
+  readonly classNames?: readonly string[];
+}
+
+/** Reads a folder-per-class layout: `root/<class>/**.<video ext>`. */
+export function readFolderPerClass(options: FolderPerClassOptions): VideoDataset {
+  if (!existsSync(options.root) || !statSync(options.root).isDirectory()) {
+    throw new DataError(`Dataset folder not found: ${options.root}. Expected one sub-folder per class.`, { file: options.root });
+  }
+  const folders = readdirSync(options.root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  const classNames = options.classNames ? [...options.classNames] : folders;
+  if (classNames.length === 0)
+    throw new DataError(`No class sub-folders in ${options.root}. Expected root/<class>/<video>.`, { file: options.root });
+  const samples: VideoSample[] = [];
+  classNames.forEach((className, label) => {
+    const dir = join(options.root, className);
+    if (!existsSync(dir)) return;
+    const videos = [...indexVideos(dir).values()].sort();
+    for (const path of videos) samples.push({ path, label, className });
+  });
+  return { name: 'folder', classNames, samples, missing: [] };
+}
+
+/** Options of {@link readListFile}. */
+export interface ListFileOptions {
+  /** The list file: `<path> <label>` per line. */
+  readonly listPath: string;
+  /** Base folder for relative paths; default the list file's folder. */
+  readonly root?: string;
+  /** Class names in label order; default `class_<k>` up to the largest label. */
+  readonly classNames?: readonly string[];
+}
+
+/** Reads a `path label` list file (mmaction2 style). */
+export function readListFile(options: ListFileOptions): VideoDataset {
+  const text = readText(options.listPath, 'List file');
+  const entries = parseListFile(text, options.listPath);
+  const maxLabel = entries.reduce((m, e) => Math.max(m, e.label), -1);
+  const classNames = options.classNames ? [...options.classNames] : Array.from({ length: maxLabel + 1 }, (_, k) => `class_${k}`);
+  const root = options.root ?? dirname(options.listPath);
+  const samples: VideoSample[] = [];
+  const missing: MissingVideo[] = [];
+  for (const entry of entries) {
+    if (entry.label >= classNames.length) {
+      throw new DataError(`${options.listPath}:${entry.line}: label ${entry.label} is out of range for ${classNames.length} class names.`, {
+        file: options.listPath,
+        line: entry.line,
+      });
+    }
+    const path = resolve(root, entry.video);
+    if (existsSync(path))
+      samples.push({ path, label: entry.label, className: classNames[entry.label]!, source: `${options.listPath}:${entry.line}` });
+    else missing.push({ path, file: options.listPath, line: entry.line });
+  }
+  return { name: 'list', classNames, samples, missing };
+}
+
+/** Lists every video file under `root` (recursive, sorted), for `check`. */
+export function listVideoFiles(root: string): string[] {
+  return [...indexVideosAll(root)].sort();
+}
+
+function indexVideosAll(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (isVideoFile(entry.name)) out.push(full);
+    }
+  };
+  if (!existsSync(root)) throw new DataError(`Folder not found: ${root}.`, { file: root });
+  if (statSync(root).isFile()) return [root];
+  walk(root);
+  return out;
+}
