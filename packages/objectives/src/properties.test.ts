@@ -13,7 +13,7 @@ import { createConceptDistillation } from './concept-distillation.js';
 import { createDino } from './dino.js';
 import { dinoLoss } from './dino-loss.js';
 import type { Objective, ObjectiveInputs } from './types.js';
-import { createUniformPrior, klToUniform } from './uniform-prior.js';
+import { createUniformPrior } from './uniform-prior.js';
 
 afterEach(() => tf.disposeVariables());
 
