@@ -47,6 +47,7 @@ export type {
   ConceptDistillationSpec,
   ConceptScores,
   ConceptSpace,
+  ConceptSpaceName,
   CustomObjectiveSpec,
   DinoConfig,
   DinoSpec,

@@ -14,6 +14,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 /** The two concept spaces of LSS: action categories and their attribute descriptions. */
 export const CONCEPT_SPACES = ['category', 'description'] as const;
 export type ConceptSpace = (typeof CONCEPT_SPACES)[number];
+/** Alias of {@link ConceptSpace} for code that also imports `@lss/concepts`' `ConceptSpace` class. */
+export type ConceptSpaceName = ConceptSpace;
 
 /**
  * Scores of one network in each concept space, one tensor per view.
