@@ -1,0 +1,109 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, DataError } from '@lss/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, readFrameIndex, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
+import { decodeFrames, installerFfmpegPath, listEncoders, parseFfmpegBanner, probeVideo, resolveFfmpeg } from './ffmpeg.js';
+
+describe('resolveFfmpeg', () => {
+  it('prefers LSS_FFMPEG, then PATH, then @ffmpeg-installer/ffmpeg', () => {
+    const dir = makeTempDir('resolve');
+    const fake = join(dir, 'ffmpeg');
+    writeFileSync(fake, '#!/bin/sh\n');
+    chmodSync(fake, 0o755);
+    expect(resolveFfmpeg({ env: { LSS_FFMPEG: fake, PATH: '' } })).toEqual({ path: fake, source: 'LSS_FFMPEG' });
+    expect(resolveFfmpeg({ env: { PATH: dir } })).toEqual({ path: fake, source: 'PATH' });
+    const installed = installerFfmpegPath();
+    expect(installed, '@ffmpeg-installer/ffmpeg is an optional dependency and must be installed for the tests').toBeDefined();
+    expect(resolveFfmpeg({ env: { PATH: join(dir, 'nothing-here') } })).toEqual({ path: installed, source: '@ffmpeg-installer/ffmpeg' });
+    expect(() => resolveFfmpeg({ env: { LSS_FFMPEG: join(dir, 'missing') } })).toThrow(/LSS_FFMPEG=.*not an executable/);
+    expect(() => resolveFfmpeg({ ffmpegPath: join(dir, 'missing') })).toThrow(ConfigError);
+  });
+
+  it('the bundled static ffmpeg has the encoders the tests and the generator use', async () => {
+    const encoders = await listEncoders(TEST_FFMPEG);
+    expect(encoders.has('libx264')).toBe(true);
+    expect(encoders.has('libvpx-vp9')).toBe(true);
+    expect(encoders.has('mpeg4')).toBe(true);
+  });
+});
+
+describe('parseFfmpegBanner', () => {
+  it('reads size, rate, codec, duration, start and rotation', () => {
+    const banner = `Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mp4':
+  Duration: 00:00:10.01, start: 0.033000, bitrate: 38 kb/s
+    Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 320x240 [SAR 1:1 DAR 4:3], 35 kb/s, 29.97 fps, 29.97 tbr, 12800 tbn, 50 tbc (default)
+    Metadata:
+      rotate          : 90
+    Stream #0:1(und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 128 kb/s (default)
+frame=  300 fps=0.0 q=-1.0 Lsize=N/A time=00:00:10.00 bitrate=N/A speed=8.23e+03x`;
+    const parsed = parseFfmpegBanner(banner);
+    expect(parsed.video).toEqual({ codec: 'h264', width: 320, height: 240, fps: 29.97, rotation: 90 });
+    expect(parsed.duration).toBeCloseTo(10.01, 6);
+    expect(parsed.startTime).toBeCloseTo(0.033, 6);
+    expect(parsed.countedFrames).toBe(300);
+  });
+});
+
+describe('probe and decode, each container and codec', () => {
+  let dir: string;
+  const files: Record<string, string> = {};
+  beforeAll(async () => {
+    dir = makeTempDir('codecs');
+    [files.avi, files.mp4, files.webm] = await Promise.all([
+      writeIndexVideo(dir, 'xvid.avi', 'xvid'),
+      writeIndexVideo(dir, 'h264.mp4', 'h264'),
+      writeIndexVideo(dir, 'vp9.webm', 'vp9'),
+    ]);
+  });
+
+  it.each([
+    ['avi', 'mpeg4'],
+    ['mp4', 'h264'],
+    ['webm', 'vp9'],
+  ])('%s (%s): probe, then decode exactly the requested frames, with seeking', async (key, codec) => {
+    const path = files[key]!;
+    const info = await probeVideo(path, { ffmpegPath: TEST_FFMPEG });
+    expect(info).toMatchObject({ width: 64, height: 48, fps: 25, numFrames: 100, frameCountExact: true, codec });
+    expect(info.duration).toBeCloseTo(4, 1);
+    // Unsorted, duplicated indices; the first one is past 0.5 s so ffmpeg seeks.
+    const requested = [77, 31, 32, 99, 31, 50];
+    const decoded = await decodeFrames(path, requested, { ffmpegPath: TEST_FFMPEG, info });
+    expect(decoded.indices).toEqual([31, 32, 50, 77, 99]);
+    expect(decoded.frames.shape).toEqual([5, 48, 64, 3]);
+    expect(decoded.missingFrames).toBe(0);
+    expect(decoded.indices.map((_, k) => readFrameIndex(decoded.frames, k))).toEqual([31, 32, 50, 77, 99]);
+    // From the start, no seek, resized on the way out.
+    const small = await decodeFrames(path, [0, 1, 15], { ffmpegPath: TEST_FFMPEG, info, outputSize: { width: 32, height: 24 } });
+    expect(small.frames.shape).toEqual([3, 24, 32, 3]);
+    expect([0, 1, 2].map((k) => readFrameIndex(small.frames, k))).toEqual([0, 1, 15]);
+  });
+
+  it('maxShortSide downscales but never upscales', async () => {
+    const info = await probeVideo(files.mp4!, { ffmpegPath: TEST_FFMPEG });
+    const down = await decodeFrames(files.mp4!, [5], { ffmpegPath: TEST_FFMPEG, info, maxShortSide: 24 });
+    expect(down.frames.shape).toEqual([1, 24, 32, 3]);
+    const same = await decodeFrames(files.mp4!, [5], { ffmpegPath: TEST_FFMPEG, info, maxShortSide: 256 });
+    expect(same.frames.shape).toEqual([1, 48, 64, 3]);
+  });
+
+  it('rejects out-of-range indices with the valid range', async () => {
+    const info = await probeVideo(files.mp4!, { ffmpegPath: TEST_FFMPEG });
+    await expect(decodeFrames(files.mp4!, [100], { ffmpegPath: TEST_FFMPEG, info })).rejects.toThrow(/outside \[0, 100\)/);
+  });
+});
+
+describe('bad files fail with a DataError that names the file and the problem', () => {
+  it('zero-byte, truncated MP4, audio-only, text renamed .mp4, missing', async () => {
+    const dir = makeTempDir('bad');
+    const bad = await writeBadFiles(dir);
+    const probe = (p: string) => probeVideo(p, { ffmpegPath: TEST_FFMPEG });
+    await expect(probe(bad.zeroBytes)).rejects.toThrow(/Empty video file \(0 bytes\)/);
+    await expect(probe(bad.truncatedMp4)).rejects.toThrow(DataError);
+    await expect(probe(bad.audioOnly)).rejects.toThrow(/no video stream/);
+    await expect(probe(bad.textAsMp4)).rejects.toThrow(/cannot read .*notes\.mp4/);
+    await expect(probe(join(dir, 'nope.mp4'))).rejects.toThrow(/Video not found/);
+    mkdirSync(join(dir, 'folder.mp4'));
+    await expect(probe(join(dir, 'folder.mp4'))).rejects.toThrow(/Not a file/);
+  });
+});
