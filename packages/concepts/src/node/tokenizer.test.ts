@@ -58,6 +58,15 @@ describe('loadClipTokenizer (transformers.js AutoTokenizer on clip-tiny)', () =>
     expect(cut.ids[76]).toBe(EOT_TOKEN_ID);
   });
 
+  it('loads from several folders concurrently (transformers.js env is global; loads are serialised)', async () => {
+    const dir = join(tmp, 'copy', 'other-name');
+    cpSync(CLIP_TINY_DIR, dir, { recursive: true, filter: (src) => !src.includes('onnx') && !src.endsWith('.safetensors') });
+    const [a, b] = await Promise.all([loadClipTokenizer(dir), loadClipTokenizer(CLIP_TINY_DIR)]);
+    expect(a.id).toBe('other-name');
+    expect(b.id).toBe('clip-tiny');
+    expect(a.encodeOne('tai chi')).toEqual(b.encodeOne('tai chi'));
+  });
+
   it('names the missing tokenizer file', async () => {
     const dir = join(tmp, 'no-tokenizer-json');
     cpSync(CLIP_TINY_DIR, dir, {

@@ -15,7 +15,19 @@ export function transformers(): Promise<TransformersModule> {
  * `env.allowRemoteModels = false`, id = folder name) or, for a hub id, with remote models allowed.
  * The previous `env` values are restored afterwards.
  */
-export async function withModelLocation<T>(modelDirOrId: string, local: boolean, load: (id: string) => Promise<T>): Promise<T> {
+export function withModelLocation<T>(modelDirOrId: string, local: boolean, load: (id: string) => Promise<T>): Promise<T> {
+  // Loads are serialised: `env` is global, and two overlapping loads would see each other's paths.
+  const run = queue.then(() => loadAt(modelDirOrId, local, load));
+  queue = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  return run;
+}
+
+let queue: Promise<void> = Promise.resolve();
+
+async function loadAt<T>(modelDirOrId: string, local: boolean, load: (id: string) => Promise<T>): Promise<T> {
   const { env } = await transformers();
   const saved = { allowRemoteModels: env.allowRemoteModels, allowLocalModels: env.allowLocalModels, localModelPath: env.localModelPath };
   try {
