@@ -30,6 +30,7 @@ def main() -> None:
         "iterations": int(np.max(clf.n_iter_)),
         "sklearn": sklearn.__version__,
         "predictions": pred.astype(int).tolist(),
+        "probabilities": clf.predict_proba(xte).tolist(),
     }))
 
 

@@ -105,12 +105,25 @@ describe('scikit-learn cross-check', () => {
       const script = fileURLToPath(new URL('../scripts/sklearn_probe.py', import.meta.url));
       const run = spawnSync(PYTHON, [script, dir, String(r.chosenC)], { encoding: 'utf8' });
       expect(run.status, run.stderr).toBe(0);
-      const sk = JSON.parse(run.stdout) as { top1: number; predictions: number[] };
+      const sk = JSON.parse(run.stdout) as { top1: number; predictions: number[]; probabilities: number[][] };
       expect(Math.abs(sk.top1 - ours), `ours ${ours.toFixed(2)}% vs sklearn ${sk.top1.toFixed(2)}% at C=${r.chosenC}`).toBeLessThanOrEqual(
         1,
       );
       const agree = argmaxRows(r.scores).reduce((a, p, i) => a + (p === sk.predictions[i] ? 1 : 0), 0) / test.numSamples;
       expect(agree).toBeGreaterThanOrEqual(0.99);
+      // Same objective, same minimiser: the class probabilities agree, not only the arg-max.
+      const k = r.scores.shape[1];
+      let maxDiff = 0;
+      for (let i = 0; i < test.numSamples; i++) {
+        const row = Array.from(r.scores.data.subarray(i * k, (i + 1) * k));
+        const m = Math.max(...row);
+        const z = row.reduce((a, v) => a + Math.exp(v - m), 0);
+        row.forEach((v, j) => {
+          maxDiff = Math.max(maxDiff, Math.abs(Math.exp(v - m) / z - (sk.probabilities[i]?.[j] as number)));
+        });
+      }
+      console.log(`max |p_ours - p_sklearn| = ${maxDiff.toExponential(2)}`);
+      expect(maxDiff).toBeLessThan(1e-3);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

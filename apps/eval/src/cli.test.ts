@@ -1,0 +1,303 @@
+/**
+ * End to end: every lss-eval command on a generated synthetic dataset (3 classes × 3 videos, 64×48,
+ * UCF-101 layout, three splits) with the tiny CLIP of fixtures/clip-tiny, through the real CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadClip } from '@lss/backbone';
+import { writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
+import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
+import { CLIP_TINY_DIR } from '@lss/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+import type { EvalReport } from './report.js';
+
+let dir = '';
+let synth: SyntheticDataset;
+let checkpointDir = '';
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli([...args, '--backend', 'cpu', '--quiet'], {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+  });
+  return { code, out, err };
+}
+
+function readJson(path: string): EvalReport {
+  return JSON.parse(readFileSync(path, 'utf8')) as EvalReport;
+}
+
+function checkReport(outDir: string, protocol: string, numSplits: number): EvalReport {
+  const report = readJson(join(outDir, 'report.json'));
+  expect(report.protocol).toBe(protocol);
+  expect(report.splits).toHaveLength(numSplits);
+  for (const s of report.splits) {
+    expect(s.numTest).toBe(3);
+    expect(s.top1).toBeGreaterThanOrEqual(0);
+    expect(s.top1).toBeLessThanOrEqual(100);
+    expect(s.top5).toBe(100); // 3 classes: top-5 always hits
+    expect(s.confusion.flat().reduce((a, b) => a + b, 0)).toBe(3);
+    expect(existsSync(join(outDir, `confusion-split-${s.split}.svg`))).toBe(true);
+  }
+  expect(report.summary.top1.numSplits).toBe(numSplits);
+  const md = readFileSync(join(outDir, 'report.md'), 'utf8');
+  expect(md).toContain('mean ± std');
+  return report;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lss-eval-cli-'));
+  synth = await generateSyntheticDataset({
+    dir: join(dir, 'synth'),
+    numClasses: 3,
+    videosPerClass: 3,
+    width: 64,
+    height: 48,
+    numFrames: 16,
+    seed: 1,
+  });
+  // A checkpoint in apps/trainer's format (step-*.safetensors with student/ and teacher/ roots + JSON
+  // sidecar with the backbone config), made from clip-tiny's CLIP-initialised video tower.
+  const clip = await loadClip(CLIP_TINY_DIR, { video: true, numFrames: 4, root: 'fixture' });
+  try {
+    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    const prefix = `${clip.vision.scope.path}/`;
+    for (const [path, v] of clip.vision.variables()) {
+      const data = v.dataSync() as Float32Array;
+      tensors.set(`student/${path.slice(prefix.length)}`, { shape: v.shape, data });
+      tensors.set(`teacher/${path.slice(prefix.length)}`, { shape: v.shape, data });
+    }
+    checkpointDir = join(dir, 'run', 'checkpoints');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(checkpointDir, { recursive: true });
+    writeSafetensorsFile(join(checkpointDir, 'step-00000002.safetensors'), tensors, { format: 'lss-trainer-checkpoint', step: '2' });
+    writeFileAtomic(
+      join(checkpointDir, 'step-00000002.json'),
+      JSON.stringify({
+        format: 'lss-trainer-checkpoint',
+        formatVersion: 1,
+        step: 2,
+        backbone: clip.vision.config,
+        config: { model: { clip: CLIP_TINY_DIR }, concepts: { textModel: null } },
+        tensorsFile: 'step-00000002.safetensors',
+      }),
+    );
+  } finally {
+    clip.dispose();
+  }
+}, 300_000);
+
+afterAll(() => {
+  tf.disposeVariables();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const dataset = () => ['--dataset', 'ucf101', '--videos', synth.videosDir, '--annotations', synth.annotationsDir];
+const views = ['--views', '1x1', '--frames', '4', '--size', '32'];
+const cache = () => ['--cache', join(dir, 'cache')];
+
+describe('lss-eval on the synthetic dataset with clip-tiny', () => {
+  it('zero-shot, frozen CLIP baseline: a report per split, mean ± std and the prompt set', async () => {
+    const out = join(dir, 'zs-clip');
+    const r = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...dataset(), ...views, ...cache(), '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const report = checkReport(out, 'zero-shot', 3);
+    expect(report.model.kind).toBe('clip');
+    expect(report.promptSet?.templates).toEqual(['{}', 'a video of a person {}.']);
+    expect(report.settings.textEngine).toBe('onnx');
+    expect(r.out).toContain('| **mean ± std (3 splits)** |');
+    // Every split's 3 test videos were embedded once and cached: 9 videos in the cache.
+    const cacheDirs = readdirSync(join(dir, 'cache'));
+    expect(cacheDirs).toHaveLength(1);
+  });
+
+  it('zero-shot --transductive with a trainer checkpoint reports its iterations', async () => {
+    const out = join(dir, 'zs-ckpt');
+    const r = await cli([
+      'zero-shot',
+      '--transductive',
+      '--iterations',
+      '3',
+      '--model',
+      checkpointDir,
+      ...dataset(),
+      ...views,
+      ...cache(),
+      '--out',
+      out,
+      '--prompts',
+      'kinetics700',
+      '--text-engine',
+      'tfjs',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const report = checkReport(out, 'zero-shot-transductive', 3);
+    expect(report.model.kind).toBe('checkpoint');
+    expect(report.model.label).toContain('(teacher)');
+    expect(report.settings.transductiveMaxIterations).toBe(3);
+    expect(report.settings.textEngine).toBe('tfjs');
+    expect(report.promptSet?.templates.length).toBe(28);
+    for (const s of report.splits) {
+      expect(s.details?.transductiveIterations).toBeGreaterThanOrEqual(1);
+      expect(s.details?.transductiveIterations).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('linear-probe writes a report and features scikit-learn can read', async () => {
+    const out = join(dir, 'lp');
+    const exportDir = join(dir, 'lp-export');
+    const r = await cli([
+      'linear-probe',
+      '--model',
+      checkpointDir,
+      ...dataset(),
+      ...views,
+      ...cache(),
+      '--out',
+      out,
+      '--export',
+      exportDir,
+      '--splits',
+      '1,2',
+      '--c-grid',
+      '100',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const report = checkReport(out, 'linear-probe', 2);
+    expect(report.splits[0]?.numTrain).toBe(6);
+    expect(report.splits[0]?.details?.chosenC).toBe(100);
+    expect(readdirSync(join(exportDir, 'split-1')).sort()).toEqual([
+      'meta.json',
+      'test_features.npy',
+      'test_labels.npy',
+      'train_features.npy',
+      'train_labels.npy',
+    ]);
+    const hasSklearn = spawnSync('/usr/bin/python3', ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
+    if (hasSklearn) {
+      const script = fileURLToPath(new URL('../scripts/sklearn_probe.py', import.meta.url));
+      const sk = spawnSync('/usr/bin/python3', [script, join(exportDir, 'split-1'), String(report.splits[0]?.details?.chosenC)], {
+        encoding: 'utf8',
+      });
+      expect(sk.status, sk.stderr).toBe(0);
+      // Same features, same C: the same predictions (3 test videos, so any disagreement is 33 points).
+      expect((JSON.parse(sk.stdout) as { top1: number }).top1).toBeCloseTo(report.splits[0]?.top1 as number, 6);
+    }
+  });
+
+  it('linear-probe --sgd and knn write reports', async () => {
+    const sgdOut = join(dir, 'sgd');
+    const s = await cli([
+      'linear-probe',
+      '--sgd',
+      '--epochs',
+      '5',
+      '--batch-size',
+      '4',
+      '--model',
+      CLIP_TINY_DIR,
+      ...dataset(),
+      ...views,
+      ...cache(),
+      '--out',
+      sgdOut,
+    ]);
+    expect(s.code, s.err).toBe(0);
+    expect(checkReport(sgdOut, 'linear-probe-sgd', 3).settings.epochs).toBe(5);
+    const knnOut = join(dir, 'knn');
+    const k = await cli(['knn', '--model', CLIP_TINY_DIR, ...dataset(), ...views, ...cache(), '--out', knnOut]);
+    expect(k.code, k.err).toBe(0);
+    const report = checkReport(knnOut, 'knn', 3);
+    expect(report.settings.k).toBe(20);
+    expect(report.settings.temperature).toBe(0.07);
+    expect(report.splits[0]?.details?.effectiveK).toBe(6);
+  });
+
+  it('knn on a list-file dataset (one split)', async () => {
+    const lines = (subset: 'train' | 'test') =>
+      readFileSync(join(synth.annotationsDir, `${subset}list01.txt`), 'utf8')
+        .split(/\r?\n/)
+        .filter((l) => l.trim())
+        .map((l) => {
+          const path = l.split(' ')[0] as string;
+          return `${path} ${synth.classNames.indexOf(path.split('/')[0] as string)}`;
+        });
+    writeFileSync(join(dir, 'train.txt'), `${lines('train').join('\n')}\n`);
+    writeFileSync(join(dir, 'test.txt'), `${lines('test').join('\n')}\n`);
+    const out = join(dir, 'knn-list');
+    const r = await cli([
+      'knn',
+      '--model',
+      CLIP_TINY_DIR,
+      '--dataset',
+      'list',
+      '--train-list',
+      join(dir, 'train.txt'),
+      '--test-list',
+      join(dir, 'test.txt'),
+      '--root',
+      synth.videosDir,
+      ...views,
+      ...cache(),
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(checkReport(out, 'knn', 1).splits[0]?.split).toBe('all');
+  });
+
+  it('classify prints the top-5 labels with scores', async () => {
+    const video = synth.files[0] as string;
+    const r = await cli([
+      'classify',
+      video,
+      '--labels',
+      'archery, juggling balls, move left, rotate, grow, bounce',
+      '--model',
+      CLIP_TINY_DIR,
+      ...views,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out.split('\n').filter((l) => /^\s*\d\. /.test(l));
+    expect(rows).toHaveLength(5);
+    const probs = rows.map((l) => Number(/([\d.]+)%/.exec(l)?.[1]));
+    expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+  });
+
+  it('compare puts the reports side by side', async () => {
+    const out = join(dir, 'compare.md');
+    const r = await cli([
+      'compare',
+      join(dir, 'zs-clip', 'report.json'),
+      join(dir, 'knn', 'report.json'),
+      '--names',
+      'frozen CLIP,kNN',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('| frozen CLIP |');
+    expect(r.out).toContain('| kNN |');
+    expect(readFileSync(out, 'utf8')).toBe(r.out);
+  });
+
+  it('fails with a clear message on a missing dataset flag or model', async () => {
+    const a = await cli(['zero-shot', '--model', CLIP_TINY_DIR, '--dataset', 'ucf101', '--videos', '/nope']);
+    expect(a.code).toBe(1);
+    expect(a.err).toContain('Missing --annotations');
+    const b = await cli(['knn', '--model', join(dir, 'missing'), ...dataset()]);
+    expect(b.code).toBe(1);
+    expect(b.err).toContain('does not exist');
+  });
+});

@@ -1,0 +1,275 @@
+/**
+ * The models the evaluator embeds videos with:
+ *
+ * - a trainer checkpoint (`step-*.safetensors` + `.json` sidecar of apps/trainer, or the folder that
+ *   holds them: the newest): the video tower of one role (teacher by default, as DINO and SVT
+ *   evaluate the teacher), rebuilt from the sidecar's `backbone` config;
+ * - a video-tower file written by `@lss/backbone`'s `saveVideoVit` (`__metadata__.format` =
+ *   `lss-video-vit/1`);
+ * - a plain CLIP folder or CLIP safetensors file: the frozen image-CLIP baseline, each frame encoded
+ *   with CLIP's image tower and the frame embeddings averaged (`loadClip(dir, { video: false })`,
+ *   whose `encodeVideos` is the frame average of `encodeImages`).
+ *
+ * And the text encoder that builds zero-shot classifiers for them: transformers.js' ONNX engine when the
+ * CLIP folder has `onnx/text_model.onnx`, otherwise the tfjs text tower ({@link createTfjsTextEncoder}).
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, VisionTower } from '@lss/backbone';
+import type { TextEncoder } from '@lss/concepts';
+import { loadClipTokenizer, loadOnnxTextEncoder } from '@lss/concepts/node';
+import { ConfigError, WeightsError } from '@lss/core';
+import { readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
+import * as tf from '@tensorflow/tfjs-core';
+import type { FeatureModel, HostViews } from './feature-cache.js';
+import { createTfjsTextEncoder } from './text-encoder.js';
+
+/** SHA-256 (hex) of a file, streamed in 4 MiB chunks. */
+export function hashFileSha256(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** A model ready to embed videos, plus where its text encoder comes from. */
+export interface EvalModel extends FeatureModel {
+  /** Frames per view the model was built for (checkpoints); undefined = any (frozen CLIP). */
+  readonly numFrames: number | undefined;
+  /** CLIP folder whose text tower builds zero-shot classifiers; null when unknown (pass one). */
+  readonly textModelDir: string | null;
+  /** The loaded CLIP when the model is a CLIP folder (its text tower is reused by the tfjs engine). */
+  readonly clip: ClipModel | null;
+  dispose(): void;
+}
+
+export interface LoadEvalModelOptions {
+  /** Which tower of a trainer checkpoint (default 'teacher'). */
+  readonly role?: 'teacher' | 'student';
+  /** CLIP folder for the text encoder, overriding the checkpoint's `config.model.clip` / `config.concepts.textModel`. */
+  readonly textModel?: string;
+  /** Images per tower call when encoding frames (default 32); bounds memory. */
+  readonly maxImagesPerCall?: number;
+  /** Label for tables (default: derived from the path). */
+  readonly label?: string;
+}
+
+interface TrainerSidecar {
+  readonly format: string;
+  readonly step?: number;
+  readonly backbone?: VisionConfig;
+  readonly tensorsFile?: string;
+  readonly config?: { model?: { clip?: string | null }; concepts?: { textModel?: string | null } };
+}
+
+/** Finds a trainer checkpoint at `path` (a step file, its sidecar, or a folder of them): the tensors file and sidecar. */
+export function findTrainerCheckpoint(path: string): { tensors: string; sidecar: TrainerSidecar; sidecarPath: string } | null {
+  let file = path;
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    const steps = readdirSync(path)
+      .filter((f) => /^step-\d+\.safetensors$/.test(f) && existsSync(join(path, f.replace(/\.safetensors$/, '.json'))))
+      .sort();
+    const last = steps.at(-1);
+    if (!last) return null;
+    file = join(path, last);
+  }
+  if (file.endsWith('.json')) file = file.replace(/\.json$/, '.safetensors');
+  if (!file.endsWith('.safetensors')) return null;
+  const sidecarPath = file.replace(/\.safetensors$/, '.json');
+  if (!existsSync(sidecarPath) || !existsSync(file)) return null;
+  let sidecar: TrainerSidecar;
+  try {
+    sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as TrainerSidecar;
+  } catch {
+    return null;
+  }
+  if (sidecar.format !== 'lss-trainer-checkpoint') return null;
+  return { tensors: file, sidecar, sidecarPath };
+}
+
+function resolveRelative(p: string | null | undefined, base: string): string | null {
+  if (!p) return null;
+  if (existsSync(p)) return resolve(p);
+  const rel = resolve(base, p);
+  return existsSync(rel) ? rel : resolve(p);
+}
+
+function videoTowerModel(
+  tower: VisionTower,
+  fields: { path: string; hash: string; label: string; textModelDir: string | null; maxImagesPerCall: number },
+): EvalModel {
+  const c = tower.config;
+  return {
+    kind: 'checkpoint',
+    path: fields.path,
+    hash: fields.hash,
+    label: fields.label,
+    embedDim: c.embedDim,
+    imageSize: c.imageSize,
+    numFrames: c.numFrames,
+    textModelDir: fields.textModelDir,
+    clip: null,
+    encodeViews: (views) => encodeInChunks(views, fields.maxImagesPerCall, (x) => tower.call(x)),
+    dispose: () => tower.dispose(),
+  };
+}
+
+/**
+ * Runs `call` on `[V, T, H, W, 3]` views in chunks of at most `maxImages` frames.
+ * Output: [V, E] row-major.
+ */
+async function encodeInChunks(views: HostViews, maxImages: number, call: (x: tf.Tensor5D) => tf.Tensor2D): Promise<Float32Array> {
+  const [V, T, H, W, C] = views.shape as [number, number, number, number, number];
+  const perView = T * H * W * C;
+  const chunk = Math.max(1, Math.floor(maxImages / T));
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < V; start += chunk) {
+    const n = Math.min(chunk, V - start);
+    const out = tf.tidy(() => call(tf.tensor5d(views.data.subarray(start * perView, (start + n) * perView), [n, T, H, W, C]))); // [n, E]
+    try {
+      parts.push((await out.data()) as Float32Array);
+    } finally {
+      out.dispose();
+    }
+  }
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  const data = new Float32Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p, offset);
+    offset += p.length;
+  }
+  return data;
+}
+
+let rootCounter = 0;
+
+/**
+ * Loads a trainer checkpoint, a video-tower file or a CLIP folder (see the file header). Call
+ * `dispose()` when done.
+ */
+export async function loadEvalModel(path: string, options: LoadEvalModelOptions = {}): Promise<EvalModel> {
+  if (!existsSync(path)) {
+    throw new WeightsError(
+      `Model ${path} does not exist; pass a trainer checkpoint (step-*.safetensors or its folder), a video-tower .safetensors or a CLIP folder.`,
+    );
+  }
+  const maxImagesPerCall = options.maxImagesPerCall ?? 32;
+  const root = `eval${++rootCounter}`;
+  const trainer = findTrainerCheckpoint(path);
+  if (trainer) {
+    const role = options.role ?? 'teacher';
+    const { backbone, config } = trainer.sidecar;
+    if (!backbone)
+      throw new WeightsError(`${trainer.sidecarPath} has no "backbone" config; expected the video tower config written by lss-train.`);
+    const prefix = `${role}/`;
+    const contents = readSafetensorsFile(trainer.tensors);
+    const initialValues = new Map<string, tf.Tensor>();
+    for (const [name, t] of contents.tensors) {
+      if (name.startsWith(prefix)) initialValues.set(`${root}/${name.slice(prefix.length)}`, tf.tensor(t.data, [...t.shape], t.dtype));
+    }
+    if (initialValues.size === 0) {
+      const roles = [...new Set([...contents.tensors.keys()].map((k) => k.split('/')[0]))].join(', ');
+      tf.dispose([...initialValues.values()]);
+      throw new WeightsError(
+        `${trainer.tensors} has no tensors under "${prefix}"; its roles are: ${roles}. Pass --role student or teacher.`,
+      );
+    }
+    let tower: VisionTower;
+    try {
+      tower = new VisionTower(backbone, new Scope(root, { trainable: false, initialValues }));
+    } catch (error) {
+      tf.dispose([...initialValues.values()].filter((t) => !t.isDisposed));
+      throw new WeightsError(`Cannot rebuild the ${role} video tower from ${trainer.tensors}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const base = dirname(trainer.sidecarPath);
+    const textModelDir =
+      (options.textModel ? resolve(options.textModel) : null) ??
+      resolveRelative(config?.concepts?.textModel, base) ??
+      resolveRelative(config?.model?.clip, base);
+    return videoTowerModel(tower, {
+      path: resolve(trainer.tensors),
+      hash: `${hashFileSha256(trainer.tensors)}:${role}`,
+      label: options.label ?? `${basename(dirname(resolve(trainer.tensors)))}/${basename(trainer.tensors, '.safetensors')} (${role})`,
+      textModelDir,
+      maxImagesPerCall,
+    });
+  }
+  if (statSync(path).isFile() && path.endsWith('.safetensors') && readSafetensorsFileHeader(path).metadata.format === 'lss-video-vit/1') {
+    const tower = await loadVideoVit(path, root);
+    return videoTowerModel(tower, {
+      path: resolve(path),
+      hash: hashFileSha256(path),
+      label: options.label ?? basename(path, '.safetensors'),
+      textModelDir: options.textModel ? resolve(options.textModel) : null,
+      maxImagesPerCall,
+    });
+  }
+  // A CLIP folder or file: frozen image CLIP, frame embeddings averaged.
+  const clip = await loadClip(path, { video: false, root });
+  const weights = statSync(path).isDirectory() ? findClipWeights(path) : path;
+  return {
+    kind: 'clip',
+    path: resolve(path),
+    hash: hashFileSha256(weights),
+    label: options.label ?? `${basename(resolve(path))} (frozen CLIP, frame average)`,
+    embedDim: clip.config.vision.embedDim,
+    imageSize: clip.config.vision.imageSize,
+    numFrames: undefined,
+    textModelDir: options.textModel ? resolve(options.textModel) : statSync(path).isDirectory() ? resolve(path) : dirname(resolve(path)),
+    clip,
+    encodeViews: (views) => encodeInChunks(views, maxImagesPerCall, (x) => clip.encodeVideos(x)),
+    dispose: () => clip.dispose(),
+  };
+}
+
+function findClipWeights(dir: string): string {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+  const name = files.includes('model.safetensors') ? 'model.safetensors' : files[0];
+  if (!name) throw new WeightsError(`${dir} has no .safetensors file; expected a CLIP folder with model.safetensors.`);
+  return join(dir, name);
+}
+
+export type TextEngine = 'auto' | 'onnx' | 'tfjs';
+
+/**
+ * The text encoder for zero-shot classifiers of `model`: ONNX (transformers.js) when `engine` is 'onnx',
+ * or 'auto' and the folder has `onnx/text_model.onnx`; else the tfjs text tower of the same folder.
+ * Returns the encoder and a `release` that frees what was loaded for it.
+ */
+export async function loadTextEncoder(
+  textModelDir: string | null,
+  options: { engine?: TextEngine; clip?: ClipModel | null } = {},
+): Promise<{ encoder: TextEncoder; engine: 'onnx' | 'tfjs'; release: () => Promise<void> }> {
+  if (!textModelDir) {
+    throw new ConfigError(
+      'No text model for the zero-shot classifier: the checkpoint does not name its CLIP folder. Pass --text-model DIR (the CLIP folder the model was trained from).',
+    );
+  }
+  const engine = options.engine ?? 'auto';
+  const hasOnnx = existsSync(join(textModelDir, 'onnx', 'text_model.onnx'));
+  if (engine === 'onnx' || (engine === 'auto' && hasOnnx)) {
+    const encoder = await loadOnnxTextEncoder(textModelDir);
+    return { encoder, engine: 'onnx', release: async () => void (await encoder.dispose?.()) };
+  }
+  const tokenizer = await loadClipTokenizer(textModelDir);
+  const owned = options.clip ? null : await loadClip(textModelDir, { video: false, root: `evaltext${++rootCounter}` });
+  const clip = options.clip ?? (owned as ClipModel);
+  const encoder = createTfjsTextEncoder(clip, tokenizer, {
+    id: basename(resolve(textModelDir)),
+    modelHash: hashFileSha256(findClipWeights(textModelDir)),
+  });
+  return { encoder, engine: 'tfjs', release: async () => owned?.dispose() };
+}
