@@ -80,10 +80,10 @@ describe('--set overrides', () => {
         { name: 'uniform-prior', weight: 1 },
       ],
     };
-    const c = configFromData(withList, { overrides: ['objectives.1.weight=0.25', 'objectives.0.center=true'] });
+    const c = configFromData(withList, { overrides: ['objectives.1.weight=0.25', 'objectives.0.centering=true'] });
     expect(c.objectives[1]?.weight).toBe(0.25);
-    expect(c.objectives[0]).toMatchObject({ name: 'concept-distillation', center: true });
-    expect(() => configFromData(withList, { overrides: ['objectives.1.center=true'] })).toThrow(/valid keys.*studentTemperature/);
+    expect(c.objectives[0]).toMatchObject({ name: 'concept-distillation', centering: true });
+    expect(() => configFromData(withList, { overrides: ['objectives.1.centering=true'] })).toThrow(/valid keys.*studentTemperature/);
     const d = configFromData(base, { overrides: ['objectives=[{"name": "dino", "weight": 0.5, "outDim": 64}]'] });
     expect(d.objectives).toHaveLength(1);
     expect(d.objectives[0]).toMatchObject({ name: 'dino', outDim: 64 });

@@ -25,8 +25,8 @@ export const modelSchema = z
      * video tower. `null` starts from random weights of `preset` (benchmarks only).
      */
     clip: z.string().min(1).nullable().default(null),
-    /** Preset used when `clip` is null (`vit-b16`, `vit-b32`, `vit-l14`, or a tiny test preset). */
-    preset: z.string().min(1).default('vit-b16'),
+    /** Architecture used when `clip` is null (random initialisation; benchmarks and tests). */
+    preset: z.enum(['vit-b32', 'vit-b16', 'vit-l14']).default('vit-b16'),
     /** Frames per clip that the video tower is built for (temporal position embedding length). */
     numFrames: positiveInt.default(8),
     /** Recompute each block in the backward pass (gradient checkpointing): trades time for memory. */
@@ -69,17 +69,28 @@ const syntheticDataSchema = z
     size: positiveInt.default(64),
     /** Generator seed (independent of the training seed so the dataset is fixed across runs). */
     seed: nonNegativeInt.default(0),
+    /** Official-style split whose training subset is used (the generator writes three). */
+    split: z.number().int().min(1).max(3).default(1),
+    /** Decode each video once and keep its frames in memory (small datasets only). */
+    cacheFrames: z.boolean().default(true),
   })
   .strict();
 
-/** A real dataset read by `@lss/data` (labels are ignored for self-supervised training). */
+/**
+ * A real dataset read by `@lss/data/node` (labels are never used by the trainer):
+ * `ucf101` (root = videos folder, annotations = `ucfTrainTestlist/`), `hmdb51` (annotations =
+ * `testTrainMulti_7030_splits/`), `kinetics400` (annotations = the CSV), `folder` (one sub-folder per
+ * class), `list` (annotations = a `path label` file, root = base folder).
+ */
 const datasetSchema = z
   .object({
     kind: z.enum(['ucf101', 'hmdb51', 'kinetics400', 'folder', 'list']),
     root: z.string().min(1),
-    /** Split file, annotation CSV or list file, when the format needs one. */
     annotations: z.string().min(1).nullable().default(null),
-    split: z.string().min(1).default('train'),
+    /** Official split number (UCF-101, HMDB-51); its training subset is used. */
+    split: z.number().int().min(1).max(3).default(1),
+    /** Decode each video once and keep its frames in memory (small datasets only; off for Kinetics). */
+    cacheFrames: z.boolean().default(false),
   })
   .strict();
 
@@ -174,6 +185,29 @@ export const loggingSchema = z
 
 const weight = z.number().nonnegative().default(1);
 const temperature = positive;
+const spaces = z
+  .array(z.enum(['category', 'description']))
+  .min(1)
+  .default(['category', 'description']);
+
+/**
+ * A temperature: a constant, or a linear warm-up from `start` to `end` over `warmupLength` epochs (or
+ * steps), then constant (DINO's teacher-temperature schedule; `@lss/objectives` `WarmupSchedule`).
+ */
+const temperatureSetting = z.union([
+  temperature,
+  z
+    .object({
+      start: temperature,
+      end: temperature,
+      warmupLength: nonNegativeInt,
+      unit: z.enum(['epoch', 'step']).default('epoch'),
+    })
+    .strict(),
+]);
+
+/** SPEC.md: τ_t warmed up linearly from 0.004 to 0.007 over the first epochs (5 here). */
+const SPEC_TEACHER_TEMPERATURE = { start: 0.004, end: 0.007, warmupLength: 5, unit: 'epoch' as const };
 
 /** `concept-distillation` (SPEC.md section 3). Defaults are the spec's. */
 export const conceptDistillationSchema = z
@@ -181,16 +215,11 @@ export const conceptDistillationSchema = z
     name: z.literal('concept-distillation'),
     weight,
     studentTemperature: temperature.default(0.01),
-    teacherTemperature: temperature.default(0.007),
-    warmupTeacherTemperature: temperature.default(0.004),
-    warmupTeacherTemperatureEpochs: z.number().nonnegative().default(5),
+    teacherTemperature: temperatureSetting.default(SPEC_TEACHER_TEMPERATURE),
     /** DINO-style running centre of the teacher scores (off by default). */
-    center: z.boolean().default(false),
+    centering: z.boolean().default(false),
     centerMomentum: probability.default(0.9),
-    spaces: z
-      .array(z.enum(['category', 'description']))
-      .min(1)
-      .default(['category', 'description']),
+    spaces,
   })
   .strict();
 
@@ -200,9 +229,7 @@ export const conceptAlignmentSchema = z
     name: z.literal('concept-alignment'),
     weight,
     studentTemperature: temperature.default(0.01),
-    teacherTemperature: temperature.default(0.007),
-    warmupTeacherTemperature: temperature.default(0.004),
-    warmupTeacherTemperatureEpochs: z.number().nonnegative().default(5),
+    teacherTemperature: temperatureSetting.default(SPEC_TEACHER_TEMPERATURE),
   })
   .strict();
 
@@ -212,14 +239,11 @@ export const uniformPriorSchema = z
     name: z.literal('uniform-prior'),
     weight,
     studentTemperature: temperature.default(0.01),
-    spaces: z
-      .array(z.enum(['category', 'description']))
-      .min(1)
-      .default(['category', 'description']),
+    spaces,
   })
   .strict();
 
-/** `dino` baseline on a learned projection head (SVT / DINO), for ablations. */
+/** `dino` baseline on a learned projection head (SVT / DINO), for ablations. `inputDim` comes from the model. */
 export const dinoSchema = z
   .object({
     name: z.literal('dino'),
@@ -227,11 +251,11 @@ export const dinoSchema = z
     outDim: positiveInt.default(65536),
     hiddenDim: positiveInt.default(2048),
     bottleneckDim: positiveInt.default(256),
+    numLayers: positiveInt.default(3),
     studentTemperature: temperature.default(0.1),
-    teacherTemperature: temperature.default(0.04),
-    warmupTeacherTemperature: temperature.default(0.04),
-    warmupTeacherTemperatureEpochs: z.number().nonnegative().default(0),
+    teacherTemperature: temperatureSetting.default({ start: 0.04, end: 0.07, warmupLength: 30, unit: 'epoch' }),
     centerMomentum: probability.default(0.9),
+    seed: nonNegativeInt.default(0),
   })
   .strict();
 

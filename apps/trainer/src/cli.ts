@@ -1,0 +1,103 @@
+/**
+ * The `lss-train` command line: parse, load and validate the config, select the backend through
+ * `@lss/core`, run. Everything else lives in testable modules (flax `main.py` style).
+ */
+import { parseArgs } from 'node:util';
+import { BACKEND_NAMES, type BackendName, initBackend, LssError } from '@lss/core';
+import { listShippedConfigs, loadConfig } from './config/load.js';
+import { runTraining } from './run.js';
+
+export const USAGE = `Usage: lss-train [--config NAME|PATH] [--set key=value ...] [options]
+
+Trains LSS (language-based self-supervision) from a named config.
+
+Options:
+  --config, -c NAME|PATH  config name (${'shipped: see --list-configs'}) or a .yaml/.yml/.json file [default: lss-tiny-synthetic]
+  --set, -s key=value     override one config key (repeatable), checked against the schema,
+                          e.g. --set optimizer.learningRate=5e-4 --set objectives.1.weight=0.5
+  --backend NAME          tfjs backend: ${BACKEND_NAMES.join(', ')} (same as --set backend=NAME)
+  --workdir DIR           where checkpoints, metrics and plots go (same as --set workdir=DIR)
+  --max-steps N           stop after N optimizer steps (same as --set training.maxSteps=N)
+  --no-resume             start from scratch even if workdir holds checkpoints
+  --print-config          print the resolved config as JSON and exit
+  --list-configs          list the shipped configs and exit
+  --help, -h              this help
+
+A run resumes from the newest checkpoint in <workdir>/checkpoints. Ctrl-C (SIGINT) or SIGTERM
+finishes the current step, saves a checkpoint and exits; run the same command again to resume.`;
+
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
+
+/** Runs the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 stopped by non-finite losses). */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const v = args.values;
+  if (v.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (v['list-configs']) {
+    io.out(listShippedConfigs().join('\n'));
+    return 0;
+  }
+  try {
+    const overrides = [...(v.set ?? [])];
+    if (v.backend) overrides.push(`backend=${v.backend}`);
+    if (v.workdir) overrides.push(`workdir=${v.workdir}`);
+    if (v['max-steps']) overrides.push(`training.maxSteps=${v['max-steps']}`);
+    const config = loadConfig(v.config ?? 'lss-tiny-synthetic', { overrides });
+    if (v['print-config']) {
+      io.out(JSON.stringify(config, null, 2));
+      return 0;
+    }
+    await initBackend(config.backend as BackendName);
+    const result = await runTraining(config, { handleSignals: true, resume: !v['no-resume'] });
+    io.out(
+      JSON.stringify({
+        stoppedBy: result.stoppedBy,
+        step: result.step,
+        totalSteps: result.totalSteps,
+        checkpoint: result.lastCheckpoint,
+        metrics: result.metricsPath,
+        plot: result.plotPath,
+        teacher: result.teacherPath,
+      }),
+    );
+    return result.stoppedBy === 'non-finite' ? 3 : 0;
+  } catch (error) {
+    if (error instanceof LssError) {
+      io.err(`${error.name}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: false,
+    options: {
+      config: { type: 'string', short: 'c' },
+      set: { type: 'string', short: 's', multiple: true },
+      backend: { type: 'string' },
+      workdir: { type: 'string' },
+      'max-steps': { type: 'string' },
+      'no-resume': { type: 'boolean' },
+      'print-config': { type: 'boolean' },
+      'list-configs': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Metrics as JSON lines (one object per logged step: step, epoch, loss, every term, lr, wd, momentum,
+ * grad norm, clips/s), appended and flushed line by line so a crash loses nothing already logged.
+ * On resume, lines at or after the resumed step are dropped first, so the file never holds a step twice.
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+export interface MetricsRecord {
+  readonly step: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly terms: Readonly<Record<string, number>>;
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  readonly teacherMomentum: number;
+  readonly gradNorm: number;
+  readonly clipsPerSecond: number;
+  readonly seconds: number;
+  /** Set on steps whose loss was not finite (no update was applied). */
+  readonly nonFinite?: boolean;
+}
+
+export class MetricsWriter {
+  constructor(readonly path: string) {}
+
+  /** Keeps only records with `step < fromStep` (call when resuming at `fromStep`). */
+  truncateFrom(fromStep: number): void {
+    if (!existsSync(this.path)) return;
+    const kept = readMetrics(this.path).filter((r) => r.step < fromStep);
+    writeFileSync(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+
+  write(record: MetricsRecord): void {
+    appendFileSync(this.path, `${JSON.stringify(record, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
+  }
+}
+
+/** Reads a metrics file (non-finite numbers are stored as strings "NaN"/"Infinity" and read back as numbers). */
+export function readMetrics(path: string): MetricsRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l, (_, v) => (v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? Number(v) : v)) as MetricsRecord);
+}

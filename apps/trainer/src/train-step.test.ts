@@ -1,0 +1,151 @@
+import { createStudentTeacher } from '@lss/backbone';
+import { TINY_VIDEO_VIT } from '@lss/backbone/testing';
+import { NonFiniteLossError } from '@lss/core';
+import { createObjectives, type Objective } from '@lss/objectives';
+import { expectNoLeaksAsync } from '@lss/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyStudentToTeacher } from './ema.js';
+import { towerFromVision } from './model.js';
+import { AdamW } from './optim/adamw.js';
+import { buildSchedules } from './schedules.js';
+import { type HostBatch, relativeVariables, type TrainState, trainStep } from './train-step.js';
+
+afterEach(() => tf.disposeVariables());
+
+const B = 2;
+const T = TINY_VIDEO_VIT.numFrames;
+
+function batch(seed: number): HostBatch {
+  const view = (size: number, k: number) => {
+    const n = B * T * size * size * 3;
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(seed * 131 + k * 17 + i * 0.37);
+    return { data, shape: [B, T, size, size, 3] };
+  };
+  return { views: [view(16, 0), view(16, 1), view(8, 2), view(8, 3)], numGlobalViews: 2 };
+}
+
+function unitRows(k: number, d: number, seed: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const m = tf.randomNormal([k, d], 0, 1, 'float32', seed);
+    return tf.div(m, tf.norm(m, 2, 1, true)) as tf.Tensor2D;
+  });
+}
+
+function makeState(
+  objectives = createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]),
+) {
+  const pair = createStudentTeacher(TINY_VIDEO_VIT, { seed: 3 });
+  const student = towerFromVision(pair.student);
+  const teacher = towerFromVision(pair.teacher);
+  copyStudentToTeacher(relativeVariables(student), relativeVariables(teacher));
+  const E = TINY_VIDEO_VIT.embedDim;
+  const relation = tf.tensor2d([1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1], [3, 5]); // 3 categories x 5 descriptions
+  const state: TrainState = {
+    student,
+    teacher,
+    objectives,
+    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+    schedules: buildSchedules({
+      epochs: 1,
+      stepsPerEpoch: 4,
+      learningRate: 1e-3,
+      minLearningRate: 1e-5,
+      warmupEpochs: 0,
+      weightDecay: 0.04,
+      weightDecayEnd: 0.4,
+      momentum: 0.9,
+      momentumEnd: 1,
+    }),
+    concepts: { spaces: { category: unitRows(3, E, 1), description: unitRows(5, E, 2) }, relation },
+    clipGradNorm: 1,
+    recompute: false,
+  };
+  const dispose = () => {
+    for (const { objective } of objectives) objective.dispose();
+    state.optimizer.dispose();
+    tf.dispose([state.concepts.spaces.category as tf.Tensor, state.concepts.spaces.description as tf.Tensor, relation]);
+    pair.dispose();
+  };
+  return { state, dispose };
+}
+
+describe('trainStep', () => {
+  it('updates every student variable, moves the teacher by EMA only, logs finite terms, and leaks nothing', async () => {
+    const { state, dispose } = makeState();
+    const before = new Map([...state.student.variables()].map(([k, v]) => [k, v.dataSync().slice()]));
+    const teacherBefore = new Map([...state.teacher.variables()].map(([k, v]) => [k, v.dataSync().slice()]));
+    const first = await trainStep(state, [batch(1)], 0);
+    expect(Number.isFinite(first.loss)).toBe(true);
+    expect(Object.keys(first.terms)).toEqual(
+      expect.arrayContaining(['concept-distillation/loss', 'concept-alignment/loss', 'uniform-prior/loss']),
+    );
+    for (const v of Object.values(first.terms)) expect(Number.isFinite(v)).toBe(true);
+    expect(first.gradNorm).toBeGreaterThan(0);
+    // Teacher: exactly m * teacher + (1 - m) * student_new, with m = momentum[0] = 0.9.
+    const m = state.schedules.teacherMomentum[0] as number;
+    const rel = relativeVariables(state.student);
+    for (const [k, t] of relativeVariables(state.teacher)) {
+      const t0 = teacherBefore.get(`teacher/${k}`) as Float32Array;
+      const s1 = (rel.get(k) as tf.Variable).dataSync();
+      const t1 = t.dataSync();
+      for (let i = 0; i < t1.length; i += Math.max(1, Math.floor(t1.length / 7))) {
+        expect(t1[i]).toBeCloseTo(m * (t0[i] as number) + (1 - m) * (s1[i] as number), 5);
+      }
+    }
+    // A second step (optimizer slots exist now) creates no tensor that outlives it.
+    await expectNoLeaksAsync(() => trainStep(state, [batch(2)], 1));
+    // After two steps every student variable moved: temporalFc starts at zero, so the temporal attention only
+    // receives a gradient from the second step on (TimeSformer's zero-init identity start).
+    const unchanged = [...state.student.variables()].filter(([k, v]) => {
+      const a = before.get(k) as Float32Array;
+      const b = v.dataSync();
+      return a.every((x, i) => x === b[i]);
+    });
+    expect(unchanged.map(([k]) => k)).toEqual([]);
+    dispose();
+  });
+
+  it('accumulates micro-batches: two copies of a batch give the same update as the batch alone', async () => {
+    const a = makeState();
+    await trainStep(a.state, [batch(5)], 0);
+    const one = [...a.state.student.variables().values()].map((v) => v.dataSync().slice());
+    a.dispose();
+    tf.disposeVariables();
+    const b = makeState();
+    const result = await trainStep(b.state, [batch(5), batch(5)], 0);
+    expect(result.numClips).toBe(2 * B);
+    const two = [...b.state.student.variables().values()].map((v) => v.dataSync().slice());
+    one.forEach((x, i) => {
+      const y = two[i] as Float32Array;
+      let worst = 0;
+      for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs((x[j] as number) - (y[j] as number)));
+      expect(worst).toBeLessThan(1e-5);
+    });
+    b.dispose();
+  });
+
+  it('throws NonFiniteLossError naming the term, and applies no update', async () => {
+    const nanObjective: Objective = {
+      id: 'broken',
+      terms: (inputs) => ({ loss: tf.mul(tf.mean(inputs.student.category?.[0] as tf.Tensor), Number.NaN) as tf.Scalar }),
+      dispose: () => undefined,
+    };
+    const { state, dispose } = makeState([
+      ...createObjectives([{ name: 'uniform-prior', spaces: ['category'] }]),
+      { objective: nanObjective, weight: 1 },
+    ]);
+    const before = [...state.student.variables().values()].map((v) => v.dataSync().slice());
+    const tensorsBefore = tf.memory().numTensors;
+    const error = await trainStep(state, [batch(1)], 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    expect((error as NonFiniteLossError).message).toMatch(/broken\/loss = NaN/);
+    expect((error as NonFiniteLossError).terms['uniform-prior/loss']).toSatisfy(Number.isFinite);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const after = [...state.student.variables().values()].map((v) => v.dataSync());
+    before.forEach((x, i) => expect(Array.from(after[i] as Float32Array)).toEqual(Array.from(x)));
+    expect(state.optimizer.iterations).toBe(0);
+    dispose();
+  });
+});
