@@ -30,6 +30,8 @@ export interface LoadViewsOptions {
   readonly timeoutMs?: number;
   /** ffmpeg decoder threads (default 1). */
   readonly threads?: number;
+  /** Reject truncated videos (see `ProbeOptions.minFrameFraction`); default 0.9. */
+  readonly minFrameFraction?: number;
 }
 
 /** Views of one video plus what was learned about it. */
@@ -56,6 +58,7 @@ export async function loadVideoViews(path: string, request: ViewRequest, options
   const info =
     options.info ??
     (await probeVideo(path, {
+      minFrameFraction: options.minFrameFraction ?? 0.9,
       ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     }));

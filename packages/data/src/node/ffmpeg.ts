@@ -23,7 +23,7 @@ export interface FfmpegBinary {
   readonly source: FfmpegSource;
 }
 
-let cachedDefault: FfmpegBinary | undefined;
+let cachedDefault: { key: string; binary: FfmpegBinary } | undefined;
 
 function isExecutable(file: string): boolean {
   try {
@@ -58,9 +58,10 @@ export function resolveFfmpeg(options: { ffmpegPath?: string; env?: Readonly<Rec
     }
     return { path: options.ffmpegPath, source: 'option' };
   }
-  const useCache = options.env === undefined;
-  if (useCache && cachedDefault) return cachedDefault;
   const env = options.env ?? process.env;
+  // Cached per (LSS_FFMPEG, PATH), so changing either takes effect.
+  const key = `${env.LSS_FFMPEG ?? ''}\0${env.PATH ?? ''}`;
+  if (cachedDefault?.key === key) return cachedDefault.binary;
   let found: FfmpegBinary | undefined;
   const fromEnv = env.LSS_FFMPEG;
   if (fromEnv) {
@@ -89,7 +90,7 @@ export function resolveFfmpeg(options: { ffmpegPath?: string; env?: Readonly<Rec
         'Install it (pnpm add @ffmpeg-installer/ffmpeg), install ffmpeg, or set LSS_FFMPEG.',
     );
   }
-  if (useCache) cachedDefault = found;
+  cachedDefault = { key, binary: found };
   return found;
 }
 
@@ -210,12 +211,23 @@ function checkFile(path: string): void {
   if (stat.size === 0) throw new DataError(`Empty video file (0 bytes): ${path}. Re-download or remove it.`, { file: path });
 }
 
+/** Options of {@link probeVideo}. */
+export interface ProbeOptions extends FfmpegOptions {
+  /** Count the packets of the video stream (exact frame count; default true). Otherwise `round(duration * fps)`. */
+  readonly countFrames?: boolean;
+  /**
+   * Reject a video whose stream holds fewer than this fraction of the frames the header duration implies (minus
+   * 2 frames of slack): the signature of a truncated AVI or WebM. Default: no check.
+   */
+  readonly minFrameFraction?: number;
+}
+
 /**
  * Probes a video with one ffmpeg process: size, frame rate, duration, start time, codec and the exact frame count
  * (packets of the first video stream, counted without decoding). Throws `DataError` for a missing, empty,
  * unreadable file or one without a video stream.
  */
-export async function probeVideo(path: string, options: FfmpegOptions & { countFrames?: boolean } = {}): Promise<VideoInfo> {
+export async function probeVideo(path: string, options: ProbeOptions = {}): Promise<VideoInfo> {
   checkFile(path);
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const countFrames = options.countFrames ?? true;
@@ -253,6 +265,15 @@ export async function probeVideo(path: string, options: FfmpegOptions & { countF
   if (duration === undefined) throw new DataError(`Cannot read the duration of ${path} from ffmpeg's output.`, { file: path });
   const numFrames = counted ?? Math.max(0, Math.round(duration * fps));
   if (numFrames < 1) throw new DataError(`${path} has a video stream with no frames.`, { file: path });
+  if (options.minFrameFraction !== undefined && counted !== undefined && banner.duration !== undefined) {
+    const implied = Math.round(banner.duration * fps);
+    if (counted < options.minFrameFraction * implied - 2) {
+      throw new DataError(
+        `${path} is truncated: its video stream has ${counted} frames but the header duration (${banner.duration.toFixed(2)} s at ${fps} fps) implies ${implied}. Re-download it.`,
+        { file: path },
+      );
+    }
+  }
   return { width, height, fps, duration, startTime: banner.startTime, numFrames, frameCountExact: counted !== undefined, codec };
 }
 

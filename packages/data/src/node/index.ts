@@ -27,6 +27,7 @@ export {
   type FfmpegSource,
   installerFfmpegPath,
   listEncoders,
+  type ProbeOptions,
   parseFfmpegBanner,
   probeVideo,
   resolveFfmpeg,

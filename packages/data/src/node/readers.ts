@@ -92,8 +92,9 @@ export interface Hmdb51Options {
 }
 
 /**
- * Reads an HMDB-51 split. Class names are the split-file prefixes (`brush_hair`, ...) in alphabetical order, the
- * official label order; tag 1 = train, 2 = test, 0 = unused.
+ * Reads an HMDB-51 split. Class names are the split-file prefixes (`brush_hair`, ...) in sorted order (HMDB-51
+ * defines no label numbers; this is mmaction2's order; ViFi-CLIP's label list differs at kick/kick_ball and
+ * sword/sword_exercise, so match class names, not indices); tag 1 = train, 2 = test, 0 = unused.
  */
 export function readHmdb51(options: Hmdb51Options): VideoDataset {
   checkSplit(options.split);
@@ -105,6 +106,8 @@ export function readHmdb51(options: Hmdb51Options): VideoDataset {
       return { name, className: match?.[1] ?? '', split: Number(match?.[2] ?? 0) };
     })
     .filter((f) => f.split === options.split)
+    // Sorted class names (mmaction2's convention). HMDB-51 defines no label numbers; ViFi-CLIP's list
+    // (fixtures/datasets/labels/hmdb_51_labels.csv) swaps kick/kick_ball and sword/sword_exercise: map by name.
     .sort((a, b) => (a.className < b.className ? -1 : 1));
   if (files.length === 0) {
     throw new DataError(

@@ -1,0 +1,66 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
+import { checkDataset, checkVideoFile } from './check.js';
+import { main } from './cli.js';
+
+describe('check', () => {
+  it('lists exactly the bad files of a dataset folder, with reasons', async () => {
+    const root = makeTempDir('check');
+    const badDir = join(root, 'ClassB');
+    mkdirSync(badDir);
+    const bad = await writeBadFiles(badDir);
+    const goodDir = join(root, 'ClassA');
+    mkdirSync(goodDir);
+    await Promise.all([
+      writeIndexVideo(goodDir, 'a.avi', 'xvid', 30),
+      writeIndexVideo(goodDir, 'b.mp4', 'h264', 30),
+      writeIndexVideo(goodDir, 'c.webm', 'vp9', 30),
+    ]);
+    const progress: string[] = [];
+    const result = await checkDataset(root, { ffmpegPath: TEST_FFMPEG, onProgress: (c) => progress.push(c.path) });
+    // 3 good + 5 bad + the 2 intact sources writeBadFiles cut from.
+    expect(result.numFiles).toBe(10);
+    expect(progress).toHaveLength(10);
+    expect(result.bad.map((b) => b.path).sort()).toEqual(
+      [bad.truncatedMp4, bad.truncatedAvi, bad.zeroBytes, bad.audioOnly, bad.textAsMp4].sort(),
+    );
+    expect(result.numOk).toBe(5);
+    const reasonOf = (p: string) => result.bad.find((b) => b.path === p).reason!;
+    expect(reasonOf(bad.zeroBytes)).toMatch(/empty file/);
+    expect(reasonOf(bad.truncatedAvi)).toMatch(/truncated: its video stream has \d+ frames/);
+    expect(reasonOf(bad.truncatedMp4)).toMatch(/cannot read/);
+    expect(reasonOf(bad.audioOnly)).toMatch(/no video stream/);
+    expect(reasonOf(bad.textAsMp4)).toMatch(/cannot read/);
+    const ok = await checkVideoFile(join(goodDir, 'c.webm'), { ffmpegPath: TEST_FFMPEG });
+    expect(ok).toMatchObject({ ok: true, info: { codec: 'vp9', numFrames: 30 } });
+  });
+
+  it('lss-data check prints the bad files and exits 1; exits 0 on a clean folder', async () => {
+    const root = makeTempDir('cli');
+    await writeIndexVideo(root, 'good.mp4', 'h264', 20);
+    const lines: string[] = [];
+    const previous = process.env.LSS_FFMPEG;
+    process.env.LSS_FFMPEG = TEST_FFMPEG;
+    try {
+      expect(await main(['check', root], (l) => lines.push(l))).toBe(0);
+      expect(lines[0]).toMatch(/checked 1 video file\(s\).*1 ok, 0 bad/);
+      copyFileSync(join(root, 'good.mp4'), join(root, 'copy.mp4'));
+      writeFileSync(join(root, 'broken.avi'), 'not a video');
+      lines.length = 0;
+      expect(await main(['check', root], (l) => lines.push(l))).toBe(1);
+      expect(lines[0]).toMatch(/checked 3 video file\(s\).*2 ok, 1 bad/);
+      expect(lines[1]).toMatch(/^BAD .*broken\.avi: /);
+      lines.length = 0;
+      expect(await main(['generate', join(root, 'synth'), '--classes', '2', '--videos', '3', '--frames', '8'], (l) => lines.push(l))).toBe(
+        0,
+      );
+      expect(lines[0]).toMatch(/wrote 6 videos \(MoveLeft, MoveRight\)/);
+      expect(await main(['bogus'], () => {})).toBe(2);
+    } finally {
+      if (previous === undefined) delete process.env.LSS_FFMPEG;
+      else process.env.LSS_FFMPEG = previous;
+    }
+  });
+});
