@@ -262,6 +262,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       io.stdout(md);
       return 0;
     }
+    if (!['zero-shot', 'linear-probe', 'knn', 'classify'].includes(command)) {
+      throw new ConfigError(`Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify or compare.`);
+    }
     const backend = (values.backend ?? 'wasm') as BackendName;
     if (!(BACKEND_NAMES as readonly string[]).includes(backend))
       throw new ConfigError(`--backend: received ${JSON.stringify(backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
@@ -305,8 +308,6 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       });
       return 0;
     }
-    if (!['zero-shot', 'linear-probe', 'knn'].includes(command))
-      throw new ConfigError(`Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify or compare.`);
     const dataset = parseDataset(values);
     const outDir =
       values.out ?? join('runs', 'eval', `${command}${values.transductive ? '-transductive' : ''}-${dataset.kind}-${timestamp()}`);

@@ -150,14 +150,18 @@ export function confusionToSvg(confusion: readonly (readonly number[])[], classN
   const cell = k <= 20 ? 24 : k <= 60 ? 10 : 6;
   const label = k <= 60 ? 140 : 0;
   const top = 40 + (k <= 60 ? 140 : 0);
-  const width = label + k * cell + 20;
-  const height = top + k * cell + 20;
+  // Wide enough for the title (about 7.5 px per character at 14 px).
+  const width = Math.max(label + k * cell + 20, Math.ceil(20 + title.length * 7.5));
+  const height = top + k * cell + 24;
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
   );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   parts.push(`<text x="10" y="20" font-size="14">${escapeXml(title)}</text>`);
+  parts.push(
+    `<text x="10" y="${height - 4}" font-size="10" fill="#555">rows: true class, columns: predicted class, colour: fraction of the row</text>`,
+  );
   for (let i = 0; i < k; i++) {
     const row = confusion[i] ?? [];
     const total = row.reduce((a, b) => a + b, 0);
