@@ -297,12 +297,13 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
 
   // Signals: finish the current step, save, exit cleanly. A second signal exits at once.
   let stopRequested: string | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) {
-      progress.log(`${signal} again: exiting without a checkpoint.`);
+  const onSignal = (signal?: NodeJS.Signals) => {
+    const name = signal ?? 'signal';
+    if (stopRequested !== null) {
+      progress.log(`${name} again: exiting without a checkpoint.`);
       process.exit(130);
     }
-    stopRequested = signal;
+    stopRequested = name;
     progress.log(`${signal}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
   };
   if (options.handleSignals) {
@@ -419,7 +420,7 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
       const stopNow = stopRequested !== null || (options.stopAfterStep !== undefined && step >= options.stopAfterStep);
       if (step % config.checkpoint.every === 0 || step === endStep || stopNow) await save(step, rngState);
       if (stopNow) {
-        stoppedBy = stopRequested ? 'signal' : 'stopAfterStep';
+        stoppedBy = stopRequested !== null ? 'signal' : 'stopAfterStep';
         progress.done();
         log(`stopped after step ${step}; checkpoint ${lastCheckpoint}. Run the same command again to resume.`);
         break;
