@@ -71,7 +71,8 @@ describe('SGD probe (SVT/DINO eval_linear style)', () => {
   });
 });
 
-const PYTHON = '/usr/bin/python3';
+// Debian's python3 (python3-sklearn); LSS_PYTHON overrides it (e.g. to check the CI failure path).
+const PYTHON = process.env.LSS_PYTHON ?? '/usr/bin/python3';
 const hasSklearn = spawnSync(PYTHON, ['-c', 'import sklearn, numpy'], { stdio: 'ignore' }).status === 0;
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 

@@ -155,6 +155,54 @@ async function encodeInChunks(views: HostViews, maxImages: number, call: (x: tf.
 let rootCounter = 0;
 
 /**
+ * Wraps an in-memory video tower (e.g. the trainer's teacher) as an {@link EvalModel}, so a running
+ * process can evaluate without writing a checkpoint. `hash` keys the feature cache: give a value that
+ * changes with the weights (e.g. `run-id:step`), or no cache. `dispose()` does NOT dispose the tower
+ * (the caller owns it).
+ */
+export function evalModelFromTower(
+  tower: VisionTower,
+  fields: { hash: string; label: string; textModelDir?: string | null; maxImagesPerCall?: number },
+): EvalModel {
+  const model = videoTowerModel(tower, {
+    path: `in-memory:${tower.scope.path}`,
+    hash: fields.hash,
+    label: fields.label,
+    textModelDir: fields.textModelDir ? resolve(fields.textModelDir) : null,
+    maxImagesPerCall: fields.maxImagesPerCall ?? 32,
+  });
+  return { ...model, dispose: () => {} };
+}
+
+/**
+ * Wraps a loaded CLIP (built with `video: false`: the image tower, frame embeddings averaged) as the
+ * frozen-CLIP baseline {@link EvalModel}. `dispose()` does NOT dispose the CLIP (the caller owns it).
+ */
+export function evalModelFromClip(
+  clip: ClipModel,
+  fields: { hash: string; label: string; path: string; textModelDir?: string | null; maxImagesPerCall?: number },
+): EvalModel {
+  if (clip.config.vision.temporal) {
+    throw new ConfigError(
+      'evalModelFromClip needs the image tower (loadClip(dir, { video: false })); this CLIP has a video tower. Use evalModelFromTower for it.',
+    );
+  }
+  return {
+    kind: 'clip',
+    path: fields.path,
+    hash: fields.hash,
+    label: fields.label,
+    embedDim: clip.config.vision.embedDim,
+    imageSize: clip.config.vision.imageSize,
+    numFrames: undefined,
+    textModelDir: fields.textModelDir === undefined ? fields.path : fields.textModelDir,
+    clip,
+    encodeViews: (views) => encodeInChunks(views, fields.maxImagesPerCall ?? 32, (x) => clip.encodeVideos(x)),
+    dispose: () => {},
+  };
+}
+
+/**
  * Loads a trainer checkpoint, a video-tower file or a CLIP folder (see the file header). Call
  * `dispose()` when done.
  */
