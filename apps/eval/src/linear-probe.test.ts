@@ -80,7 +80,7 @@ describe('scikit-learn cross-check', () => {
   it('scikit-learn is available in CI', () => {
     // In CI .ci/run installs python3-sklearn: its absence there is a failure, not a skip.
     if (inCi) expect(hasSklearn, `${PYTHON} cannot import sklearn and numpy; install python3-sklearn python3-numpy`).toBe(true);
-    else if (!hasSklearn) console.warn('[skipped] scikit-learn cross-check: /usr/bin/python3 has no sklearn (not in CI).');
+    else if (!hasSklearn) console.warn(`[skipped] scikit-learn cross-check: ${PYTHON} has no sklearn (not in CI).`);
   });
 
   it.runIf(hasSklearn || inCi)('LogisticRegression on the exported features agrees within 1 point', () => {
