@@ -3,7 +3,7 @@
  * UCF-101 layout, three splits) with the tiny CLIP of fixtures/clip-tiny, through the real CLI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,6 @@ beforeAll(async () => {
       tensors.set(`teacher/${path.slice(prefix.length)}`, { shape: v.shape, data });
     }
     checkpointDir = join(dir, 'run', 'checkpoints');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(checkpointDir, { recursive: true });
     writeSafetensorsFile(join(checkpointDir, 'step-00000002.safetensors'), tensors, { format: 'lss-trainer-checkpoint', step: '2' });
     writeFileAtomic(
@@ -255,6 +254,70 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     expect(checkReport(out, 'knn', 1).splits[0]?.split).toBe('all');
+  });
+
+  it('hmdb51 and k400 layouts over the same videos', async () => {
+    // HMDB-51: <class>_test_split<s>.txt with `<video> <1|2>`; videos under <videos>/<class>/.
+    const splitsDir = join(dir, 'hmdb-splits');
+    mkdirSync(splitsDir, { recursive: true });
+    const k400Dir = join(dir, 'k400');
+    mkdirSync(k400Dir, { recursive: true });
+    const csv = { train: ['label,youtube_id,time_start,time_end,split'], val: ['label,youtube_id,time_start,time_end,split'] };
+    for (const className of synth.classNames) {
+      const files = synth.files.filter((f) => f.includes(`/${className}/`)).map((f) => f.slice(f.lastIndexOf('/') + 1));
+      for (const s of [1, 2, 3]) {
+        const lines = files.map((f, g) => `${f} ${g % 3 === s - 1 ? 2 : 1}`);
+        writeFileSync(join(splitsDir, `${className}_test_split${s}.txt`), `${lines.join('\n')}\n`);
+      }
+      files.forEach((f, g) => {
+        const id = `yt${className}${g}`;
+        copyFileSync(join(synth.videosDir, className, f), join(k400Dir, `${id}.avi`));
+        (g === 0 ? csv.val : csv.train).push(`${className},${id},0,10,${g === 0 ? 'val' : 'train'}`);
+      });
+    }
+    const hmdbOut = join(dir, 'zs-hmdb');
+    const h = await cli([
+      'zero-shot',
+      '--model',
+      CLIP_TINY_DIR,
+      '--dataset',
+      'hmdb51',
+      '--videos',
+      synth.videosDir,
+      '--splits-dir',
+      splitsDir,
+      ...views,
+      ...cache(),
+      '--out',
+      hmdbOut,
+    ]);
+    expect(h.code, h.err).toBe(0);
+    expect(checkReport(hmdbOut, 'zero-shot', 3).dataset.name).toBe('hmdb51');
+    writeFileSync(join(dir, 'k400-train.csv'), `${csv.train.join('\n')}\n`);
+    writeFileSync(join(dir, 'k400-val.csv'), `${csv.val.join('\n')}\n`);
+    const kOut = join(dir, 'knn-k400');
+    const k = await cli([
+      'knn',
+      '--model',
+      CLIP_TINY_DIR,
+      '--dataset',
+      'k400',
+      '--videos',
+      k400Dir,
+      '--train-csv',
+      join(dir, 'k400-train.csv'),
+      '--val-csv',
+      join(dir, 'k400-val.csv'),
+      ...views,
+      ...cache(),
+      '--out',
+      kOut,
+    ]);
+    expect(k.code, k.err).toBe(0);
+    const report = checkReport(kOut, 'knn', 1);
+    expect(report.splits[0]?.split).toBe('val');
+    expect(report.splits[0]?.numTrain).toBe(6);
+    expect(report.summary.top1.std).toBe(0);
   });
 
   it('classify prints the top-5 labels with scores', async () => {
