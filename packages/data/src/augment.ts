@@ -188,14 +188,41 @@ export function adjustHueInPlace(data: Float32Array, shift: number): Float32Arra
     const p = v * (1 - s);
     const q = v * (1 - s * f);
     const u = v * (1 - s * (1 - f));
-    let R = v;
-    let G = u;
-    let B = p;
-    if (sector === 1) [R, G, B] = [q, v, p];
-    else if (sector === 2) [R, G, B] = [p, v, u];
-    else if (sector === 3) [R, G, B] = [p, q, v];
-    else if (sector === 4) [R, G, B] = [u, p, v];
-    else if (sector === 5) [R, G, B] = [v, p, q];
+    // Scalars, not array destructuring: this loop runs once per pixel.
+    let R: number;
+    let G: number;
+    let B: number;
+    switch (sector) {
+      case 0:
+        R = v;
+        G = u;
+        B = p;
+        break;
+      case 1:
+        R = q;
+        G = v;
+        B = p;
+        break;
+      case 2:
+        R = p;
+        G = v;
+        B = u;
+        break;
+      case 3:
+        R = p;
+        G = q;
+        B = v;
+        break;
+      case 4:
+        R = u;
+        G = p;
+        B = v;
+        break;
+      default:
+        R = v;
+        G = p;
+        B = q;
+    }
     data[i] = R;
     data[i + 1] = G;
     data[i + 2] = B;

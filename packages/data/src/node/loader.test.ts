@@ -102,9 +102,9 @@ describe('VideoLoader', () => {
         [3, 4, 16, 16, 3],
         [3, 4, 16, 16, 3],
       ]);
-      expect(first.views[0]!.data).toBeInstanceOf(Float32Array);
-      expect(first.views[0]!.data.length).toBe(3 * 4 * 32 * 32 * 3);
-      expect(first.views[0]!.data.every(Number.isFinite)).toBe(true);
+      expect(first.views[0]?.data).toBeInstanceOf(Float32Array);
+      expect(first.views[0]?.data.length).toBe(3 * 4 * 32 * 32 * 3);
+      expect(first.views[0]?.data.every(Number.isFinite)).toBe(true);
       expect([...first.labels]).toEqual(first.samples.map((s) => s.label));
     } finally {
       await loader.close();
@@ -129,12 +129,12 @@ describe('VideoLoader', () => {
       const [ra, rb, rc] = [await collect(a, 1), await collect(b, 1), await collect(c, 1)];
       expect(ra.batches.map((x) => x.samples.map((s) => s.path))).toEqual(rb.batches.map((x) => x.samples.map((s) => s.path)));
       for (let i = 0; i < ra.batches.length; i++) {
-        for (let v = 0; v < 4; v++) expect(ra.batches[i].views[v]!.data).toEqual(rb.batches[i].views[v]!.data);
+        for (let v = 0; v < 4; v++) expect(ra.batches[i]?.views[v]?.data).toEqual(rb.batches[i]?.views[v]?.data);
       }
-      expect(rc.batches[0].views[0]!.data).not.toEqual(ra.batches[0].views[0]!.data);
+      expect(rc.batches[0]?.views[0]?.data).not.toEqual(ra.batches[0]?.views[0]?.data);
       // Epochs differ from each other.
       const e2 = await collect(a, 2);
-      expect(e2.batches[0].views[0]!.data).not.toEqual(ra.batches[0].views[0]!.data);
+      expect(e2.batches[0]?.views[0]?.data).not.toEqual(ra.batches[0]?.views[0]?.data);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
     }
@@ -154,10 +154,10 @@ describe('VideoLoader', () => {
       expect(batches).toHaveLength(1);
       expect(batches[0]!.samples.map((s) => s.path)).toEqual(samples.map((s) => s.path));
       expect(batches[0]!.views).toHaveLength(12);
-      expect(batches[0].views[0]!.shape).toEqual([2, 4, 32, 32, 3]);
+      expect(batches[0]?.views[0]?.shape).toEqual([2, 4, 32, 32, 3]);
       expect(batches[0]!.numGlobalViews).toBe(0);
       // Left and right crops of a 64x48 frame differ.
-      expect(batches[0].views[0]!.data).not.toEqual(batches[0].views[2]!.data);
+      expect(batches[0]?.views[0]?.data).not.toEqual(batches[0]?.views[2]?.data);
     } finally {
       await loader.close();
     }

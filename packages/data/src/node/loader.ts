@@ -4,9 +4,10 @@
  * of samples is ever pending (in flight or decoded and waiting), whatever the dataset size. A video that cannot be
  * decoded is skipped with a warning, counted, and listed in the epoch report; it never aborts the epoch.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, hashString, SeededRandom } from '@lss/core';
 import { collateBatch, type VideoBatch } from '../batch.js';
@@ -109,7 +110,11 @@ interface PoolWorker {
  */
 function workerEntry(): { code: string | URL; eval: boolean; execArgv: string[] } | undefined {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return { code: new URL('./worker.js', here), eval: false, execArgv: [] };
+  if (!here.endsWith('.ts')) {
+    // The bundler may move this code into a shared chunk one folder up: look in both places.
+    const url = [new URL('./worker.js', here), new URL('./node/worker.js', here)].find((u) => existsSync(fileURLToPath(u)));
+    return url ? { code: url, eval: false, execArgv: [] } : undefined;
+  }
   const target = new URL('./worker.ts', here).href;
   for (const base of [here, pathToFileURL(`${process.cwd()}/`).href]) {
     try {
@@ -197,7 +202,7 @@ export class VideoLoader {
     if (this.workers) return this.workers;
     const entry = workerEntry();
     if (!entry) {
-      console.warn('[lss-data] running from TypeScript source without tsx: rendering views in the calling thread (numWorkers = 0).');
+      console.warn('[lss-data] worker entry not found (TypeScript source without tsx?): rendering views in the calling thread.');
       this.workers = [];
       return this.workers;
     }
