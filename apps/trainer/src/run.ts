@@ -64,6 +64,8 @@ export interface RunOptions {
   readonly onStep?: (step: number, result: StepResult | null) => void;
   /** Skip writing the trained towers as safetensors at the end (tests). */
   readonly exportTowers?: boolean;
+  /** Print the resolved config at start (default true; it is always written to `workdir/config.json`). */
+  readonly printConfig?: boolean;
 }
 
 export interface RunResult {
@@ -185,7 +187,7 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
   const log = options.log ?? ((line: string) => progress.log(line));
   const commit = gitCommit();
   log(`lss-train ${config.name}: backend ${tf.getBackend()}, git commit ${commit ?? 'unknown'}, workdir ${workdir}`);
-  log(`resolved config:\n${JSON.stringify(config, null, 2)}`);
+  if (options.printConfig !== false) log(`resolved config:\n${JSON.stringify(config, null, 2)}`);
   writeFileAtomic(join(workdir, 'config.json'), `${JSON.stringify({ ...config, gitCommit: commit }, null, 2)}\n`);
 
   // Model, concept spaces, data, objectives, optimizer.
