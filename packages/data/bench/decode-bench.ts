@@ -76,13 +76,14 @@ async function oursPass(
   ffmpeg: string,
   concurrency: number,
   cachedInfo?: Map<string, Awaited<ReturnType<typeof probeVideo>>>,
+  threads = 1,
 ) {
   const t0 = performance.now();
   const means = await pool(files, concurrency, async (path) => {
     const info = cachedInfo?.get(path) ?? (await probeVideo(path, { ffmpegPath: ffmpeg }));
     cachedInfo?.set(path, info);
     const indices = sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames: T });
-    const decoded = await decodeFrames(path, indices, { ffmpegPath: ffmpeg, info, outputSize: { width: SIZE, height: SIZE } });
+    const decoded = await decodeFrames(path, indices, { ffmpegPath: ffmpeg, info, outputSize: { width: SIZE, height: SIZE }, threads });
     const frameBytes = SIZE * SIZE * 3;
     return decoded.indices.map((_, k) => {
       let s = 0;
@@ -111,16 +112,19 @@ const oursMeans = new Map<string, number[][]>();
 for (const bin of binaries) {
   await oursPass(files.slice(0, 2), bin.path, 1); // warm the page cache
   const seq = await oursPass(files, bin.path, 1);
+  const seqThreads = await oursPass(files, bin.path, 1, undefined, 0);
   const par = await oursPass(files, bin.path, cores);
   const cache = new Map();
   await oursPass(files, bin.path, cores, cache);
   const parCached = await oursPass(files, bin.path, cores, cache);
   oursMeans.set(bin.label, seq.means);
   results[`ours ${bin.label} sequential`] = files.length / seq.seconds;
+  results[`ours ${bin.label} sequential, ffmpeg -threads auto`] = files.length / seqThreads.seconds;
   results[`ours ${bin.label} parallel x${cores}`] = files.length / par.seconds;
   results[`ours ${bin.label} parallel x${cores}, probe cached`] = files.length / parCached.seconds;
   console.log(`ours, ffmpeg ${bin.label} = ${bin.path}`);
   console.log(`  sequential (probe + decode, 2 processes per clip): ${(files.length / seq.seconds).toFixed(2)} clips/s`);
+  console.log(`  sequential, ffmpeg -threads auto:                 ${(files.length / seqThreads.seconds).toFixed(2)} clips/s`);
   console.log(`  ${cores} clips at once:                            ${(files.length / par.seconds).toFixed(2)} clips/s`);
   console.log(`  ${cores} at once, probe cached (epoch >= 2):       ${(files.length / parCached.seconds).toFixed(2)} clips/s`);
 }
