@@ -32,6 +32,21 @@ export interface LoadViewsOptions {
   readonly threads?: number;
   /** Reject truncated videos (see `ProbeOptions.minFrameFraction`); default 0.9. */
   readonly minFrameFraction?: number;
+  /**
+   * Annotated segment in seconds (Kinetics `time_start`, `time_end`). Used only when the file is longer than the
+   * segment by more than a second (an untrimmed download); trimmed clips are sampled whole.
+   */
+  readonly segment?: { readonly start: number; readonly end: number };
+}
+
+/** The frame range `[offset, offset + numFrames)` to sample: the annotated segment of an untrimmed video, else all. */
+export function segmentFrames(info: VideoInfo, segment?: { start: number; end: number }): { offset: number; numFrames: number } {
+  if (!segment || !(segment.end > segment.start) || info.duration <= segment.end - segment.start + 1) {
+    return { offset: 0, numFrames: info.numFrames };
+  }
+  const offset = Math.min(info.numFrames - 1, Math.max(0, Math.round((segment.start - info.startTime) * info.fps)));
+  const end = Math.min(info.numFrames, Math.max(offset + 1, Math.round((segment.end - info.startTime) * info.fps)));
+  return { offset, numFrames: end - offset };
 }
 
 /** Views of one video plus what was learned about it. */
@@ -62,7 +77,10 @@ export async function loadVideoViews(path: string, request: ViewRequest, options
       ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     }));
-  const plans = planViews(info, request);
+  const { offset, numFrames } = segmentFrames(info, options.segment);
+  const plans = planViews({ ...info, numFrames }, request).map((plan) =>
+    offset === 0 ? plan : { ...plan, frameIndices: plan.frameIndices.map((i) => i + offset) },
+  );
   const needed = framesNeeded(plans);
   const decodeOptions: DecodeOptions = {
     info,

@@ -12,7 +12,7 @@
  * await loader.close();
  */
 export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
-export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, type ViewRequest } from './clip-views.js';
+export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, segmentFrames, type ViewRequest } from './clip-views.js';
 export {
   type DecodedFrames,
   type DecodeOptions,

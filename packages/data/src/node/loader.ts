@@ -247,7 +247,13 @@ export class VideoLoader {
 
   private async loadOne(sample: VideoSample, request: ViewRequest): Promise<Outcome> {
     const cached = this.infoCache.get(sample.path);
-    const options: LoadViewsOptions = { ...this.jobOptions(), ...(cached ? { info: cached } : {}) };
+    const options: LoadViewsOptions = {
+      ...this.jobOptions(),
+      ...(cached ? { info: cached } : {}),
+      ...(sample.timeStart !== undefined && sample.timeEnd !== undefined
+        ? { segment: { start: sample.timeStart, end: sample.timeEnd } }
+        : {}),
+    };
     const workers = this.numWorkers === 0 ? [] : this.startWorkers();
     if (workers.length === 0) {
       try {
