@@ -301,7 +301,8 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
           splitResult(split.name, r.scores, test.labels, train.numSamples, {
             chosenC: r.chosenC,
             lbfgsIterations: r.iterations,
-            converged: r.converged,
+            lbfgsStop: r.stopReason,
+            engine: r.engine,
             heldOutTop1: r.selection.map((s) => `C=${s.c}: ${s.heldOutTop1.toFixed(1)}`).join('; '),
           }),
         );

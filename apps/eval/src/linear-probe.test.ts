@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expectNoLeaks } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import { exportFeatures } from './export.js';
 import { fitLogisticRegression, linearScores, runLinearProbe, stratifiedHoldout } from './linear-probe.js';
@@ -50,6 +51,30 @@ describe('linear probe (L-BFGS multinomial logistic regression)', () => {
         expect(objective(w, r.model.bias)).toBeGreaterThanOrEqual(base - 1e-9);
       }
     }
+  });
+
+  it('the tfjs (float32) engine reaches the float64 solution', () => {
+    const { train, test } = gaussianClusters({
+      numClasses: 8,
+      dim: 32,
+      trainPerClass: 40,
+      testPerClass: 40,
+      separation: 1,
+      noise: 0.5,
+      seed: 4,
+    });
+    const exact = fitLogisticRegression(train, { c: 1, engine: 'float64' });
+    const fast = expectNoLeaks(() => fitLogisticRegression(train, { c: 1, engine: 'tfjs' }));
+    expect([exact.engine, fast.engine]).toEqual(['float64', 'tfjs']);
+    const a = linearScores(exact.model, test);
+    const b = linearScores(fast.model, test);
+    const pa = argmaxRows(a);
+    const pb = argmaxRows(b);
+    expect(pa.reduce((n, p, i) => n + (p === pb[i] ? 1 : 0), 0) / test.numSamples).toBeGreaterThanOrEqual(0.99);
+    expect(Math.abs(fast.objective - exact.objective)).toBeLessThan(1e-5);
+    let maxLogitDiff = 0;
+    for (let i = 0; i < a.data.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs((a.data[i] as number) - (b.data[i] as number)));
+    expect(maxLogitDiff).toBeLessThan(1e-2);
   });
 
   it('holds out a stratified part of every class', () => {
