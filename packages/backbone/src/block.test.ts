@@ -95,6 +95,16 @@ describe('divided space-time block vs fixtures/timesformer-block (TimeSformer vi
     tf.dispose([...g1, ...g2]);
   });
 
+  it('branch checkpointing gives the same value and input gradient', () => {
+    const f = (branches: boolean) => (xx: tf.Tensor) => tf.sum(tf.square(dividedSpaceTimeBlock(xx, w, OPTIONS, T, branches)));
+    const g1 = tf.grad(f(false))(x);
+    const g2 = expectNoLeaks(() => tf.grad(f(true))(x), 1);
+    expect(maxAbsDiff(g1.dataSync(), g2.dataSync())).toBeLessThan(1e-4);
+    const y = tf.tidy(() => dividedSpaceTimeBlock(x, w, OPTIONS, T, true));
+    expect(maxAbsDiff(reorder(y.dataSync() as Float32Array, false), yRef)).toBeLessThan(1e-4);
+    tf.dispose([g1, g2, y]);
+  });
+
   it('with T = 1 and zero temporalFc equals the plain CLIP block', () => {
     const zeroFc = {
       ...w,

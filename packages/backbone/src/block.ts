@@ -15,8 +15,8 @@ import {
   layerNorm,
   linear,
   mlp,
+  projectQkv,
   selfAttention,
-  splitQkv,
   type TemporalWeights,
 } from './layers.js';
 
@@ -43,11 +43,15 @@ export function temporalResidual(patches: tf.Tensor, w: TemporalWeights, options
   const S = TS / T;
   const heads = options.heads;
   const dh = D / heads;
-  const normed = layerNorm(patches, w.norm, options.layerNormEps);
-  const qkv = tf.reshape(linear(tf.reshape(normed, [B * TS, D]), w.attn.qkv), [B, T, S, 3, heads, dh]); // (b t s) (3 h dh) -> b t s 3 h dh
-  const [q, k, v] = splitQkv(tf.transpose(qkv, [3, 0, 2, 4, 1, 5]), [B * S, heads, T, dh]); // 3 b s h t dh -> 3 x (b s) h t dh
-  const out = attend(q, k, v); // [(b s), h, T, dh]
-  const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, S, heads, T, dh]), [0, 3, 1, 2, 4]), [B * TS, D]); // b s h t dh -> (b t s) (h dh)
+  const normed = tf.reshape(layerNorm(patches, w.norm, options.layerNormEps), [B * TS, D]); // b (t s) d -> (b t s) d
+  // (b t s) (h dh) -> b t (s h) dh: rank-4 views so that every transpose stays rank 4 (fast on wasm)
+  const [q, k, v] = projectQkv(normed, w.attn.qkv).map((t) => tf.reshape(t, [B, T, S * heads, dh]));
+  const out = attend(
+    tf.reshape(tf.transpose(q as tf.Tensor, [0, 2, 1, 3]), [B * S, heads, T, dh]), // b (s h) t dh -> (b s) h t dh
+    tf.reshape(tf.transpose(k as tf.Tensor, [0, 2, 3, 1]), [B * S, heads, dh, T]), // b (s h) dh t -> (b s) h dh t
+    tf.reshape(tf.transpose(v as tf.Tensor, [0, 2, 1, 3]), [B * S, heads, T, dh]), // b (s h) t dh -> (b s) h t dh
+  ); // [(b s), h, T, dh]
+  const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, S * heads, T, dh]), [0, 2, 1, 3]), [B * TS, D]); // (b s) h t dh -> b (s h) t dh -> b t (s h) dh -> (b t s) (h dh)
   return tf.reshape(linear(linear(merged, w.attn.proj), w.fc), [B, TS, D]); // (b t s) d -> b (t s) d
 }
 
@@ -61,8 +65,15 @@ export function temporalResidual(patches: tf.Tensor, w: TemporalWeights, options
  *
  * Input shape: `[B, 1 + T*S, D]` (layout in the module comment). Output shape: same.
  */
-export function dividedSpaceTimeBlock(x: tf.Tensor, w: BlockWeights, options: BlockOptions, frames: number): tf.Tensor {
-  if (!w.temporal) throw new ShapeError('dividedSpaceTimeBlock needs temporal weights; this block has none (image tower).');
+export function dividedSpaceTimeBlock(
+  x: tf.Tensor,
+  w: BlockWeights,
+  options: BlockOptions,
+  frames: number,
+  checkpointBranches = false,
+): tf.Tensor {
+  const temporal = w.temporal;
+  if (!temporal) throw new ShapeError('dividedSpaceTimeBlock needs temporal weights; this block has none (image tower).');
   const [B, N, D] = x.shape as [number, number, number];
   const T = frames;
   const S = (N - 1) / T;
@@ -70,19 +81,67 @@ export function dividedSpaceTimeBlock(x: tf.Tensor, w: BlockWeights, options: Bl
     throw new ShapeError(`dividedSpaceTimeBlock: ${N - 1} patch tokens are not divisible by ${T} frames; expected 1 + T*S tokens.`);
   }
   const eps = options.layerNormEps;
+  // Each residual branch, as a function of its inputs and weights (so that it can be checkpointed alone).
+  const temporalBranch = (p: tf.Tensor, ...tw: tf.Tensor[]) => {
+    const [g, b, qk, qb, pk, pb, fk, fb] = tw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const tWeights = {
+      norm: { gamma: g, beta: b },
+      attn: { qkv: { kernel: qk, bias: qb }, proj: { kernel: pk, bias: pb } },
+      fc: { kernel: fk, bias: fb },
+    };
+    return tf.add(p, temporalResidual(p, tWeights, options, T)); // [B, T*S, D]
+  };
+  const spatialBranch = (cls: tf.Tensor, xt: tf.Tensor, ...sw: tf.Tensor[]) => {
+    const [g, b, qk, qb, pk, pb] = sw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const clsPerFrame = tf.reshape(tf.tile(cls, [1, T, 1]), [B * T, 1, D]); // b t d -> (b t) 1 d
+    const spatialIn = tf.concat([clsPerFrame, tf.reshape(xt, [B * T, S, D])], 1); // b (t s) d -> (b t) s d, then [(b t), 1+S, D]
+    const attnW = { qkv: { kernel: qk, bias: qb }, proj: { kernel: pk, bias: pb } };
+    const spatialRes = tf.reshape(selfAttention(layerNorm(spatialIn, { gamma: g, beta: b }, eps), attnW, options.heads), [B, T, 1 + S, D]); // (b t) n d -> b t n d
+    const clsRes = tf.mean(tf.slice(spatialRes, [0, 0, 0, 0], [B, T, 1, D]), 1); // [B, 1, D], mean over frames
+    const patchRes = tf.reshape(tf.slice(spatialRes, [0, 0, 1, 0], [B, T, S, D]), [B, T * S, D]); // b t s d -> b (t s) d
+    return tf.concat([tf.add(cls, clsRes), tf.add(xt, patchRes)], 1); // [B, 1 + T*S, D]
+  };
+  const mlpBranch = (h: tf.Tensor, ...mw: tf.Tensor[]) => {
+    const [g, b, k1, b1, k2, b2] = mw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const m = { fc1: { kernel: k1, bias: b1 }, fc2: { kernel: k2, bias: b2 } };
+    return tf.add(h, mlp(layerNorm(h, { gamma: g, beta: b }, eps), m, options.activation));
+  };
+  const run = (fn: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) => (checkpointBranches ? recomputeInBackward(fn, xs) : fn(...xs));
   const cls = tf.slice(x, [0, 0, 0], [B, 1, D]); // [B, 1, D]
   const patches = tf.slice(x, [0, 1, 0], [B, N - 1, D]); // [B, T*S, D]
-  // 1. temporal
-  const xt = tf.add(patches, temporalResidual(patches, w.temporal, options, T)); // [B, T*S, D]
-  // 2. spatial, class token copied into every frame
-  const clsPerFrame = tf.reshape(tf.tile(cls, [1, T, 1]), [B * T, 1, D]); // b t d -> (b t) 1 d
-  const spatialIn = tf.concat([clsPerFrame, tf.reshape(xt, [B * T, S, D])], 1); // b (t s) d -> (b t) s d, then [(b t), 1+S, D]
-  const spatialRes = tf.reshape(selfAttention(layerNorm(spatialIn, w.norm1, eps), w.attn, options.heads), [B, T, 1 + S, D]); // (b t) n d -> b t n d
-  const clsRes = tf.mean(tf.slice(spatialRes, [0, 0, 0, 0], [B, T, 1, D]), 1); // [B, 1, D], mean over frames
-  const patchRes = tf.reshape(tf.slice(spatialRes, [0, 0, 1, 0], [B, T, S, D]), [B, T * S, D]); // b t s d -> b (t s) d
-  const h = tf.concat([tf.add(cls, clsRes), tf.add(xt, patchRes)], 1); // [B, 1 + T*S, D]
+  // 1. temporal attention over the T tokens of each spatial position (patch tokens only)
+  const xt = run(temporalBranch, [
+    patches,
+    temporal.norm.gamma,
+    temporal.norm.beta,
+    temporal.attn.qkv.kernel,
+    temporal.attn.qkv.bias as tf.Tensor,
+    temporal.attn.proj.kernel,
+    temporal.attn.proj.bias as tf.Tensor,
+    temporal.fc.kernel,
+    temporal.fc.bias as tf.Tensor,
+  ]);
+  // 2. spatial attention per frame, the ORIGINAL class token copied into every frame, class outputs averaged
+  const h = run(spatialBranch, [
+    cls,
+    xt,
+    w.norm1.gamma,
+    w.norm1.beta,
+    w.attn.qkv.kernel,
+    w.attn.qkv.bias as tf.Tensor,
+    w.attn.proj.kernel,
+    w.attn.proj.bias as tf.Tensor,
+  ]);
   // 3. MLP
-  return tf.add(h, mlp(layerNorm(h, w.norm2, eps), w.mlp, options.activation));
+  return run(mlpBranch, [
+    h,
+    w.norm2.gamma,
+    w.norm2.beta,
+    w.mlp.fc1.kernel,
+    w.mlp.fc1.bias as tf.Tensor,
+    w.mlp.fc2.kernel,
+    w.mlp.fc2.bias as tf.Tensor,
+  ]);
 }
 
 /** The block's tensors in a fixed order (for checkpointing and copying). */
@@ -138,33 +197,38 @@ export function unflattenBlockWeights(a: readonly tf.Tensor[]): BlockWeights {
 }
 
 /**
- * Runs `block(x, weights)` with gradient checkpointing: the forward keeps no intermediate activations on
- * the tape; the backward recomputes the block from its saved input and weights (`tf.customGrad`).
- * Gradients reach `x` and every weight tensor (variables included), exactly as without checkpointing.
+ * Gradient checkpointing of one function: the forward keeps no intermediate activations on the tape,
+ * only `inputs`; the backward recomputes `fn(...inputs)` and differentiates it (`tf.customGrad`).
+ * Gradients reach every input (weights and variables included), exactly as without checkpointing.
  */
-export function checkpointed(block: (x: tf.Tensor, w: BlockWeights) => tf.Tensor, x: tf.Tensor, w: BlockWeights): tf.Tensor {
-  const weights = flattenBlockWeights(w);
+export function recomputeInBackward(fn: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly tf.Tensor[]): tf.Tensor {
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const inputs = args.slice(0, -1) as tf.Tensor[];
-    save(inputs);
-    const value = block(inputs[0] as tf.Tensor, unflattenBlockWeights(inputs.slice(1)));
+    const xs = args.slice(0, -1) as tf.Tensor[];
+    save(xs);
     return {
-      value,
+      value: fn(...xs),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const f = (...xs: tf.Tensor[]) => block(xs[0] as tf.Tensor, unflattenBlockWeights(xs.slice(1)));
         // tfjs runs this inside the outer backward pass with gradientDepth 0, where a nested tf.grads
-        // would replace the outer tape (and then null it). Keep the outer tape aside while the block is
-        // recomputed and differentiated, then put it back (tfjs-core 4.22 engine state).
+        // would replace the outer tape (and then null it). Keep the outer tape aside while the function
+        // is recomputed and differentiated, then put it back (tfjs-core 4.22 engine state).
         const state = tf.engine().state;
         const outerTape = state.activeTape;
         try {
-          return tf.grads(f)(saved, dy as tf.Tensor);
+          return tf.grads(fn)(saved, dy as tf.Tensor);
         } finally {
           state.activeTape = outerTape;
         }
       },
     };
   });
-  return (run as (...xs: tf.Tensor[]) => tf.Tensor)(x, ...weights);
+  return (run as (...xs: tf.Tensor[]) => tf.Tensor)(...inputs);
+}
+
+/**
+ * Runs `block(x, weights)` with gradient checkpointing (see {@link recomputeInBackward}): the tape keeps
+ * the block's input and weights only; the backward recomputes the block.
+ */
+export function checkpointed(block: (x: tf.Tensor, w: BlockWeights) => tf.Tensor, x: tf.Tensor, w: BlockWeights): tf.Tensor {
+  return recomputeInBackward((...xs) => block(xs[0] as tf.Tensor, unflattenBlockWeights(xs.slice(1))), [x, ...flattenBlockWeights(w)]);
 }

@@ -85,37 +85,50 @@ export function mlp(x: tf.Tensor, w: MlpWeights, activation: Activation): tf.Ten
 }
 
 /**
- * Scaled dot-product attention on grouped heads.
+ * Scaled dot-product attention on grouped heads, with k given already transposed.
  *
- * Input shapes: q, k, v `[G, heads, N, dh]`; `mask` (additive) `[N, N]`.
+ * Input shapes: q `[G, heads, N, dh]`, kT `[G, heads, dh, N]`, v `[G, heads, N, dh]`; `mask` (additive) `[N, N]`.
  * Output shape: `[G, heads, N, dh]`.
  */
-export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
+export function attend(q: tf.Tensor, kT: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
   const dh = q.shape[3] as number;
-  let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), tf.transpose(k, [0, 1, 3, 2])); // [G, h, N, N]
+  let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), kT); // [G, h, N, N]
   if (mask) scores = tf.add(scores, mask);
   return tf.matMul(tf.softmax(scores), v);
 }
 
 /**
+ * q, k, v projections of the fused qkv layer as three matMuls on column blocks of the kernel
+ * (`[D, 3D]` = `[q | k | v]`). Input `[M, D]`, outputs three `[M, D]`.
+ */
+export function projectQkv(x2d: tf.Tensor, w: LinearWeights): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const kernels = tf.split(w.kernel, 3, 1);
+  const biases = w.bias ? tf.split(w.bias, 3, 0) : [];
+  const out = kernels.map((k, i) => {
+    const y = tf.matMul(x2d, k);
+    return biases[i] ? tf.add(y, biases[i] as tf.Tensor) : y;
+  });
+  return out as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/**
  * Multi-head self-attention over the tokens of each group (fused qkv with biases, output projection).
+ * Only rank-4 transposes (the wasm backend runs rank-5/6 transposes about 50x slower).
  *
  * Input shape: `[G, N, D]`. Output shape: `[G, N, D]`.
  */
 export function selfAttention(x: tf.Tensor, w: AttentionWeights, heads: number, mask?: tf.Tensor): tf.Tensor {
   const [G, N, D] = x.shape as [number, number, number];
   const dh = D / heads;
-  const qkv = tf.reshape(linear(tf.reshape(x, [G * N, D]), w.qkv), [G, N, 3, heads, dh]); // (g n) (3 h dh) -> g n 3 h dh
-  const [q, k, v] = splitQkv(tf.transpose(qkv, [2, 0, 3, 1, 4]), [G, heads, N, dh]); // 3 g h n dh
-  const out = attend(q, k, v, mask); // [G, h, N, dh]
-  const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [G * N, D]); // g h n dh -> (g n) (h dh)
+  const [q, k, v] = projectQkv(tf.reshape(x, [G * N, D]), w.qkv).map((t) => tf.reshape(t, [G, N, heads, dh])); // (g n) (h dh) -> g n h dh
+  const out = attend(
+    tf.transpose(q as tf.Tensor, [0, 2, 1, 3]), // g h n dh
+    tf.transpose(k as tf.Tensor, [0, 2, 3, 1]), // g h dh n
+    tf.transpose(v as tf.Tensor, [0, 2, 1, 3]), // g h n dh
+    mask,
+  );
+  const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [G * N, D]); // g h n dh -> g n h dh -> (g n) (h dh)
   return tf.reshape(linear(merged, w.proj), [G, N, D]); // (g n) d -> g n d
-}
-
-/** Splits `[3, ...rest]` into q, k, v of shape `rest`. */
-export function splitQkv(qkv: tf.Tensor, rest: number[]): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  const parts = tf.split(qkv, 3, 0);
-  return [tf.reshape(parts[0] as tf.Tensor, rest), tf.reshape(parts[1] as tf.Tensor, rest), tf.reshape(parts[2] as tf.Tensor, rest)];
 }
 
 /** Additive causal mask `[N, N]`: 0 on and below the diagonal, -1e9 above (CLIP's text mask). */
