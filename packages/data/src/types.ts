@@ -62,8 +62,18 @@ export interface VideoInfo {
   readonly fps: number;
   /** Duration of the video stream in seconds. */
   readonly duration: number;
-  /** Container start time in seconds (timestamps of frame i are `startTime + i / fps`). */
+  /**
+   * Timestamp of the first video frame in seconds (from the packets when counted, else the container's start).
+   * With a constant frame rate, frame i is at `startTime + i / fps`.
+   */
   readonly startTime: number;
+  /** The container's start time (`ffmpeg -i` "start:"), the origin of input-side `-ss`; default `startTime`. */
+  readonly containerStartTime?: number;
+  /**
+   * Presentation timestamps of every frame in seconds, sorted, only for variable-frame-rate streams (some frame off its
+   * constant-rate slot by more than half a frame); frame i is then at `frameTimes[i]`.
+   */
+  readonly frameTimes?: readonly number[];
   /** Number of frames: counted exactly when `frameCountExact`, else `round(duration * fps)`. */
   readonly numFrames: number;
   readonly frameCountExact: boolean;

@@ -44,8 +44,14 @@ export function segmentFrames(info: VideoInfo, segment?: { start: number; end: n
   if (!segment || !(segment.end > segment.start) || info.duration <= segment.end - segment.start + 1) {
     return { offset: 0, numFrames: info.numFrames };
   }
-  const offset = Math.min(info.numFrames - 1, Math.max(0, Math.round((segment.start - info.startTime) * info.fps)));
-  const end = Math.min(info.numFrames, Math.max(offset + 1, Math.round((segment.end - info.startTime) * info.fps)));
+  const offset = Math.min(
+    info.numFrames - 1,
+    Math.max(0, Math.round((segment.start - (info.containerStartTime ?? info.startTime)) * info.fps)),
+  );
+  const end = Math.min(
+    info.numFrames,
+    Math.max(offset + 1, Math.round((segment.end - (info.containerStartTime ?? info.startTime)) * info.fps)),
+  );
   return { offset, numFrames: end - offset };
 }
 

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, readFrameIndex, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
-import { decodeFrames, installerFfmpegPath, listEncoders, parseFfmpegBanner, probeVideo, resolveFfmpeg } from './ffmpeg.js';
+import { indexPatternFrames, makeTempDir, readFrameIndex, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
+import { decodeFrames, installerFfmpegPath, listEncoders, parseFfmpegBanner, parseFramecrc, probeVideo, resolveFfmpeg } from './ffmpeg.js';
 
 describe('resolveFfmpeg', () => {
   it('prefers LSS_FFMPEG, then PATH, then @ffmpeg-installer/ffmpeg', () => {
@@ -90,6 +91,87 @@ describe('probe and decode, each container and codec', () => {
   it('rejects out-of-range indices with the valid range', async () => {
     const info = await probeVideo(files.mp4!, { ffmpegPath: TEST_FFMPEG });
     await expect(decodeFrames(files.mp4!, [100], { ffmpegPath: TEST_FFMPEG, info })).rejects.toThrow(/outside \[0, 100\)/);
+  });
+});
+
+/** Encodes index-pattern frames with extra ffmpeg arguments (input options before `-i pipe:0`, output options after). */
+function encodeWith(path: string, numFrames: number, inputArgs: string[], outputArgs: string[]): void {
+  const frames = indexPatternFrames(numFrames, 64, 48);
+  const args = [
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    '64x48',
+    '-r',
+    '25',
+    ...inputArgs,
+    '-i',
+    'pipe:0',
+    ...outputArgs,
+    path,
+  ];
+  const result = spawnSync(TEST_FFMPEG, args, { input: Buffer.from(frames.data.buffer) });
+  if (result.status !== 0) throw new Error(`ffmpeg failed: ${result.stderr.toString()}`);
+}
+
+describe('timestamps', () => {
+  it('parseFramecrc reads the packet count and sorted pts in seconds', () => {
+    const text =
+      '#tb 0: 1/12800\n#media_type 0: video\n0, -1024, 0, 512, 3952, 0x98\n0, -512, 1024, 512, 530, 0x56, F=0x0\n0, 0, 512, 512, 88, 0xbc\n';
+    expect(parseFramecrc(text)).toEqual({ count: 3, times: [0, 0.04, 0.08] });
+  });
+
+  it('a video stream that starts after the container (audio first) still maps index i to the i-th frame', async () => {
+    const path = join(makeTempDir('offset'), 'offset.mp4');
+    // Video timestamps shifted by 0.52 s (an MP4 edit list); the audio starts at 0.
+    encodeWith(
+      path,
+      60,
+      [],
+      [
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=duration=3',
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-vf',
+        'setpts=PTS+0.52/TB',
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+      ],
+    );
+    const info = await probeVideo(path, { ffmpegPath: TEST_FFMPEG });
+    expect(info.numFrames).toBe(60);
+    expect(info.startTime).toBeCloseTo(0.52, 2);
+    expect(info.containerStartTime).toBeLessThan(0.1);
+    const decoded = await decodeFrames(path, [0, 1, 40, 59], { ffmpegPath: TEST_FFMPEG, info });
+    expect(decoded.missingFrames).toBe(0);
+    expect([0, 1, 2, 3].map((k) => readFrameIndex(decoded.frames, k))).toEqual([0, 1, 40, 59]);
+  });
+
+  it('variable frame rate: index i is the i-th frame in presentation order', async () => {
+    const path = join(makeTempDir('vfr'), 'vfr.mkv');
+    // Drop frames 10-14 and keep the original timestamps: a 200 ms gap.
+    encodeWith(path, 50, [], ['-vf', "select='not(between(n\\,10\\,14))'", '-vsync', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+    const info = await probeVideo(path, { ffmpegPath: TEST_FFMPEG });
+    expect(info.numFrames).toBe(45);
+    expect(info.frameTimes).toHaveLength(45);
+    const decoded = await decodeFrames(path, [5, 9, 10, 30, 44], { ffmpegPath: TEST_FFMPEG, info });
+    // Positions after the gap hold content frames shifted by the 5 dropped ones.
+    expect([0, 1, 2, 3, 4].map((k) => readFrameIndex(decoded.frames, k))).toEqual([5, 9, 15, 35, 49]);
   });
 });
 

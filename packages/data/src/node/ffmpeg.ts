@@ -211,6 +211,36 @@ function checkFile(path: string): void {
   if (stat.size === 0) throw new DataError(`Empty video file (0 bytes): ${path}. Re-download or remove it.`, { file: path });
 }
 
+/**
+ * Parses ffmpeg's `framecrc` output for one stream: the packet count and the sorted presentation times in seconds
+ * (empty when some packet has no pts). Lines: `stream, dts, pts, duration, size, crc[, flags]`; `#tb 0: num/den`.
+ */
+export function parseFramecrc(text: string): { count: number; times: number[] } {
+  let num = 1;
+  let den = 1;
+  let count = 0;
+  const times: number[] = [];
+  let allPts = true;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#tb 0:')) {
+      const m = /(\d+)\s*\/\s*(\d+)/.exec(line);
+      if (m) {
+        num = Number(m[1]);
+        den = Number(m[2]);
+      }
+      continue;
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    const parts = line.split(',');
+    if (parts.length < 5) continue;
+    count++;
+    const pts = Number(parts[2]);
+    if (Number.isFinite(pts)) times.push((pts * num) / den);
+    else allPts = false;
+  }
+  return { count, times: allPts ? times.sort((a, b) => a - b) : [] };
+}
+
 /** Options of {@link probeVideo}. */
 export interface ProbeOptions extends FfmpegOptions {
   /** Count the packets of the video stream (exact frame count; default true). Otherwise `round(duration * fps)`. */
@@ -231,10 +261,12 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   checkFile(path);
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const countFrames = options.countFrames ?? true;
+  // framecrc of the copied video stream: one line per packet with its pts, read without decoding. -copyts keeps the
+  // file's own timestamps (the ones the decoder's select filter will see).
   const args = countFrames
-    ? ['-hide_banner', '-nostdin', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
+    ? ['-hide_banner', '-nostdin', '-copyts', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', '-']
     : ['-hide_banner', '-nostdin', '-i', path];
-  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000, collectStdout: false });
+  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000, collectStdout: countFrames });
   if (result.timedOut) throw new DataError(`ffmpeg timed out probing ${path}.`, { file: path });
   const banner = parseFfmpegBanner(result.stderr);
   if (!banner.hasInput) {
@@ -256,7 +288,8 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   const swap = Math.abs(rotation) % 180 === 90;
   const width = swap ? h0 : w0;
   const height = swap ? w0 : h0;
-  const counted = countFrames ? banner.countedFrames : undefined;
+  const packets = countFrames ? parseFramecrc(result.stdout.toString('utf8')) : undefined;
+  const counted = packets?.count;
   let fps = fps0;
   let duration = banner.duration;
   if (!(fps > 0) && counted && duration) fps = counted / duration;
@@ -274,7 +307,28 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
       );
     }
   }
-  return { width, height, fps, duration, startTime: banner.startTime, numFrames, frameCountExact: counted !== undefined, codec };
+  let startTime = banner.startTime;
+  let frameTimes: number[] | undefined;
+  if (packets && packets.times.length === counted && counted > 0) {
+    const times = packets.times;
+    startTime = times[0]!;
+    // Variable frame rate when some frame sits more than half a frame away from its constant-rate slot.
+    let worst = 0;
+    for (let i = 0; i < times.length; i++) worst = Math.max(worst, Math.abs(times[i]! - (startTime + i / fps)));
+    if (worst > 0.5 / fps) frameTimes = times;
+  }
+  return {
+    width,
+    height,
+    fps,
+    duration,
+    startTime,
+    containerStartTime: banner.startTime,
+    ...(frameTimes ? { frameTimes } : {}),
+    numFrames,
+    frameCountExact: counted !== undefined,
+    codec,
+  };
 }
 
 /** Options of {@link decodeFrames}. */
@@ -337,11 +391,19 @@ export async function decodeFrames(path: string, requested: readonly number[], o
   const { width, height } = decodedSize(info, options);
   const frameBytes = width * height * 3;
   const fps = info.fps;
-  const first = indices[0]!;
-  const seek = first / fps - 1.5 / fps;
+  // Frame i's timestamp window: midpoints to its neighbours (exact times for VFR streams, else the constant rate).
+  const times = info.frameTimes;
+  const timeOf = (i: number) => (times ? times[Math.min(Math.max(i, 0), times.length - 1)]! : info.startTime + i / fps);
+  const windowOf = (i: number): [number, number] => {
+    const t = timeOf(i);
+    const lo = times && i > 0 ? (timeOf(i - 1) + t) / 2 : t - 0.5 / fps;
+    const hi = times && i < times.length - 1 ? (t + timeOf(i + 1)) / 2 : t + 0.5 / fps;
+    return [lo, hi];
+  };
+  // Input-side -ss counts from the container's start; seek half a second early, the select filter does the rest.
+  const seek = timeOf(indices[0]!) - (info.containerStartTime ?? info.startTime) - 0.5;
   const windows = indices.map((i) => {
-    const lo = info.startTime + (i - 0.5) / fps;
-    const hi = info.startTime + (i + 0.5) / fps;
+    const [lo, hi] = windowOf(i);
     return `between(t\\,${lo.toFixed(6)}\\,${(hi - 1e-6).toFixed(6)})`;
   });
   const filters = [`select='${windows.join('+')}'`];

@@ -29,6 +29,7 @@ export {
   listEncoders,
   type ProbeOptions,
   parseFfmpegBanner,
+  parseFramecrc,
   probeVideo,
   resolveFfmpeg,
 } from './ffmpeg.js';
