@@ -205,6 +205,61 @@ describe('VideoLoader', () => {
     expect(maxPending[1]).toBe(maxPending[0]);
   });
 
+  it('a worker thread that dies mid-epoch fails only its own jobs and is replaced; the epoch completes', async () => {
+    const base = await syntheticSamples();
+    const loader = new VideoLoader({
+      dataset: [...base, ...base],
+      batchSize: 2,
+      views: { mode: 'train', config: SMALL },
+      numWorkers: 2,
+      ffmpegPath: TEST_FFMPEG,
+      onWarning: () => {},
+      onEpochEnd: () => {},
+    });
+    try {
+      const iterator = loader.epoch(0);
+      const first = await iterator.next();
+      expect(first.done).toBe(false);
+      // Kill one worker thread while jobs are in flight.
+      const internals = loader as unknown as { workers: { worker: { terminate(): Promise<number> } }[] };
+      await internals.workers[0]!.worker.terminate();
+      await expect(
+        (async () => {
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done) return next.value;
+          }
+        })(),
+      ).resolves.toMatchObject({ numSamples: 16 });
+      const report = loader.lastReport!;
+      expect(report.numLoaded + report.numSkipped).toBe(16);
+      expect(report.numSkipped).toBeLessThanOrEqual(loader.concurrency);
+      for (const skipped of report.skipped) expect(skipped.reason).toMatch(/worker thread exited/);
+      // A second epoch runs on the replacement worker(s).
+      const again = await collect(loader, 1);
+      expect(again.report.numLoaded).toBe(16);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('runs one epoch at a time', async () => {
+    const samples = (await syntheticSamples()).slice(0, 2);
+    const loader = new VideoLoader({
+      dataset: samples,
+      batchSize: 1,
+      views: { mode: 'train', config: SMALL },
+      numWorkers: 0,
+      ffmpegPath: TEST_FFMPEG,
+    });
+    const first = loader.epoch(0);
+    await first.next();
+    await expect(loader.epoch(1).next()).rejects.toThrow(/another epoch of this loader is still running/);
+    await first.return(undefined as never);
+    expect((await collect(loader, 1)).report.numLoaded).toBe(2);
+    await loader.close();
+  });
+
   it('validates its options', () => {
     expect(() => new VideoLoader({ dataset: [], batchSize: 0, views: { mode: 'train', config: SMALL } })).toThrow(
       /batchSize must be an integer >= 1; received 0/,

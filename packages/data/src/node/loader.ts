@@ -99,7 +99,10 @@ type Outcome = { ok: true; views: HostVideo[]; info: VideoInfo } | { ok: false; 
 interface PoolWorker {
   readonly worker: Worker;
   readonly ready: Promise<void>;
+  /** Ids of the jobs posted to this worker and not answered yet. */
+  readonly jobs: Set<number>;
   busy: number;
+  dead: boolean;
 }
 
 /**
@@ -155,6 +158,7 @@ export class VideoLoader {
   private maxPending = 0;
   private readonly jobsPerWorker = new Map<number, number>();
   private closed = false;
+  private epochRunning = false;
 
   constructor(options: VideoLoaderOptions) {
     const samples = Array.isArray(options.dataset)
@@ -206,34 +210,56 @@ export class VideoLoader {
       this.workers = [];
       return this.workers;
     }
-    this.workers = Array.from({ length: this.numWorkers }, () => {
-      const worker = new Worker(entry.code, { eval: entry.eval, execArgv: entry.execArgv });
-      let markReady: () => void = () => {};
-      const ready = new Promise<void>((resolve) => {
-        markReady = resolve;
-      });
-      const pw: PoolWorker = { worker, busy: 0, ready };
-      worker.on('message', (result: WorkerResult | { ready: true }) => {
-        if ('ready' in result) {
-          markReady();
-          return;
-        }
-        const resolve = this.waiting.get(result.id);
-        if (resolve) {
-          this.waiting.delete(result.id);
-          resolve(result);
-        }
-      });
-      worker.on('error', (error) => {
-        // A crashed worker fails its outstanding jobs; they are reported as skipped, not fatal.
-        markReady();
-        for (const [id, resolve] of this.waiting) resolve({ id, ok: false, message: `worker thread failed: ${error.message}` });
-        this.waiting.clear();
-      });
-      worker.unref();
-      return pw;
-    });
+    this.workers = Array.from({ length: this.numWorkers }, () => this.spawnWorker(entry));
     return this.workers;
+  }
+
+  /** Starts one worker thread. If it dies, its outstanding jobs fail (and are skipped) and a fresh worker replaces it. */
+  private spawnWorker(entry: NonNullable<ReturnType<typeof workerEntry>>): PoolWorker {
+    const worker = new Worker(entry.code, { eval: entry.eval, execArgv: entry.execArgv });
+    let markReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => {
+      markReady = resolve;
+    });
+    const pw: PoolWorker = { worker, busy: 0, ready, jobs: new Set(), dead: false };
+    let started = false;
+    worker.on('message', (result: WorkerResult | { ready: true }) => {
+      if ('ready' in result) {
+        started = true;
+        markReady();
+        return;
+      }
+      pw.jobs.delete(result.id);
+      const resolve = this.waiting.get(result.id);
+      if (resolve) {
+        this.waiting.delete(result.id);
+        resolve(result);
+      }
+    });
+    const fail = (message: string) => {
+      if (pw.dead) return;
+      pw.dead = true;
+      markReady();
+      for (const id of pw.jobs) {
+        const resolve = this.waiting.get(id);
+        this.waiting.delete(id);
+        resolve?.({ id, ok: false, message });
+      }
+      pw.jobs.clear();
+      if (!started) {
+        // It never started (e.g. no TypeScript loader): do not retry; jobs fall back to the calling thread.
+        console.warn(`[lss-data] a loader worker thread failed to start (${message}); rendering in the calling thread.`);
+        return;
+      }
+      if (!this.closed && this.workers) {
+        const index = this.workers.indexOf(pw);
+        if (index >= 0) this.workers[index] = this.spawnWorker(entry);
+      }
+    };
+    worker.on('error', (error) => fail(`worker thread failed: ${error.message}`));
+    worker.on('exit', (code) => fail(`worker thread exited with code ${code}`));
+    worker.unref();
+    return pw;
   }
 
   private jobOptions(): LoadViewsOptions {
@@ -245,6 +271,16 @@ export class VideoLoader {
     };
   }
 
+  private async loadInThread(sample: VideoSample, request: ViewRequest, options: LoadViewsOptions): Promise<Outcome> {
+    try {
+      const loaded = await loadVideoViews(sample.path, request, options);
+      this.jobsPerWorker.set(0, (this.jobsPerWorker.get(0) ?? 0) + 1);
+      return { ok: true, views: loaded.views, info: loaded.info };
+    } catch (error) {
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   private async loadOne(sample: VideoSample, request: ViewRequest): Promise<Outcome> {
     const cached = this.infoCache.get(sample.path);
     const options: LoadViewsOptions = {
@@ -254,30 +290,27 @@ export class VideoLoader {
         ? { segment: { start: sample.timeStart, end: sample.timeEnd } }
         : {}),
     };
-    const workers = this.numWorkers === 0 ? [] : this.startWorkers();
-    if (workers.length === 0) {
-      try {
-        const loaded = await loadVideoViews(sample.path, request, options);
-        this.jobsPerWorker.set(0, (this.jobsPerWorker.get(0) ?? 0) + 1);
-        return { ok: true, views: loaded.views, info: loaded.info };
-      } catch (error) {
-        return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-      }
-    }
+    const workers = this.numWorkers === 0 ? [] : this.startWorkers().filter((w) => !w.dead);
+    if (workers.length === 0) return this.loadInThread(sample, request, options);
     const target = workers.reduce((best, w) => (w.busy < best.busy ? w : best), workers[0]!);
     const id = this.nextJobId++;
     target.busy++;
     target.worker.ref(); // keep the process alive while this worker has jobs; unref'd again when idle
-    await target.ready;
-    const result = await new Promise<WorkerResult>((resolve) => {
-      this.waiting.set(id, resolve);
-      target.worker.postMessage({ id, path: sample.path, request, options } satisfies WorkerJob);
-    });
-    target.busy--;
-    if (target.busy === 0) target.worker.unref();
-    if (!result.ok) return { ok: false, reason: result.message };
-    this.jobsPerWorker.set(result.threadId, (this.jobsPerWorker.get(result.threadId) ?? 0) + 1);
-    return { ok: true, views: result.views, info: result.info };
+    try {
+      await target.ready;
+      if (target.dead) return await this.loadInThread(sample, request, options);
+      const result = await new Promise<WorkerResult>((resolve) => {
+        this.waiting.set(id, resolve);
+        target.jobs.add(id);
+        target.worker.postMessage({ id, path: sample.path, request, options } satisfies WorkerJob);
+      });
+      if (!result.ok) return { ok: false, reason: result.message };
+      this.jobsPerWorker.set(result.threadId, (this.jobsPerWorker.get(result.threadId) ?? 0) + 1);
+      return { ok: true, views: result.views, info: result.info };
+    } finally {
+      target.busy--;
+      if (target.busy === 0) target.worker.unref();
+    }
   }
 
   /** Sample order of an epoch (a seeded shuffle when shuffling). */
@@ -300,6 +333,10 @@ export class VideoLoader {
    */
   async *epoch(epoch = 0): AsyncGenerator<VideoBatch, EpochReport, undefined> {
     if (this.closed) throw new ConfigError('VideoLoader.epoch: the loader was closed; create a new one.');
+    if (this.epochRunning) {
+      throw new ConfigError('VideoLoader.epoch: another epoch of this loader is still running; finish (or break out of) it first.');
+    }
+    this.epochRunning = true;
     const started = performance.now();
     const order = this.order(epoch);
     const { batchSize } = this.options;
@@ -381,6 +418,7 @@ export class VideoLoader {
         this.buffered -= results.size;
         results.clear();
       }
+      this.epochRunning = false;
     }
     const report: EpochReport = {
       epoch,
