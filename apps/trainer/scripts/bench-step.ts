@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStudentTeacher, visionPreset } from '@lss/backbone';
 import { type BackendName, initBackend } from '@lss/core';
-import { createObjectives } from '@lss/objectives';
+import { createObjectives, sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
 import { towerFromVision } from '../src/model.js';
 import { AdamW } from '../src/optim/adamw.js';
@@ -107,6 +107,57 @@ async function main(): Promise<void> {
     `tfjs ${info.name} (tfjs-core ${info.tfjsVersion}): ViT-B/16 video tower, depth ${depth}, ${(params / 1e6).toFixed(1)} M parameters; ` +
       `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}`,
   );
+  // The student forward + backward alone (what the PyTorch script times): teacher scores precomputed
+  // outside the tape, then variableGrads over the student on all views, same objectives.
+  {
+    const toT = (v: { data: Float32Array; shape: number[] }) => tf.tensor(v.data, v.shape, 'float32');
+    const project = (f: tf.Tensor2D) => ({
+      category: tf.matMul(tf.div(f, tf.norm(f, 2, 1, true)), tf.transpose(state.concepts.spaces.category as tf.Tensor2D)) as tf.Tensor2D,
+      description: tf.matMul(
+        tf.div(f, tf.norm(f, 2, 1, true)),
+        tf.transpose(state.concepts.spaces.description as tf.Tensor2D),
+      ) as tf.Tensor2D,
+    });
+    const tTeacher = performance.now();
+    const teacherScores = tf.tidy(() => {
+      const feats = batch.views.slice(0, numGlobal).map((v) => state.teacher.call(toT(v as { data: Float32Array; shape: number[] })));
+      const scores = feats.map(project);
+      return {
+        category: scores.map((x) => x.category),
+        description: scores.map((x) => x.description),
+      } as unknown as tf.TensorContainerObject;
+    }) as unknown as { category: tf.Tensor2D[]; description: tf.Tensor2D[] };
+    await teacherScores.category[0]?.data();
+    const teacherSeconds = (performance.now() - tTeacher) / 1000;
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => {
+      const groups = [batch.views.slice(0, numGlobal), batch.views.slice(numGlobal)].filter((g) => g.length > 0);
+      const feats = groups.flatMap((g) => {
+        const x = tf.concat(
+          g.map((v) => toT(v as { data: Float32Array; shape: number[] })),
+          0,
+        ); // (v b) t h w c
+        const f = state.student.call(x, { training: true, recompute });
+        return g.length === 1 ? [f] : (tf.split(f, g.length, 0) as tf.Tensor2D[]);
+      });
+      const scores = feats.map(project);
+      const student = { category: scores.map((x) => x.category), description: scores.map((x) => x.description) };
+      return sumLossTerms(state.objectives, {
+        student,
+        teacher: teacherScores,
+        numGlobalViews: numGlobal,
+        relation: state.concepts.relation as tf.Tensor2D,
+        step: 0,
+        epoch: 0,
+      }).total;
+    }, pair.student.trainableVariables());
+    await value.data();
+    const seconds = (performance.now() - t0) / 1000;
+    tf.dispose([value, ...Object.values(grads), ...teacherScores.category, ...teacherScores.description]);
+    console.log(
+      `teacher forward (global views): ${teacherSeconds.toFixed(1)} s; student forward + backward (all views): ${seconds.toFixed(1)} s`,
+    );
+  }
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
     const profile = await tf.profile(async () => {
@@ -116,7 +167,7 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const heap = wasmHeapBytes();
     console.log(
-      `step ${s}: ${seconds.toFixed(1)} s; tfjs peak tracked memory ${(profile.peakBytes / GB).toFixed(2)} GiB` +
+      `full training step ${s} (teacher + student fwd/bwd + clip + AdamW + EMA): ${seconds.toFixed(1)} s; tfjs peak tracked memory ${(profile.peakBytes / GB).toFixed(2)} GiB` +
         (heap !== null ? `; wasm heap ${(heap / GB).toFixed(2)} GiB (cap 4 GiB)` : '') +
         `; process RSS ${(process.memoryUsage().rss / GB).toFixed(2)} GiB`,
     );

@@ -110,7 +110,7 @@ def main():
     ap.add_argument('--frames', type=int, default=8)
     ap.add_argument('--batch', type=int, default=1)
     ap.add_argument('--recompute', default='true')
-    ap.add_argument('--threads', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)

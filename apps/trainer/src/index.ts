@@ -48,7 +48,7 @@ export { copyStudentToTeacher, pairByPath, updateTeacher } from './ema.js';
 export { type MetricsRecord, MetricsWriter, readMetrics } from './metrics.js';
 export { buildTowers, type Towers, towerFromVision } from './model.js';
 export { AdamW, type AdamWConfig, type AdamWState, type AdamWStepOptions, OPTIMIZER_ROOT } from './optim/adamw.js';
-export { clipByGlobalNorm, globalNorm } from './optim/clip.js';
+export { clipByGlobalNorm, clipScale, globalNorm } from './optim/clip.js';
 export { renderTrainingPlot } from './plot.js';
 export { formatDuration, type ProgressMode, ProgressReporter } from './progress.js';
 export {

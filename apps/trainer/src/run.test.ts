@@ -178,6 +178,28 @@ describe('swapping objectives', () => {
     );
   });
 
+  it('trains the dino baseline (an objective with its own trainable head) and resumes it exactly', async () => {
+    const dino = '[{"name": "dino", "outDim": 64, "hiddenDim": 32, "bottleneckDim": 16}]';
+    const config = (workdir: string) =>
+      loadConfig('lss-tiny-synthetic', {
+        overrides: [...tinyOverrides(workdir), 'training.maxSteps=3', 'backend=cpu', `objectives=${dino}`],
+      });
+    const fullDir = tmp('dino-full');
+    await runTraining(config(fullDir), { ...quiet, source: memorySource() });
+    const partDir = tmp('dino-part');
+    await runTraining(config(partDir), { ...quiet, source: memorySource(), stopAfterStep: 1 });
+    tf.disposeVariables();
+    await runTraining(config(partDir), { ...quiet, source: memorySource() });
+    const fa = readCheckpoint(join(fullDir, 'checkpoints'));
+    const fb = readCheckpoint(join(partDir, 'checkpoints'));
+    const headKeys = [...fa.tensors.keys()].filter((k) => k.startsWith('objectives/dino/'));
+    expect(headKeys.some((k) => k.includes('/student/'))).toBe(true);
+    expect(headKeys.some((k) => k.includes('/teacher/'))).toBe(true);
+    expect([...fa.tensors.keys()].some((k) => k.startsWith('optimizer/objectives/dino/student/'))).toBe(true);
+    expect([...fb.tensors.keys()]).toEqual([...fa.tensors.keys()]);
+    for (const [k, t] of fa.tensors) expect(maxAbsDiff(t.data, fb.tensors.get(k)?.data ?? []), k).toBeLessThan(1e-5);
+  });
+
   it('injected objectives replace the configured ones; N non-finite steps in a row stop the run with a checkpoint', async () => {
     const workdir = tmp('nan');
     const config = loadConfig('lss-tiny-synthetic', {

@@ -275,7 +275,8 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
     optimizer.setState({ step: latest.meta.optimizerStep, slots }, optimized);
     const objectiveState = new Map<string, tf.Tensor>();
     for (const [k, v] of latest.tensors) {
-      if (k.startsWith('objectives/') && !optimized.has(k)) objectiveState.set(k, tf.tensor(v.data, [...v.shape], 'float32'));
+      // Every objective variable, trainable heads included: the objectives route them (loadObjectiveVariables).
+      if (k.startsWith('objectives/')) objectiveState.set(k, tf.tensor(v.data, [...v.shape], 'float32'));
     }
     try {
       if (objectiveState.size > 0) loadObjectiveVariables(objectives, objectiveState);

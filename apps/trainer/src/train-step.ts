@@ -23,7 +23,7 @@ import { sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
 import { updateTeacher } from './ema.js';
 import type { AdamW } from './optim/adamw.js';
-import { clipByGlobalNorm, globalNorm } from './optim/clip.js';
+import { clipScale, globalNorm } from './optim/clip.js';
 import type { Schedules } from './schedules.js';
 
 /** A batch as host data: one `[B, T, H, W, 3]` array per view, global views first (`@lss/data` `VideoBatch`). */
@@ -179,7 +179,8 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       // 1. Teacher, outside the tape. Kept until afterStep.
       const teacherOut = tf.tidy(() => {
         const globals = batch.views.slice(0, batch.numGlobalViews).map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
-        const features = embedViews(teacher, globals, { training: false });
+        // recompute: the same per-block scoping as the student's, so the teacher's activations are freed block by block.
+        const features = embedViews(teacher, globals, { training: false, recompute: state.recompute });
         return { features, scores: scoreViews(features, concepts) } as unknown as tf.TensorContainerObject;
       }) as unknown as { features: tf.Tensor2D[]; scores: ConceptScores };
       teacherKept.push(teacherOut);
@@ -246,25 +247,16 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       );
     }
 
-    // 4b. Mean over micro-batches, clipping, AdamW.
+    // 4b. Mean over micro-batches and global-norm clipping as one factor applied inside AdamW, one
+    // variable at a time (no scaled copy of every gradient), then the update.
     const grads = gradSum as tf.NamedTensorMap;
-    const meanGrads =
-      microBatches.length === 1 ? grads : tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)])));
-    let gradNorm: number;
-    let finalGrads = meanGrads;
-    if (state.clipGradNorm !== null) {
-      const clipped = clipByGlobalNorm(meanGrads, state.clipGradNorm);
-      gradNorm = (await clipped.norm.data())[0] as number;
-      clipped.norm.dispose();
-      finalGrads = clipped.grads;
-    } else {
-      const norm = globalNorm(meanGrads);
-      gradNorm = (await norm.data())[0] as number;
-      norm.dispose();
-    }
-    optimizer.step(variables, finalGrads, { learningRate, weightDecay });
-    const toDispose = new Set<tf.Tensor>([...Object.values(grads), ...Object.values(meanGrads), ...Object.values(finalGrads)]);
-    tf.dispose([...toDispose]);
+    const normTensor = globalNorm(grads); // norm of the SUM over micro-batches
+    const sumNorm = (await normTensor.data())[0] as number;
+    normTensor.dispose();
+    const gradNorm = sumNorm * scale; // norm of the mean gradient
+    const gradScale = scale * (state.clipGradNorm === null ? 1 : clipScale(gradNorm, state.clipGradNorm));
+    optimizer.step(variables, grads, { learningRate, weightDecay, gradScale });
+    tf.dispose(Object.values(grads));
     gradSum = null;
 
     // 5. EMA teacher, then objectives' state updates with the teacher's outputs of the whole step.

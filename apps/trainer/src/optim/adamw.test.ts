@@ -111,6 +111,26 @@ describe('AdamW', () => {
     opt2.dispose();
   });
 
+  it('gradScale equals scaling the gradients first (how clipping and accumulation are applied)', () => {
+    const a = tf.variable(tf.tensor2d([1, -2, 3, 0.5], [2, 2]), true, 'student/s1');
+    const b = tf.variable(tf.tensor2d([1, -2, 3, 0.5], [2, 2]), true, 'student/s2');
+    const optA = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    const optB = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    for (const [gs, lr] of [
+      [[0.3, -0.1, 0.2, 0.05], 0.1],
+      [[-0.2, 0.4, 0.1, 0.3], 0.05],
+    ] as const) {
+      const g = tf.tensor2d([...gs], [2, 2]);
+      const half = tf.mul(g, 0.37);
+      optA.step(new Map([['student/s1', a]]), { 'student/s1': g }, { learningRate: lr, weightDecay: 0.1, gradScale: 0.37 });
+      optB.step(new Map([['student/s2', b]]), { 'student/s2': half }, { learningRate: lr, weightDecay: 0.1 });
+      tf.dispose([g, half]);
+    }
+    expect(maxAbsDiff(a.dataSync(), b.dataSync())).toBeLessThan(1e-6);
+    optA.dispose();
+    optB.dispose();
+  });
+
   it('rejects gradients for variables it does not update and bad hyper-parameters', () => {
     const a = tf.variable(tf.ones([2, 2]), true, 'student/x');
     const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });

@@ -29,6 +29,12 @@ export interface AdamWConfig {
 export interface AdamWStepOptions {
   readonly learningRate: number;
   readonly weightDecay: number;
+  /**
+   * Multiplies every gradient before the update (default 1): global-norm clipping and the mean over
+   * accumulated micro-batches are applied here, one variable at a time, so no scaled copy of all
+   * gradients is ever materialised (it would be 0.34 GB for ViT-B/16).
+   */
+  readonly gradScale?: number;
 }
 
 /** Host copy of the optimizer state, for checkpoints. Keys are `<variable name>/m` and `<variable name>/v`. */
@@ -69,8 +75,11 @@ export class AdamW {
    */
   step(variables: ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap, options: AdamWStepOptions): void {
     const { learningRate, weightDecay } = options;
-    if (!Number.isFinite(learningRate) || !Number.isFinite(weightDecay)) {
-      throw new ConfigError(`AdamW.step needs finite learningRate and weightDecay; received ${learningRate}, ${weightDecay}.`);
+    const gradScale = options.gradScale ?? 1;
+    if (!Number.isFinite(learningRate) || !Number.isFinite(weightDecay) || !Number.isFinite(gradScale)) {
+      throw new ConfigError(
+        `AdamW.step needs finite learningRate, weightDecay and gradScale; received ${learningRate}, ${weightDecay}, ${gradScale}.`,
+      );
     }
     for (const name of Object.keys(grads)) {
       if (!variables.has(name)) {
@@ -87,8 +96,9 @@ export class AdamW {
       const slot = this.slotFor(name, variable);
       const decay = this.config.decay(variable) ? weightDecay : 0;
       tf.tidy(() => {
-        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(grad, 1 - beta1));
-        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(grad), 1 - beta2));
+        const g = gradScale === 1 ? grad : tf.mul(grad, gradScale);
+        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(g), 1 - beta2));
         const denom = tf.add(tf.sqrt(tf.div(v, biasCorrection2)), epsilon);
         const update = tf.div(tf.div(m, biasCorrection1), denom);
         const decayed = decay === 0 ? variable : tf.mul(variable, 1 - learningRate * decay);

@@ -13,6 +13,11 @@ export function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
   });
 }
 
+/** The clipping factor `min(1, maxNorm / (norm + 1e-6))` of `torch.nn.utils.clip_grad_norm_`. */
+export function clipScale(norm: number, maxNorm: number): number {
+  return Math.min(1, maxNorm / (norm + 1e-6));
+}
+
 /**
  * Scales `grads` so their global norm is at most `maxNorm`. Returns new tensors (the caller owns
  * both maps) and the norm before clipping.
