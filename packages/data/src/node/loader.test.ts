@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { VideoBatch } from '../batch.js';
@@ -39,6 +39,7 @@ async function collect(loader: VideoLoader, epoch = 0, delayMs = 0): Promise<{ b
 /** CPU seconds of this process (all threads) plus its finished children (the ffmpeg subprocesses). */
 function cpuSeconds(): number {
   const own = process.cpuUsage();
+  if (!existsSync('/proc/self/stat')) return Number.NaN; // Linux only; the utilisation is only printed
   const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
   // After "pid (comm) ": field 3 is state; cutime and cstime are fields 16 and 17 (1-based) of the full line.
   const children = (Number(fields[13]) + Number(fields[14])) / 100;
