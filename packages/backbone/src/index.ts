@@ -9,7 +9,7 @@
  * const clip = await loadClip('path/to/clip-vit-base-patch16');
  * const video = clip.encodeVideos(frames); // frames [N, T, H, W, 3], CLIP-normalised -> [N, 512]
  */
-export { checkpointed, clipBlock, dividedSpaceTimeBlock, temporalResidual } from './block.js';
+export { checkpointed, clipBlock, dividedSpaceTimeBlock, recomputeInBackward, temporalResidual } from './block.js';
 export {
   type ArchitectureHints,
   ClipModel,
