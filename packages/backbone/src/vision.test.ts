@@ -81,7 +81,7 @@ describe('student / teacher', () => {
     pair.dispose();
   });
 
-  for (const recompute of [false, true, 'branches', 'nested'] as const) {
+  for (const recompute of [false, true, 'block', 'branches', 'nested'] as const) {
     it(`every trainable variable gets a finite gradient, the teacher none, no leaks (recompute ${recompute})`, () => {
       const { student, teacher, dispose } = createStudentTeacher(config, { seed: 2 });
       // make the temporal parts non-trivial so that every path carries gradient
@@ -129,9 +129,10 @@ describe('student / teacher', () => {
         if (/temporalFc\/kernel|timeEmbed/.test(p)) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 7));
     });
     const video = tf.randomNormal([1, 4, 16, 16, 3], 0, 1, 'float32', 8);
-    const run = (recompute: boolean | 'branches' | 'nested') => tf.variableGrads(() => tf.sum(tf.square(tower.call(video, { recompute }))));
+    const run = (recompute: boolean | 'block' | 'branches' | 'nested') =>
+      tf.variableGrads(() => tf.sum(tf.square(tower.call(video, { recompute }))));
     const a = run(false);
-    for (const mode of [true, 'branches', 'nested'] as const) {
+    for (const mode of [true, 'block', 'branches', 'nested'] as const) {
       const b = run(mode);
       expect(Math.abs((b.value.dataSync()[0] as number) - (a.value.dataSync()[0] as number))).toBeLessThan(1e-3);
       for (const k of Object.keys(a.grads)) {
