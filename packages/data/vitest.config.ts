@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['@lss/source'] },
   ssr: { resolve: { conditions: ['@lss/source'] } },
   test: {
-    setupFiles: ['@lss/testing/setup'],
+    setupFiles: ['@lss/testing/setup', './src/node/__fixtures__/cleanup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -3,8 +3,7 @@
  * `@ffmpeg-installer/ffmpeg` binary when it is installed (the one CI has), else whatever `resolveFfmpeg` finds.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RgbFrames } from '../../types.js';
 import { encodeVideo, installerFfmpegPath, resolveFfmpeg } from '../ffmpeg.js';
@@ -12,17 +11,7 @@ import { encodeVideo, installerFfmpegPath, resolveFfmpeg } from '../ffmpeg.js';
 /** The ffmpeg the tests use. */
 export const TEST_FFMPEG: string = installerFfmpegPath() ?? resolveFfmpeg().path;
 
-const tempDirs: string[] = [];
-process.on('exit', () => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh temporary folder, removed when the test process exits. */
-export function makeTempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `lss-data-${prefix}-`));
-  tempDirs.push(dir);
-  return dir;
-}
+export { makeTempDir } from './temp.js';
 
 /**
  * Frames whose content encodes their index: the left half is gray level `16 * (i % 16) + 8`, the right half
