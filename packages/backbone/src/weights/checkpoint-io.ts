@@ -117,11 +117,7 @@ export function videoVitFromSource(source: WeightSource, scope: Scope | string, 
 
 /** {@link videoVitFromSource} over bytes. */
 export function videoVitFromBytes(bytes: Uint8Array, scope: Scope | string, options: LoadVideoVitOptions = {}): VisionTower {
-  return videoVitFromSource(
-    weightSourceFromBytes(bytes, options.config ? 'video tower safetensors' : 'video tower safetensors'),
-    scope,
-    options,
-  );
+  return videoVitFromSource(weightSourceFromBytes(bytes, 'video tower safetensors'), scope, options);
 }
 
 /** {@link videoVitFromSource} over a file (Node only). */
