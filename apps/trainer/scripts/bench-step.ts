@@ -9,7 +9,7 @@
  * (`scripts/bench_step_torch.py`, Debian's /usr/bin/python3 with torch) for comparison.
  *
  * Usage: pnpm --filter @lss/trainer bench:step [--depth 12] [--global 2] [--local 8] [--frames 8]
- *        [--batch 1] [--recompute true] [--backend wasm] [--torch true] [--steps 1]
+ *        [--batch 1] [--recompute true] [--chunk 1] [--backend wasm] [--torch true] [--student-only true] [--steps 1]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     torch: { type: 'string', default: 'true' },
     steps: { type: 'string', default: '1' },
+    chunk: { type: 'string', default: '1' },
+    'student-only': { type: 'string', default: 'true' },
   },
 });
 const depth = Number(values.depth);
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
     concepts: { spaces: { category: unitRows(Kc, E, 1), description: unitRows(Kd, E, 2) }, relation: tf.tensor2d(relationData, [Kc, Kd]) },
     clipGradNorm: 3,
     recompute,
+    maxClipsPerCall: Number(values.chunk),
   };
   const batch: HostBatch = {
     views: [...Array.from({ length: numGlobal }, (_, v) => view(224, v)), ...Array.from({ length: numLocal }, (_, v) => view(96, 100 + v))],
@@ -105,59 +108,8 @@ async function main(): Promise<void> {
   const params = [...pair.student.variables().values()].reduce((a, v) => a + v.size, 0);
   console.log(
     `tfjs ${info.name} (tfjs-core ${info.tfjsVersion}): ViT-B/16 video tower, depth ${depth}, ${(params / 1e6).toFixed(1)} M parameters; ` +
-      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}`,
+      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}, at most ${values.chunk} clip(s) per tower call`,
   );
-  // The student forward + backward alone (what the PyTorch script times): teacher scores precomputed
-  // outside the tape, then variableGrads over the student on all views, same objectives.
-  {
-    const toT = (v: { data: Float32Array; shape: number[] }) => tf.tensor(v.data, v.shape, 'float32');
-    const project = (f: tf.Tensor2D) => ({
-      category: tf.matMul(tf.div(f, tf.norm(f, 2, 1, true)), tf.transpose(state.concepts.spaces.category as tf.Tensor2D)) as tf.Tensor2D,
-      description: tf.matMul(
-        tf.div(f, tf.norm(f, 2, 1, true)),
-        tf.transpose(state.concepts.spaces.description as tf.Tensor2D),
-      ) as tf.Tensor2D,
-    });
-    const tTeacher = performance.now();
-    const teacherScores = tf.tidy(() => {
-      const feats = batch.views.slice(0, numGlobal).map((v) => state.teacher.call(toT(v as { data: Float32Array; shape: number[] })));
-      const scores = feats.map(project);
-      return {
-        category: scores.map((x) => x.category),
-        description: scores.map((x) => x.description),
-      } as unknown as tf.TensorContainerObject;
-    }) as unknown as { category: tf.Tensor2D[]; description: tf.Tensor2D[] };
-    await teacherScores.category[0]?.data();
-    const teacherSeconds = (performance.now() - tTeacher) / 1000;
-    const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => {
-      const groups = [batch.views.slice(0, numGlobal), batch.views.slice(numGlobal)].filter((g) => g.length > 0);
-      const feats = groups.flatMap((g) => {
-        const x = tf.concat(
-          g.map((v) => toT(v as { data: Float32Array; shape: number[] })),
-          0,
-        ); // (v b) t h w c
-        const f = state.student.call(x, { training: true, recompute });
-        return g.length === 1 ? [f] : (tf.split(f, g.length, 0) as tf.Tensor2D[]);
-      });
-      const scores = feats.map(project);
-      const student = { category: scores.map((x) => x.category), description: scores.map((x) => x.description) };
-      return sumLossTerms(state.objectives, {
-        student,
-        teacher: teacherScores,
-        numGlobalViews: numGlobal,
-        relation: state.concepts.relation as tf.Tensor2D,
-        step: 0,
-        epoch: 0,
-      }).total;
-    }, pair.student.trainableVariables());
-    await value.data();
-    const seconds = (performance.now() - t0) / 1000;
-    tf.dispose([value, ...Object.values(grads), ...teacherScores.category, ...teacherScores.description]);
-    console.log(
-      `teacher forward (global views): ${teacherSeconds.toFixed(1)} s; student forward + backward (all views): ${seconds.toFixed(1)} s`,
-    );
-  }
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
     const profile = await tf.profile(async () => {
@@ -171,6 +123,61 @@ async function main(): Promise<void> {
         (heap !== null ? `; wasm heap ${(heap / GB).toFixed(2)} GiB (cap 4 GiB)` : '') +
         `; process RSS ${(process.memoryUsage().rss / GB).toFixed(2)} GiB`,
     );
+  }
+  if (values['student-only'] === 'true') {
+    // Then the student forward + backward alone (what the PyTorch script times; run after the step so the
+    // wasm heap size above is the step's): teacher scores outside the tape, variableGrads over the student.
+    {
+      const toT = (v: { data: Float32Array; shape: number[] }) => tf.tensor(v.data, v.shape, 'float32');
+      const project = (f: tf.Tensor2D) => ({
+        category: tf.matMul(tf.div(f, tf.norm(f, 2, 1, true)), tf.transpose(state.concepts.spaces.category as tf.Tensor2D)) as tf.Tensor2D,
+        description: tf.matMul(
+          tf.div(f, tf.norm(f, 2, 1, true)),
+          tf.transpose(state.concepts.spaces.description as tf.Tensor2D),
+        ) as tf.Tensor2D,
+      });
+      const tTeacher = performance.now();
+      const teacherScores = tf.tidy(() => {
+        const globals = batch.views.slice(0, numGlobal).map((v) => toT(v as { data: Float32Array; shape: number[] }));
+        const all = state.teacher.call(tf.concat(globals, 0), { recompute }); // (v b) t h w c, as the step does
+        const feats = numGlobal === 1 ? [all] : (tf.split(all, numGlobal, 0) as tf.Tensor2D[]);
+        const scores = feats.map(project);
+        return {
+          category: scores.map((x) => x.category),
+          description: scores.map((x) => x.description),
+        } as unknown as tf.TensorContainerObject;
+      }) as unknown as { category: tf.Tensor2D[]; description: tf.Tensor2D[] };
+      await teacherScores.category[0]?.data();
+      const teacherSeconds = (performance.now() - tTeacher) / 1000;
+      const t0 = performance.now();
+      const { value, grads } = tf.variableGrads(() => {
+        const groups = [batch.views.slice(0, numGlobal), batch.views.slice(numGlobal)].filter((g) => g.length > 0);
+        const feats = groups.flatMap((g) => {
+          const x = tf.concat(
+            g.map((v) => toT(v as { data: Float32Array; shape: number[] })),
+            0,
+          ); // (v b) t h w c
+          const f = state.student.call(x, { training: true, recompute });
+          return g.length === 1 ? [f] : (tf.split(f, g.length, 0) as tf.Tensor2D[]);
+        });
+        const scores = feats.map(project);
+        const student = { category: scores.map((x) => x.category), description: scores.map((x) => x.description) };
+        return sumLossTerms(state.objectives, {
+          student,
+          teacher: teacherScores,
+          numGlobalViews: numGlobal,
+          relation: state.concepts.relation as tf.Tensor2D,
+          step: 0,
+          epoch: 0,
+        }).total;
+      }, pair.student.trainableVariables());
+      await value.data();
+      const seconds = (performance.now() - t0) / 1000;
+      tf.dispose([value, ...Object.values(grads), ...teacherScores.category, ...teacherScores.description]);
+      console.log(
+        `teacher forward (global views): ${teacherSeconds.toFixed(1)} s; student forward + backward (all views): ${seconds.toFixed(1)} s`,
+      );
+    }
   }
   if (values.torch === 'true') {
     const script = join(dirname(fileURLToPath(import.meta.url)), 'bench_step_torch.py');

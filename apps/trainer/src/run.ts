@@ -241,6 +241,7 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
     concepts: conceptT,
     clipGradNorm: config.optimizer.clipGradNorm,
     recompute: config.model.recompute,
+    ...(config.model.maxClipsPerCall !== null ? { maxClipsPerCall: config.model.maxClipsPerCall } : {}),
   };
   const viewConfig = svtViewConfig(config.views);
   const rng = new SeededRandom(config.seed);

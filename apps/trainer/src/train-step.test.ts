@@ -126,6 +126,25 @@ describe('trainStep', () => {
     b.dispose();
   });
 
+  it('splitting views into one-clip tower calls (maxClipsPerCall: 1) gives the same step', async () => {
+    const a = makeState();
+    const ra = await trainStep(a.state, [batch(7)], 0);
+    const wa = [...a.state.student.variables().values()].map((v) => v.dataSync().slice());
+    a.dispose();
+    tf.disposeVariables();
+    const b = makeState();
+    const rb = await trainStep({ ...b.state, maxClipsPerCall: 1 }, [batch(7)], 0);
+    expect(rb.loss).toBeCloseTo(ra.loss, 4);
+    const wb = [...b.state.student.variables().values()].map((v) => v.dataSync());
+    wa.forEach((x, i) => {
+      const y = wb[i] as Float32Array;
+      let worst = 0;
+      for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs((x[j] as number) - (y[j] as number)));
+      expect(worst).toBeLessThan(1e-5);
+    });
+    b.dispose();
+  });
+
   it('throws NonFiniteLossError naming the term, and applies no update', async () => {
     const nanObjective: Objective = {
       id: 'broken',

@@ -63,6 +63,11 @@ export interface TrainState {
   readonly clipGradNorm: number | null;
   /** Recompute blocks in the backward pass (gradient checkpointing). */
   readonly recompute: boolean;
+  /**
+   * At most this many clips (views x batch) per tower call (default: all same-size views in one call).
+   * 1 bounds the activation memory of a ViT-B/16 backward to one 8-frame clip (the 4 GiB wasm heap).
+   */
+  readonly maxClipsPerCall?: number;
 }
 
 export interface StepResult {
@@ -109,7 +114,12 @@ export function optimizedVariables(student: VideoTower, objectives: readonly Wei
  * Runs a tower on every view. Views of the same shape are concatenated along the batch axis and go
  * through one call; the output is split back into one `[B, E]` tensor per view, in view order.
  */
-function embedViews(tower: VideoTower, views: readonly tf.Tensor[], options: { training?: boolean; recompute?: boolean }): tf.Tensor2D[] {
+function embedViews(
+  tower: VideoTower,
+  views: readonly tf.Tensor[],
+  options: { training?: boolean; recompute?: boolean },
+  maxClipsPerCall = Number.POSITIVE_INFINITY,
+): tf.Tensor2D[] {
   const groups = new Map<string, number[]>();
   views.forEach((v, i) => {
     const key = v.shape.slice(1).join('x');
@@ -124,10 +134,21 @@ function embedViews(tower: VideoTower, views: readonly tf.Tensor[], options: { t
             indices.map((i) => views[i] as tf.Tensor),
             0,
           ); // (v b) t h w c
-    const features = tower.call(batch, options); // [(v b), E]
-    const parts = indices.length === 1 ? [features] : tf.split(features, indices.length, 0); // v x [b, E]
+    const rows = batch.shape[0] as number;
+    let features: tf.Tensor2D;
+    if (rows <= maxClipsPerCall)
+      features = tower.call(batch, options); // [(v b), E]
+    else {
+      const parts: tf.Tensor2D[] = [];
+      for (let start = 0; start < rows; start += maxClipsPerCall) {
+        const n = Math.min(maxClipsPerCall, rows - start);
+        parts.push(tower.call(tf.slice(batch, [start, 0, 0, 0, 0], [n, -1, -1, -1, -1]), options)); // n t h w c -> [n, E]
+      }
+      features = tf.concat(parts, 0) as tf.Tensor2D; // [(v b), E]
+    }
+    const split = indices.length === 1 ? [features] : tf.split(features, indices.length, 0); // v x [b, E]
     indices.forEach((viewIndex, k) => {
-      out[viewIndex] = parts[k] as tf.Tensor2D;
+      out[viewIndex] = split[k] as tf.Tensor2D;
     });
   }
   return out;
@@ -180,7 +201,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       const teacherOut = tf.tidy(() => {
         const globals = batch.views.slice(0, batch.numGlobalViews).map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
         // recompute: the same per-block scoping as the student's, so the teacher's activations are freed block by block.
-        const features = embedViews(teacher, globals, { training: false, recompute: state.recompute });
+        const features = embedViews(teacher, globals, { training: false, recompute: state.recompute }, state.maxClipsPerCall);
         return { features, scores: scoreViews(features, concepts) } as unknown as tf.TensorContainerObject;
       }) as unknown as { features: tf.Tensor2D[]; scores: ConceptScores };
       teacherKept.push(teacherOut);
@@ -188,7 +209,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       let terms: Record<string, tf.Scalar> = {};
       const { value, grads } = tf.variableGrads(() => {
         const views = toTensors(batch);
-        const features = embedViews(student, views, { training: true, recompute: state.recompute });
+        const features = embedViews(student, views, { training: true, recompute: state.recompute }, state.maxClipsPerCall);
         const inputs: ObjectiveInputs = {
           student: scoreViews(features, concepts),
           teacher: teacherOut.scores,

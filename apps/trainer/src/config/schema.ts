@@ -31,6 +31,11 @@ export const modelSchema = z
     numFrames: positiveInt.default(8),
     /** Recompute each block in the backward pass (gradient checkpointing): trades time for memory. */
     recompute: z.boolean().default(false),
+    /**
+     * At most this many clips (views x batch) per tower call; null puts all same-size views of a
+     * micro-batch in one call. 1 keeps a ViT-B/16 step inside the 4 GiB wasm heap.
+     */
+    maxClipsPerCall: positiveInt.nullable().default(null),
   })
   .strict();
 
