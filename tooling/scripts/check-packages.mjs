@@ -26,7 +26,12 @@ const script = `for (const s of ${JSON.stringify(specifiers)}) { const m = await
 try {
   execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(root, 'apps', 'trainer'), stdio: 'pipe' });
 } catch (error) {
-  problems.push(`plain Node ESM import failed: ${String(error.stderr || error.message).split('\n').slice(0, 6).join('\n')}`);
+  problems.push(
+    `plain Node ESM import failed: ${String(error.stderr || error.message)
+      .split('\n')
+      .slice(0, 6)
+      .join('\n')}`,
+  );
 }
 if (problems.length) {
   console.error(`Package checks failed:\n  ${problems.join('\n  ')}`);
