@@ -9,7 +9,7 @@
  * (`scripts/bench_step_torch.py`, Debian's /usr/bin/python3 with torch) for comparison.
  *
  * Usage: pnpm --filter @lss/trainer bench:step [--depth 12] [--global 2] [--local 8] [--frames 8]
- *        [--batch 1] [--recompute true] [--chunk 1] [--backend wasm] [--torch true] [--student-only true] [--steps 1]
+ *        [--batch 1] [--recompute true] [--chunk 1] [--host-slots true] [--backend wasm] [--torch true] [--student-only true] [--steps 1]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '1' },
     chunk: { type: 'string', default: '1' },
     'student-only': { type: 'string', default: 'true' },
+    'host-slots': { type: 'string', default: 'true' },
   },
 });
 const depth = Number(values.depth);
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     student: towerFromVision(pair.student),
     teacher: towerFromVision(pair.teacher),
     objectives: createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]),
-    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots: values['host-slots'] === 'true' }),
     schedules: buildSchedules({
       epochs: 1,
       stepsPerEpoch: Math.max(steps, 1),
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   const params = [...pair.student.variables().values()].reduce((a, v) => a + v.size, 0);
   console.log(
     `tfjs ${info.name} (tfjs-core ${info.tfjsVersion}): ViT-B/16 video tower, depth ${depth}, ${(params / 1e6).toFixed(1)} M parameters; ` +
-      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}, at most ${values.chunk} clip(s) per tower call`,
+      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}, at most ${values.chunk} clip(s) per tower call, AdamW slots on the ${values['host-slots'] === 'true' ? 'host' : 'device'}`,
   );
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();

@@ -63,13 +63,21 @@ const stem = (step: number) => `step-${String(step).padStart(8, '0')}`;
  */
 export async function saveCheckpoint(
   dir: string,
-  variables: ReadonlyMap<string, tf.Tensor>,
+  variables: ReadonlyMap<string, tf.Tensor | { readonly shape: readonly number[]; readonly data: Float32Array }>,
   meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'savedAt' | 'tensorsFile'>,
   keepLast: number,
 ): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, v] of variables) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  for (const [name, v] of variables) {
+    // Device tensors are read one at a time; host arrays (e.g. AdamW slots kept on the host) as they are.
+    tensors.set(
+      name,
+      v.data instanceof Float32Array
+        ? { shape: v.shape, data: v.data }
+        : { shape: v.shape, data: (await (v as tf.Tensor).data()) as Float32Array },
+    );
+  }
   const base = join(dir, stem(meta.step));
   const full: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,

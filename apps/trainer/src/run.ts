@@ -231,7 +231,12 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
     config,
   };
   const objectives = options.objectives ? asWeighted(options.objectives) : await buildObjectives(config, context);
-  const optimizer = new AdamW({ beta1: config.optimizer.beta1, beta2: config.optimizer.beta2, epsilon: config.optimizer.epsilon });
+  const optimizer = new AdamW({
+    beta1: config.optimizer.beta1,
+    beta2: config.optimizer.beta2,
+    epsilon: config.optimizer.epsilon,
+    hostSlots: config.optimizer.hostSlots,
+  });
   const state: TrainState = {
     student,
     teacher,
@@ -316,8 +321,11 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
   }
 
   const save = async (completed: number, rngState: ReturnType<SeededRandom['state']>): Promise<string> => {
-    const all = new Map<string, tf.Tensor>([...student.variables(), ...teacher.variables()]);
-    for (const [k, v] of optimizer.variables()) all.set(k, v);
+    const all = new Map<string, tf.Tensor | { shape: readonly number[]; data: Float32Array }>([
+      ...student.variables(),
+      ...teacher.variables(),
+    ]);
+    for (const [k, v] of optimizer.slotTensors()) all.set(k, v);
     for (const [k, v] of objectiveVariables(objectives)) all.set(k, v);
     for (const { objective } of objectives) for (const v of objective.trainableVariables?.() ?? []) all.set(v.name, v);
     const meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'savedAt' | 'tensorsFile'> = {

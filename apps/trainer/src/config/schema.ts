@@ -144,6 +144,8 @@ export const optimizerSchema = z
     clipGradNorm: positive.nullable().default(3),
     /** Micro-batches accumulated per optimizer step. */
     accumulationSteps: positiveInt.default(1),
+    /** Keep AdamW's m and v in host memory (frees 8 bytes per parameter on the device, e.g. the wasm heap). */
+    hostSlots: z.boolean().default(false),
   })
   .strict();
 

@@ -131,6 +131,35 @@ describe('AdamW', () => {
     optB.dispose();
   });
 
+  it('hostSlots (m and v on the host) gives the same updates and a state that round-trips', async () => {
+    const init = [0.5, -1, 2, 0.25, 3, -0.5];
+    const a = tf.variable(tf.tensor2d(init, [2, 3]), true, 'student/h1');
+    const b = tf.variable(tf.tensor2d(init, [2, 3]), true, 'student/h2');
+    const onDevice = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    const onHost = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots: true });
+    for (let s = 0; s < 3; s++) {
+      const g = tf.tensor2d(
+        init.map((x, i) => Math.sin(x * (s + 1) + i)),
+        [2, 3],
+      );
+      onDevice.step(new Map([['student/h1', a]]), { 'student/h1': g }, { learningRate: 0.05, weightDecay: 0.1, gradScale: 0.5 });
+      onHost.step(new Map([['student/h2', b]]), { 'student/h2': g }, { learningRate: 0.05, weightDecay: 0.1, gradScale: 0.5 });
+      g.dispose();
+    }
+    expect(maxAbsDiff(a.dataSync(), b.dataSync())).toBeLessThan(1e-6);
+    expect(onHost.variables().size).toBe(0); // nothing on the device
+    expect([...onHost.slotTensors().keys()]).toEqual(['optimizer/student/h2/m', 'optimizer/student/h2/v']);
+    const state = await onHost.getState();
+    const restored = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots: true });
+    restored.setState(state, new Map([['student/h2', b]]));
+    expect(maxAbsDiff((await restored.getState()).slots.get('student/h2/v')?.data ?? [], state.slots.get('student/h2/v')?.data ?? [])).toBe(
+      0,
+    );
+    onDevice.dispose();
+    onHost.dispose();
+    restored.dispose();
+  });
+
   it('rejects gradients for variables it does not update and bad hyper-parameters', () => {
     const a = tf.variable(tf.ones([2, 2]), true, 'student/x');
     const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
