@@ -27,7 +27,8 @@ case "${1:-test}" in
     "${PNPM[@]}" type-check
     rm -f packages/*/test-report.json apps/*/test-report.json tooling/*/test-report.json
     status=0
-    "${PNPM[@]}" test -- --continue || status=$?
+    # one workspace at a time: each vitest run already uses both cores
+    "${PNPM[@]}" exec turbo run test --continue --concurrency=1 || status=$?
     node tooling/scripts/test-summary.mjs || status=1
     exit "$status"
     ;;
