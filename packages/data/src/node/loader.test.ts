@@ -203,7 +203,10 @@ describe('VideoLoader', () => {
         await loader.close();
       }
     }
-    expect(maxPending[1]).toBe(maxPending[0]);
+    // The high-water mark depends on timing (3 or 4 here), but never on the dataset size: 3x the
+    // samples stay under the same bound.
+    expect(Math.max(...maxPending)).toBeLessThanOrEqual(4);
+    expect(maxPending).toHaveLength(2);
   });
 
   it('a worker thread that dies mid-epoch fails only its own jobs and is replaced; the epoch completes', async () => {
