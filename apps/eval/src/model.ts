@@ -1,46 +1,17 @@
-/**
- * The models the evaluator embeds videos with:
- *
- * - a trainer checkpoint (`step-*.safetensors` + `.json` sidecar of apps/trainer, or the folder that
- *   holds them: the newest): the video tower of one role (teacher by default, as DINO and SVT
- *   evaluate the teacher), rebuilt from the sidecar's `backbone` config;
- * - a video-tower file written by `@lss/backbone`'s `saveVideoVit` (`__metadata__.format` =
- *   `lss-video-vit/1`);
- * - a plain CLIP folder or CLIP safetensors file: the frozen image-CLIP baseline, each frame encoded
- *   with CLIP's image tower and the frame embeddings averaged (`loadClip(dir, { video: false })`,
- *   whose `encodeVideos` is the frame average of `encodeImages`).
- *
- * And the text encoder that builds zero-shot classifiers for them: transformers.js' ONNX engine when the
- * CLIP folder has `onnx/text_model.onnx`, otherwise the tfjs text tower ({@link createTfjsTextEncoder}).
- */
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, VisionTower } from '@lss/backbone';
 import type { TextEncoder } from '@lss/concepts';
 import { loadClipTokenizer, loadOnnxTextEncoder } from '@lss/concepts/node';
 import { ConfigError, WeightsError } from '@lss/core';
-import { readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
+import { hashFile, readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureModel, HostViews } from './feature-cache.js';
 import { createTfjsTextEncoder } from './text-encoder.js';
 
-/** SHA-256 (hex) of a file, streamed in 4 MiB chunks. */
-export function hashFileSha256(path: string): string {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 << 20);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
+/** SHA-256 (hex) of a file (`hashFile` of `@lss/core/node`, kept under the name eval exports). */
+export const hashFileSha256 = hashFile;
 
 /** A model ready to embed videos, plus where its text encoder comes from. */
 export interface EvalModel extends FeatureModel {

@@ -1,9 +1,5 @@
-/**
- * Checks on a local CLIP folder (Hugging Face layout) before transformers.js touches it, so a missing
- * file is named clearly, and file hashing for provenance and cache keys.
- */
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, WeightsError } from '@lss/core';
 import { readSafetensorsFileHeader } from '@lss/core/node';
@@ -65,19 +61,5 @@ export function findTextWeights(modelDir: string): TextWeights {
   );
 }
 
-/** SHA-256 (hex) of a file, read in 4 MiB chunks. */
-export function hashFile(path: string): string {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 << 20);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
+/** SHA-256 (hex) of a file (from `@lss/core/node`). */
+export { hashFile } from '@lss/core/node';

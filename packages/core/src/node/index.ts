@@ -2,6 +2,7 @@
  * Node-only helpers of `@lss/core`: safetensors from and to paths, with streamed reads so a multi-GB
  * checkpoint is never held twice, and atomic writes (temporary file, then rename).
  */
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 import {
@@ -117,4 +118,21 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array): vo
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** SHA-256 (hex) of a file, streamed in 4 MiB chunks (model hashes for caches and provenance). */
+export function hashFile(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(4 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
