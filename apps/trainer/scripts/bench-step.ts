@@ -9,7 +9,7 @@
  * (`scripts/bench_step_torch.py`, Debian's /usr/bin/python3 with torch) for comparison.
  *
  * Usage: pnpm --filter @lss/trainer bench:step [--depth 12] [--global 2] [--local 8] [--frames 8]
- *        [--batch 1] [--recompute true] [--chunk 1] [--host-slots true] [--backend wasm] [--torch true] [--student-only true] [--steps 1]
+ *        [--batch 1] [--recompute true] [--chunk 1] [--host-slots true] [--viewwise true] [--trace true] [--backend wasm] [--torch true] [--student-only true] [--steps 1]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -38,6 +38,8 @@ const { values } = parseArgs({
     chunk: { type: 'string', default: '1' },
     'student-only': { type: 'string', default: 'true' },
     'host-slots': { type: 'string', default: 'true' },
+    viewwise: { type: 'string', default: 'true' },
+    trace: { type: 'string', default: 'true' },
   },
 });
 const depth = Number(values.depth);
@@ -72,6 +74,18 @@ function wasmHeapBytes(): number | null {
   return backend.wasm?.HEAPU8?.buffer.byteLength ?? null;
 }
 
+let phaseStart = performance.now();
+/** One line per phase of the step: seconds, live tensor bytes, wasm heap. */
+function trace(phase: string): void {
+  const now = performance.now();
+  const heap = wasmHeapBytes();
+  console.log(
+    `    ${phase}: ${((now - phaseStart) / 1000).toFixed(1)} s, tensors ${(tf.memory().numBytes / GB).toFixed(2)} GiB` +
+      (heap !== null ? `, wasm heap ${(heap / GB).toFixed(2)} GiB` : ''),
+  );
+  phaseStart = now;
+}
+
 async function main(): Promise<void> {
   const info = await initBackend(values.backend as BackendName);
   const vision = visionPreset('ViT-B/16', { numFrames: T, layers: depth });
@@ -101,6 +115,8 @@ async function main(): Promise<void> {
     clipGradNorm: 3,
     recompute,
     maxClipsPerCall: Number(values.chunk),
+    viewwiseBackward: values.viewwise === 'true',
+    ...(values.trace === 'true' ? { trace } : {}),
   };
   const batch: HostBatch = {
     views: [...Array.from({ length: numGlobal }, (_, v) => view(224, v)), ...Array.from({ length: numLocal }, (_, v) => view(96, 100 + v))],
@@ -109,10 +125,11 @@ async function main(): Promise<void> {
   const params = [...pair.student.variables().values()].reduce((a, v) => a + v.size, 0);
   console.log(
     `tfjs ${info.name} (tfjs-core ${info.tfjsVersion}): ViT-B/16 video tower, depth ${depth}, ${(params / 1e6).toFixed(1)} M parameters; ` +
-      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}, at most ${values.chunk} clip(s) per tower call, AdamW slots on the ${values['host-slots'] === 'true' ? 'host' : 'device'}`,
+      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}, at most ${values.chunk} clip(s) per tower call, AdamW slots on the ${values['host-slots'] === 'true' ? 'host' : 'device'}, ${values.viewwise === 'true' ? 'viewwise' : 'joint'} backward`,
   );
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
+    phaseStart = t0;
     const profile = await tf.profile(async () => {
       const r = await trainStep(state, [batch], s);
       console.log(`  loss ${r.loss.toFixed(4)}, grad norm ${r.gradNorm.toFixed(3)}`);

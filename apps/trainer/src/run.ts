@@ -246,6 +246,7 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
     concepts: conceptT,
     clipGradNorm: config.optimizer.clipGradNorm,
     recompute: config.model.recompute,
+    viewwiseBackward: config.model.viewwiseBackward,
     ...(config.model.maxClipsPerCall !== null ? { maxClipsPerCall: config.model.maxClipsPerCall } : {}),
   };
   const viewConfig = svtViewConfig(config.views);

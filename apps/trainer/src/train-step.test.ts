@@ -9,7 +9,17 @@ import { copyStudentToTeacher } from './ema.js';
 import { towerFromVision } from './model.js';
 import { AdamW } from './optim/adamw.js';
 import { buildSchedules } from './schedules.js';
-import { type HostBatch, relativeVariables, type TrainState, trainStep } from './train-step.js';
+import { type HostBatch, optimizedVariables, relativeVariables, type TrainState, trainStep } from './train-step.js';
+
+/** AdamW that records the (summed) gradients and the gradient scale it is given, then updates as usual. */
+class RecordingAdamW extends AdamW {
+  readonly seen: { grads: Map<string, Float32Array>; gradScale: number }[] = [];
+  override step(variables: ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap, options: Parameters<AdamW['step']>[2]): void {
+    const copy = new Map(Object.entries(grads).map(([k, g]) => [k, (g.dataSync() as Float32Array).slice()]));
+    this.seen.push({ grads: copy, gradScale: options.gradScale ?? 1 });
+    super.step(variables, grads, options);
+  }
+}
 
 afterEach(() => tf.disposeVariables());
 
@@ -35,6 +45,7 @@ function unitRows(k: number, d: number, seed: number): tf.Tensor2D {
 
 function makeState(
   objectives = createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]),
+  optimizer: AdamW = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
 ) {
   const pair = createStudentTeacher(TINY_VIDEO_VIT, { seed: 3 });
   const student = towerFromVision(pair.student);
@@ -46,7 +57,7 @@ function makeState(
     student,
     teacher,
     objectives,
-    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+    optimizer,
     schedules: buildSchedules({
       epochs: 1,
       stepsPerEpoch: 4,
@@ -166,5 +177,108 @@ describe('trainStep', () => {
     before.forEach((x, i) => expect(Array.from(after[i] as Float32Array)).toEqual(Array.from(x)));
     expect(state.optimizer.iterations).toBe(0);
     dispose();
+  });
+
+  describe('viewwise backward (GradCache)', () => {
+    const dinoObjectives = () =>
+      createObjectives([{ name: 'dino', inputDim: TINY_VIDEO_VIT.embedDim, hiddenDim: 8, bottleneckDim: 4, outDim: 10 }]);
+    const lssObjectives = () =>
+      createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]);
+
+    /** The gradients AdamW receives in step 0 and the step result, for one mode. */
+    async function gradientsOf(
+      objectives: ReturnType<typeof lssObjectives>,
+      options: Partial<Pick<TrainState, 'viewwiseBackward' | 'maxClipsPerCall' | 'recompute'>>,
+      batches: HostBatch[],
+    ) {
+      const optimizer = new RecordingAdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+      const { state, dispose } = makeState(objectives, optimizer);
+      const result = await trainStep({ ...state, ...options }, batches, 0);
+      const expectedKeys = [...optimizedVariables(state.student, state.objectives).keys()].sort();
+      const seen = optimizer.seen[0] as { grads: Map<string, Float32Array>; gradScale: number };
+      dispose();
+      tf.disposeVariables();
+      return { result, seen, expectedKeys };
+    }
+
+    function expectSameGradients(a: Map<string, Float32Array>, b: Map<string, Float32Array>): void {
+      expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+      let nonZero = 0;
+      for (const [k, x] of a) {
+        const y = b.get(k) as Float32Array;
+        let scale = 0;
+        let diff = 0;
+        for (let i = 0; i < x.length; i++) {
+          scale = Math.max(scale, Math.abs(x[i] as number));
+          diff = Math.max(diff, Math.abs((x[i] as number) - (y[i] as number)));
+        }
+        if (scale > 0) nonZero += 1;
+        // relative to the variable's largest gradient entry (1e-5), and exact where the gradient is zero
+        expect({ k, rel: diff / Math.max(scale, 1e-30) }).toEqual({ k, rel: expect.toSatisfy((r: number) => r <= 1e-5) });
+      }
+      expect(nonZero).toBeGreaterThan(a.size / 2); // the comparison is not between zeros
+    }
+
+    it('gives the joint gradient for every variable (concept distillation + alignment + prior, recompute, 2 micro-batches)', async () => {
+      const batches = [batch(11), batch(12)];
+      const joint = await gradientsOf(lssObjectives(), { recompute: true }, batches);
+      const viewwise = await gradientsOf(lssObjectives(), { recompute: true, viewwiseBackward: true }, batches);
+      expect([...viewwise.seen.grads.keys()].sort()).toEqual(viewwise.expectedKeys);
+      expect(viewwise.expectedKeys.some((k) => k.startsWith('teacher/'))).toBe(false);
+      expectSameGradients(viewwise.seen.grads, joint.seen.grads);
+      expect(viewwise.seen.gradScale).toBeCloseTo(joint.seen.gradScale, 6);
+      expect(viewwise.result.loss).toBeCloseTo(joint.result.loss, 5);
+      expect(viewwise.result.gradNorm).toBeCloseTo(joint.result.gradNorm, 4);
+      for (const [k, v] of Object.entries(joint.result.terms)) expect(viewwise.result.terms[k]).toBeCloseTo(v, 5);
+    });
+
+    it('gives the joint gradient with dino (head variables through the small tape) and one clip per call', async () => {
+      const joint = await gradientsOf(dinoObjectives(), {}, [batch(13)]);
+      const viewwise = await gradientsOf(dinoObjectives(), { viewwiseBackward: true, maxClipsPerCall: 1 }, [batch(13)]);
+      expect([...viewwise.seen.grads.keys()].sort()).toEqual(viewwise.expectedKeys);
+      expect(viewwise.expectedKeys.some((k) => k.startsWith('objectives/'))).toBe(true);
+      expectSameGradients(viewwise.seen.grads, joint.seen.grads);
+      expect(viewwise.result.loss).toBeCloseTo(joint.result.loss, 5);
+    });
+
+    it('moves the teacher by EMA only, leaks nothing, and stops on a non-finite loss without updating', async () => {
+      const { state, dispose } = makeState();
+      const viewwise = { ...state, viewwiseBackward: true, recompute: true };
+      await trainStep(viewwise, [batch(1)], 0);
+      const teacherBefore = [...state.teacher.variables().values()].map((v) => v.dataSync().slice());
+      const studentBefore = new Map([...relativeVariables(state.student)].map(([k, v]) => [k, v.dataSync().slice()]));
+      await expectNoLeaksAsync(() => trainStep(viewwise, [batch(2), batch(3)], 1));
+      // teacher_new = m * teacher + (1 - m) * student_new: no gradient step on the teacher.
+      const m = state.schedules.teacherMomentum[1] as number;
+      const rel = relativeVariables(state.student);
+      [...relativeVariables(state.teacher)].forEach(([k, t], j) => {
+        const t0 = teacherBefore[j] as Float32Array;
+        const s1 = (rel.get(k) as tf.Variable).dataSync();
+        const t1 = t.dataSync();
+        for (let i = 0; i < t1.length; i += Math.max(1, Math.floor(t1.length / 5))) {
+          expect(t1[i]).toBeCloseTo(m * (t0[i] as number) + (1 - m) * (s1[i] as number), 5);
+        }
+      });
+      expect([...rel].some(([k, v]) => v.dataSync().some((x, i) => x !== (studentBefore.get(k) as Float32Array)[i]))).toBe(true);
+      dispose();
+
+      const nanObjective: Objective = {
+        id: 'broken',
+        terms: (inputs) => ({ loss: tf.mul(tf.mean(inputs.student.category?.[0] as tf.Tensor), Number.NaN) as tf.Scalar }),
+        dispose: () => undefined,
+      };
+      const broken = makeState([
+        ...createObjectives([{ name: 'uniform-prior', spaces: ['category'] }]),
+        { objective: nanObjective, weight: 1 },
+      ]);
+      const before = [...broken.state.student.variables().values()].map((v) => v.dataSync().slice());
+      const tensorsBefore = tf.memory().numTensors;
+      const error = await trainStep({ ...broken.state, viewwiseBackward: true }, [batch(1)], 0).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteLossError);
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      const after = [...broken.state.student.variables().values()].map((v) => v.dataSync());
+      before.forEach((x, i) => expect(Array.from(after[i] as Float32Array)).toEqual(Array.from(x)));
+      broken.dispose();
+    });
   });
 });

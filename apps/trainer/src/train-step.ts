@@ -68,6 +68,18 @@ export interface TrainState {
    * 1 bounds the activation memory of a ViT-B/16 backward to one 8-frame clip (the 4 GiB wasm heap).
    */
   readonly maxClipsPerCall?: number;
+  /**
+   * Per-view backward (GradCache, Gao et al. 2021), default false (one joint tape over all views):
+   * (1) the student embeds every view without a tape, keeping only `f_w [B, E]`; (2) the loss and
+   * `dL/df_w` (and the gradients of objective-owned variables) come from a small tape whose inputs are
+   * the `f_w`; (3) each view (and each chunk of `maxClipsPerCall` clips) is embedded again under
+   * `tf.variableGrads(() => sum(f_w * dL/df_w))` over the student's variables, and its gradients are
+   * added into host buffers before the next view starts. Mathematically the joint gradient; only one
+   * clip's activations and one set of gradients are ever on the device. Costs one extra forward.
+   */
+  readonly viewwiseBackward?: boolean;
+  /** Called after each phase of the step (teacher, each view's forward/backward, update), e.g. to log memory. */
+  readonly trace?: (phase: string) => void;
 }
 
 export interface StepResult {
@@ -188,6 +200,8 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
   const varList = [...variables.values()];
 
   let gradSum: tf.NamedTensorMap | null = null;
+  /** Viewwise mode: gradient sums by checkpoint path, in host memory. */
+  const hostGrads = new Map<string, { shape: number[]; data: Float32Array }>();
   const termSums = new Map<string, tf.Scalar>();
   const totals: tf.Scalar[] = [];
   const teacherKept: { scores: ConceptScores; features: tf.Tensor2D[] }[] = [];
@@ -199,12 +213,38 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       numClips += batch.views[0]?.shape[0] ?? 0;
       // 1. Teacher, outside the tape. Kept until afterStep.
       const teacherOut = tf.tidy(() => {
-        const globals = batch.views.slice(0, batch.numGlobalViews).map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
-        // recompute: the same per-block scoping as the student's, so the teacher's activations are freed block by block.
-        const features = embedViews(teacher, globals, { training: false, recompute: state.recompute }, state.maxClipsPerCall);
+        const globalViews = batch.views.slice(0, batch.numGlobalViews);
+        // Every tower call tidies block by block (no tape here, so each block's activations are freed at once).
+        const features = state.viewwiseBackward
+          ? // one view at a time: its input is uploaded, embedded and freed before the next view's
+            globalViews.map((v) =>
+              tf.tidy(
+                () =>
+                  embedViews(
+                    teacher,
+                    [tf.tensor(v.data, [...v.shape], 'float32')],
+                    { training: false },
+                    state.maxClipsPerCall,
+                  )[0] as tf.Tensor2D,
+              ),
+            )
+          : embedViews(
+              teacher,
+              globalViews.map((v) => tf.tensor(v.data, [...v.shape], 'float32')),
+              { training: false, recompute: state.recompute },
+              state.maxClipsPerCall,
+            );
         return { features, scores: scoreViews(features, concepts) } as unknown as tf.TensorContainerObject;
       }) as unknown as { features: tf.Tensor2D[]; scores: ConceptScores };
       teacherKept.push(teacherOut);
+      state.trace?.('teacher forward');
+      if (state.viewwiseBackward) {
+        // 2-3 and 4a, one view at a time (GradCache); gradients accumulate on the host.
+        const result = viewwiseGradients(state, batch, teacherOut, { step, epoch }, variables, hostGrads);
+        totals.push(result.total);
+        addTerms(termSums, result.terms);
+        continue;
+      }
       // 2-3. Student inside the tape.
       let terms: Record<string, tf.Scalar> = {};
       const { value, grads } = tf.variableGrads(() => {
@@ -225,17 +265,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
         return result.total;
       }, varList);
       totals.push(value);
-      for (const [name, t] of Object.entries(terms)) {
-        const prev = termSums.get(name);
-        if (prev) {
-          termSums.set(
-            name,
-            tf.tidy(() => tf.add(prev, t)),
-          );
-          prev.dispose();
-          t.dispose();
-        } else termSums.set(name, t);
-      }
+      addTerms(termSums, terms);
       // 4a. Accumulate gradients by checkpoint path.
       const byPath: tf.NamedTensorMap = {};
       for (const [name, g] of Object.entries(grads)) byPath[pathOfName.get(name) ?? name] = g;
@@ -268,6 +298,13 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       );
     }
 
+    // Viewwise: the host sums go to the device now, when no activation is left (one upload per variable).
+    if (state.viewwiseBackward) {
+      const uploaded: tf.NamedTensorMap = {};
+      for (const [path, g] of hostGrads) uploaded[path] = tf.tensor(g.data, g.shape, 'float32');
+      hostGrads.clear();
+      gradSum = uploaded;
+    }
     // 4b. Mean over micro-batches and global-norm clipping as one factor applied inside AdamW, one
     // variable at a time (no scaled copy of every gradient), then the update.
     const grads = gradSum as tf.NamedTensorMap;
@@ -277,6 +314,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
     const gradNorm = sumNorm * scale; // norm of the mean gradient
     const gradScale = scale * (state.clipGradNorm === null ? 1 : clipScale(gradNorm, state.clipGradNorm));
     optimizer.step(variables, grads, { learningRate, weightDecay, gradScale });
+    state.trace?.('optimizer');
     tf.dispose(Object.values(grads));
     gradSum = null;
 
@@ -298,6 +336,127 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
     tf.dispose(totals);
     tf.dispose([...termSums.values()]);
     for (const kept of teacherKept) disposeTeacherOutputs(kept);
+  }
+}
+
+function addTerms(termSums: Map<string, tf.Scalar>, terms: Record<string, tf.Scalar>): void {
+  for (const [name, t] of Object.entries(terms)) {
+    const prev = termSums.get(name);
+    if (prev) {
+      termSums.set(
+        name,
+        tf.tidy(() => tf.add(prev, t)),
+      );
+      prev.dispose();
+      t.dispose();
+    } else termSums.set(name, t);
+  }
+}
+
+/** Adds `g` into the host buffer of `path` (created on first use), then disposes `g`. */
+function addToHost(hostGrads: Map<string, { shape: number[]; data: Float32Array }>, path: string, g: tf.Tensor): void {
+  const values = g.dataSync() as Float32Array;
+  const slot = hostGrads.get(path);
+  if (!slot) hostGrads.set(path, { shape: [...g.shape], data: Float32Array.from(values) });
+  else {
+    const sum = slot.data;
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (values[i] as number);
+  }
+  g.dispose();
+}
+
+/**
+ * The gradient of one micro-batch's loss, view by view (GradCache, see `TrainState.viewwiseBackward`),
+ * added into `hostGrads` (keyed by checkpoint path). Returns the loss and its terms (the caller owns them).
+ */
+function viewwiseGradients(
+  state: TrainState,
+  batch: HostBatch,
+  teacherOut: { features: tf.Tensor2D[]; scores: ConceptScores },
+  time: { step: number; epoch: number },
+  variables: ReadonlyMap<string, tf.Variable>,
+  hostGrads: Map<string, { shape: number[]; data: Float32Array }>,
+): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
+  const { student, objectives, concepts } = state;
+  const maxClips = state.maxClipsPerCall ?? Number.POSITIVE_INFINITY;
+  const studentPaths = new Set(student.variables().keys());
+  const studentVars: tf.Variable[] = [];
+  const objectiveVars: tf.Variable[] = [];
+  const pathOfName = new Map<string, string>();
+  for (const [path, v] of variables) {
+    pathOfName.set(v.name, path);
+    (studentPaths.has(path) ? studentVars : objectiveVars).push(v);
+  }
+  const upload = (v: HostBatch['views'][number]) => tf.tensor(v.data, [...v.shape], 'float32'); // [B, T, H, W, 3]
+  // 1. Every view's embedding without a tape (each block's activations freed at once): f_w [B, E].
+  const features: tf.Tensor2D[] = [];
+  let cotangents: (tf.Tensor | undefined)[] = [];
+  try {
+    for (const v of batch.views) {
+      features.push(tf.tidy(() => embedViews(student, [upload(v)], { training: true }, maxClips)[0] as tf.Tensor2D));
+      state.trace?.(`student forward, view ${features.length - 1}`);
+    }
+    // 2. Loss and dL/df_w on a small tape whose inputs are the f_w (and the objectives' own variables).
+    let terms: Record<string, tf.Scalar> = {};
+    const xs: tf.Tensor[] = [...features, ...objectiveVars];
+    const { value, grads } = tf.engine().gradients(
+      () => {
+        const inputs: ObjectiveInputs = {
+          student: scoreViews(features, concepts),
+          teacher: teacherOut.scores,
+          numGlobalViews: batch.numGlobalViews,
+          ...(concepts.relation ? { relation: concepts.relation } : {}),
+          studentFeatures: features,
+          teacherFeatures: teacherOut.features,
+          step: time.step,
+          epoch: time.epoch,
+        };
+        const result = sumLossTerms(objectives, inputs, { keepTerms: true });
+        terms = result.terms;
+        return result.total;
+      },
+      xs,
+      undefined,
+      true,
+    );
+    cotangents = grads.slice(0, features.length);
+    state.trace?.('loss and dL/df');
+    objectiveVars.forEach((v, i) => {
+      const g = grads[features.length + i];
+      if (g) addToHost(hostGrads, pathOfName.get(v.name) ?? v.name, g);
+    });
+    // 3. Per view (and chunk of clips): the student's gradient of sum(f_w * dL/df_w), dL/df_w held constant.
+    try {
+      backwardPerView();
+    } catch (error) {
+      tf.dispose([value, ...Object.values(terms)]);
+      throw error;
+    }
+    return { total: value as tf.Scalar, terms };
+  } finally {
+    tf.dispose(features);
+    tf.dispose(cotangents.filter((c): c is tf.Tensor => c !== undefined));
+  }
+
+  function backwardPerView(): void {
+    batch.views.forEach((v, w) => {
+      const dy = cotangents[w];
+      if (!dy) return; // this view does not reach the loss
+      const rows = v.shape[0] as number;
+      for (let start = 0; start < rows; start += maxClips) {
+        const n = Math.min(maxClips, rows - start);
+        const { value: dot, grads: g } = tf.variableGrads(() => {
+          const all = upload(v);
+          const x = n === rows ? all : tf.slice(all, [start, 0, 0, 0, 0], [n, -1, -1, -1, -1]); // n t h w c
+          const f = student.call(x, { training: true, recompute: state.recompute }); // [n, E]
+          const c = n === rows ? dy : tf.slice(dy, [start, 0], [n, -1]); // [n, E]
+          return tf.sum(tf.mul(f, c)) as tf.Scalar;
+        }, studentVars);
+        dot.dispose();
+        for (const [name, grad] of Object.entries(g)) addToHost(hostGrads, pathOfName.get(name) ?? name, grad);
+        state.trace?.(`student backward, view ${w}, clips ${start}..${start + n - 1}`);
+      }
+    });
   }
 }
 

@@ -36,6 +36,14 @@ export const modelSchema = z
      * micro-batch in one call. 1 keeps a ViT-B/16 step inside the 4 GiB wasm heap.
      */
     maxClipsPerCall: positiveInt.nullable().default(null),
+    /**
+     * Per-view backward (GradCache, Gao et al. 2021): the student embeds every view without a tape, the
+     * loss gives dL/df per view, then each view is embedded again under its own small tape with dL/df held
+     * constant and its gradients are summed in host memory. Same gradient as the joint backward (tested),
+     * one extra forward; the device holds one clip's activations and one set of gradients at a time
+     * instead of all views' (what lets a ViT-B/16 step fit the 4 GiB wasm heap). false: one tape over all views.
+     */
+    viewwiseBackward: z.boolean().default(false),
   })
   .strict();
 
