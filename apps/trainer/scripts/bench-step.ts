@@ -74,6 +74,27 @@ function wasmHeapBytes(): number | null {
   return backend.wasm?.HEAPU8?.buffer.byteLength ?? null;
 }
 
+/**
+ * Calls `onChange` with the engine's live tensor bytes whenever they change (a property on the tfjs-core
+ * 4.22 engine state; the same count `tf.memory().numBytes` reports). Returns a function that stops.
+ */
+function watchPeakBytes(onChange: (bytes: number) => void): () => void {
+  const state = tf.engine().state as unknown as { numBytes: number };
+  let value = state.numBytes;
+  Object.defineProperty(state, 'numBytes', {
+    configurable: true,
+    enumerable: true,
+    get: () => value,
+    set: (v: number) => {
+      value = v;
+      onChange(v);
+    },
+  });
+  return () => {
+    Object.defineProperty(state, 'numBytes', { configurable: true, enumerable: true, writable: true, value });
+  };
+}
+
 let phaseStart = performance.now();
 /** One line per phase of the step: seconds, live tensor bytes, wasm heap. */
 function trace(phase: string): void {
@@ -130,10 +151,18 @@ async function main(): Promise<void> {
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
     phaseStart = t0;
-    const profile = await tf.profile(async () => {
+    // tf.profile records every kernel and then overflows the call stack (Math.max over millions of
+    // records) at this size; watch the engine's byte count instead.
+    const profile = { peakBytes: 0 };
+    const stopWatching = watchPeakBytes((bytes) => {
+      profile.peakBytes = Math.max(profile.peakBytes, bytes);
+    });
+    try {
       const r = await trainStep(state, [batch], s);
       console.log(`  loss ${r.loss.toFixed(4)}, grad norm ${r.gradNorm.toFixed(3)}`);
-    });
+    } finally {
+      stopWatching();
+    }
     const seconds = (performance.now() - t0) / 1000;
     const heap = wasmHeapBytes();
     console.log(
