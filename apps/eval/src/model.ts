@@ -1,4 +1,3 @@
-
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, VisionTower } from '@lss/backbone';

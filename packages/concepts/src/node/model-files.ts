@@ -1,4 +1,3 @@
-
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, WeightsError } from '@lss/core';
