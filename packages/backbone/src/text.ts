@@ -6,7 +6,8 @@ import { ConfigError, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipBlock } from './block.js';
 import { type TextConfig, validateTextConfig } from './config.js';
-import { type BlockWeights, causalMask, type LinearWeights, layerNorm, type NormWeights } from './layers.js';
+import { clipBlockWeights, norm, normal } from './init.js';
+import { type BlockWeights, causalMask, layerNorm, type NormWeights } from './layers.js';
 import type { Scope } from './scope.js';
 
 export interface TextWeights {
@@ -32,33 +33,17 @@ export class TextTower {
     this.scope = scope;
     const c = this.config;
     const D = c.width;
-    const n = (s: Scope, name: string, shape: number[], std: number) =>
-      s.variable(name, shape, () => tf.randomNormal(shape, 0, std, 'float32', s.seedFor(name)));
-    const k = (s: Scope, name: string, shape: number[], v: number) => s.variable(name, shape, () => tf.fill(shape, v));
-    const norm = (s: Scope): NormWeights => ({ gamma: k(s, 'gamma', [D], 1), beta: k(s, 'beta', [D], 0) });
-    const dense = (s: Scope, i: number, o: number, std: number): LinearWeights => ({
-      kernel: n(s, 'kernel', [i, o], std),
-      bias: k(s, 'bias', [o], 0),
-    });
     const attnStd = D ** -0.5;
     const projStd = D ** -0.5 * (2 * c.layers) ** -0.5;
-    const tokenEmbedding = n(scope, 'tokenEmbedding', [c.vocabSize, D], 0.02);
-    const positionEmbedding = n(scope, 'positionEmbedding', [c.contextLength, D], 0.01);
+    const tokenEmbedding = normal(scope, 'tokenEmbedding', [c.vocabSize, D], 0.02);
+    const positionEmbedding = normal(scope, 'positionEmbedding', [c.contextLength, D], 0.01);
     const blocks: BlockWeights[] = [];
     for (let i = 0; i < c.layers; i++) {
       const b = scope.child('blocks').child(i);
-      blocks.push({
-        norm1: norm(b.child('norm1')),
-        attn: { qkv: dense(b.child('attn').child('qkv'), D, 3 * D, attnStd), proj: dense(b.child('attn').child('proj'), D, D, projStd) },
-        norm2: norm(b.child('norm2')),
-        mlp: {
-          fc1: dense(b.child('mlp').child('fc1'), D, c.mlpDim, (2 * D) ** -0.5),
-          fc2: dense(b.child('mlp').child('fc2'), c.mlpDim, D, projStd),
-        },
-      });
+      blocks.push(clipBlockWeights(b, D, c.mlpDim, { attn: attnStd, proj: projStd, fc: (2 * D) ** -0.5 }));
     }
-    const lnFinal = norm(scope.child('lnFinal'));
-    const projection = n(scope, 'projection', [D, c.embedDim], attnStd);
+    const lnFinal = norm(scope.child('lnFinal'), D);
+    const projection = normal(scope, 'projection', [D, c.embedDim], attnStd);
     this.weights = { tokenEmbedding, positionEmbedding, blocks, lnFinal, projection };
   }
 

@@ -9,8 +9,9 @@ import { ConfigError, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkpointed, clipBlock, dividedSpaceTimeBlock } from './block.js';
 import { type ClipPresetName, type VisionConfig, validateVisionConfig, visionPreset } from './config.js';
+import { clipBlockWeights, constant, dense, norm, normal } from './init.js';
 import { bicubicGridMatrix, nearestMatrix } from './interpolate.js';
-import { type BlockOptions, type BlockWeights, type LinearWeights, layerNorm, type NormWeights } from './layers.js';
+import { type BlockOptions, type BlockWeights, layerNorm, type NormWeights } from './layers.js';
 import type { Scope } from './scope.js';
 
 /** Options of a forward pass. */
@@ -48,21 +49,6 @@ export interface VisionWeights {
   readonly proj: tf.Variable;
 }
 
-/** Initial values of fresh variables (CLIP's `initialize_parameters` scales). */
-function normal(scope: Scope, name: string, shape: number[], std: number): tf.Variable {
-  return scope.variable(name, shape, () => tf.randomNormal(shape, 0, std, 'float32', scope.seedFor(name)));
-}
-function constant(scope: Scope, name: string, shape: number[], value: number): tf.Variable {
-  return scope.variable(name, shape, () => tf.fill(shape, value));
-}
-function norm(scope: Scope, dim: number): NormWeights {
-  return { gamma: constant(scope, 'gamma', [dim], 1), beta: constant(scope, 'beta', [dim], 0) };
-}
-function dense(scope: Scope, inDim: number, outDim: number, std: number, bias = true): LinearWeights {
-  const kernel = normal(scope, 'kernel', [inDim, outDim], std);
-  return bias ? { kernel, bias: constant(scope, 'bias', [outDim], 0) } : { kernel };
-}
-
 export class VisionTower {
   readonly config: VisionConfig;
   /** The scope the variables live in (its path is the tower's root, e.g. `student`). */
@@ -91,15 +77,8 @@ export class VisionTower {
     const blocks: BlockWeights[] = [];
     for (let i = 0; i < c.layers; i++) {
       const b = scope.child('blocks').child(i);
-      const attn = {
-        qkv: dense(b.child('attn').child('qkv'), D, 3 * D, attnStd),
-        proj: dense(b.child('attn').child('proj'), D, D, projStd),
-      };
       const block: BlockWeights = {
-        norm1: norm(b.child('norm1'), D),
-        attn,
-        norm2: norm(b.child('norm2'), D),
-        mlp: { fc1: dense(b.child('mlp').child('fc1'), D, c.mlpDim, fcStd), fc2: dense(b.child('mlp').child('fc2'), c.mlpDim, D, projStd) },
+        ...clipBlockWeights(b, D, c.mlpDim, { attn: attnStd, proj: projStd, fc: fcStd }),
         ...(c.temporal
           ? {
               temporal: {
