@@ -175,8 +175,35 @@ function scoreViews(features: readonly tf.Tensor2D[], concepts: ConceptTensors):
   return scores;
 }
 
+/** One view of the batch as a tensor `[B, T, H, W, 3]`. */
+function viewToTensor(view: HostBatch['views'][number]): tf.Tensor {
+  return tf.tensor(view.data, [...view.shape], 'float32');
+}
+
 function toTensors(batch: HostBatch): tf.Tensor[] {
-  return batch.views.map((v) => tf.tensor(v.data, [...v.shape], 'float32'));
+  return batch.views.map(viewToTensor);
+}
+
+/** The weighted objectives on the student embeddings of every view against the teacher's (one loss, shared by both backward modes). */
+function objectiveLoss(
+  state: TrainState,
+  features: tf.Tensor2D[],
+  teacherOut: { features: tf.Tensor2D[]; scores: ConceptScores },
+  batch: HostBatch,
+  time: { step: number; epoch: number },
+): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
+  const { objectives, concepts } = state;
+  const inputs: ObjectiveInputs = {
+    student: scoreViews(features, concepts),
+    teacher: teacherOut.scores,
+    numGlobalViews: batch.numGlobalViews,
+    ...(concepts.relation ? { relation: concepts.relation } : {}),
+    studentFeatures: features,
+    teacherFeatures: teacherOut.features,
+    step: time.step,
+    epoch: time.epoch,
+  };
+  return sumLossTerms(objectives, inputs, { keepTerms: true });
 }
 
 /**
@@ -250,17 +277,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       const { value, grads } = tf.variableGrads(() => {
         const views = toTensors(batch);
         const features = embedViews(student, views, { training: true, recompute: state.recompute }, state.maxClipsPerCall);
-        const inputs: ObjectiveInputs = {
-          student: scoreViews(features, concepts),
-          teacher: teacherOut.scores,
-          numGlobalViews: batch.numGlobalViews,
-          ...(concepts.relation ? { relation: concepts.relation } : {}),
-          studentFeatures: features,
-          teacherFeatures: teacherOut.features,
-          step,
-          epoch,
-        };
-        const result = sumLossTerms(objectives, inputs, { keepTerms: true });
+        const result = objectiveLoss(state, features, teacherOut, batch, { step, epoch });
         terms = result.terms;
         return result.total;
       }, varList);
@@ -377,7 +394,7 @@ function viewwiseGradients(
   variables: ReadonlyMap<string, tf.Variable>,
   hostGrads: Map<string, { shape: number[]; data: Float32Array }>,
 ): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
-  const { student, objectives, concepts } = state;
+  const { student } = state;
   const maxClips = state.maxClipsPerCall ?? Number.POSITIVE_INFINITY;
   const studentPaths = new Set(student.variables().keys());
   const studentVars: tf.Variable[] = [];
@@ -387,13 +404,12 @@ function viewwiseGradients(
     pathOfName.set(v.name, path);
     (studentPaths.has(path) ? studentVars : objectiveVars).push(v);
   }
-  const upload = (v: HostBatch['views'][number]) => tf.tensor(v.data, [...v.shape], 'float32'); // [B, T, H, W, 3]
   // 1. Every view's embedding without a tape (each block's activations freed at once): f_w [B, E].
   const features: tf.Tensor2D[] = [];
   let cotangents: (tf.Tensor | undefined)[] = [];
   try {
     for (const v of batch.views) {
-      features.push(tf.tidy(() => embedViews(student, [upload(v)], { training: true }, maxClips)[0] as tf.Tensor2D));
+      features.push(tf.tidy(() => embedViews(student, [viewToTensor(v)], { training: true }, maxClips)[0] as tf.Tensor2D));
       state.trace?.(`student forward, view ${features.length - 1}`);
     }
     // 2. Loss and dL/df_w on a small tape whose inputs are the f_w (and the objectives' own variables).
@@ -401,17 +417,7 @@ function viewwiseGradients(
     const xs: tf.Tensor[] = [...features, ...objectiveVars];
     const { value, grads } = tf.engine().gradients(
       () => {
-        const inputs: ObjectiveInputs = {
-          student: scoreViews(features, concepts),
-          teacher: teacherOut.scores,
-          numGlobalViews: batch.numGlobalViews,
-          ...(concepts.relation ? { relation: concepts.relation } : {}),
-          studentFeatures: features,
-          teacherFeatures: teacherOut.features,
-          step: time.step,
-          epoch: time.epoch,
-        };
-        const result = sumLossTerms(objectives, inputs, { keepTerms: true });
+        const result = objectiveLoss(state, features, teacherOut, batch, time);
         terms = result.terms;
         return result.total;
       },
@@ -446,7 +452,7 @@ function viewwiseGradients(
       for (let start = 0; start < rows; start += maxClips) {
         const n = Math.min(maxClips, rows - start);
         const { value: dot, grads: g } = tf.variableGrads(() => {
-          const all = upload(v);
+          const all = viewToTensor(v);
           const x = n === rows ? all : tf.slice(all, [start, 0, 0, 0, 0], [n, -1, -1, -1, -1]); // n t h w c
           const f = student.call(x, { training: true, recompute: state.recompute }); // [n, E]
           const c = n === rows ? dy : tf.slice(dy, [start, 0], [n, -1]); // [n, E]
