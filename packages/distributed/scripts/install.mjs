@@ -1,8 +1,22 @@
 #!/usr/bin/env node
 // Install step: build the c10d binding when a libtorch is found; otherwise say how to get one and succeed,
 // so that installing the package never fails (the API then throws BackendUnavailableError when used).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { findLibtorch } from './libtorch.mjs';
+
+/** node-gyp as npm and pnpm provide it to install scripts, else npm's bundled copy. */
+function nodeGyp() {
+  const onPath = spawnSync('node-gyp', ['--version'], { stdio: 'ignore' });
+  if (onPath.status === 0) return ['node-gyp'];
+  try {
+    const root = execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
+    const bundled = join(root, 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    if (existsSync(bundled)) return [process.execPath, bundled];
+  } catch {}
+  return null;
+}
 
 let found = null;
 try {
@@ -17,7 +31,15 @@ if (!found) {
   process.exit(0);
 }
 console.log(`[@lss/distributed] building the c10d binding against ${found.source} (${found.libdir})`);
-const r = spawnSync('node-gyp', ['rebuild'], { stdio: 'inherit', shell: process.platform === 'win32' });
+const gyp = nodeGyp();
+if (!gyp) {
+  console.warn('[@lss/distributed] node-gyp not found (it comes with npm): the c10d binding is not built.');
+  process.exit(0);
+}
+// Node's own headers (Debian's nodejs, or the ones npm is configured with): node-gyp must not download them.
+const args = ['rebuild'];
+if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node.h')) args.push('--nodedir=/usr');
+const r = spawnSync(gyp[0], [...gyp.slice(1), ...args], { stdio: 'inherit' });
 if (r.status !== 0) {
   console.warn(
     `[@lss/distributed] the c10d binding failed to build (exit ${r.status}); distributed training is unavailable. Debian also needs libgloo-dev for Gloo's headers.`,

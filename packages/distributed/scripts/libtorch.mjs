@@ -30,7 +30,9 @@ function fromPython(python) {
       python,
       ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 },
-    ).trim().split('\n');
+    )
+      .trim()
+      .split('\n');
     const found = fromFolder(out[0], `${python} torch`);
     if (found) found.abi = Number(out[1]);
     return found;

@@ -54,7 +54,9 @@ export function rendezvousFromEnv(env: NodeJS.ProcessEnv = process.env, distUrl?
 }
 
 /** A parsed init method. */
-export type InitMethod = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'file'; readonly path: string };
+export type InitMethod =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'file'; readonly path: string };
 
 /** Parses `tcp://host:port` or `file:///abs/path`. @throws ConfigError on anything else. */
 export function parseInitMethod(url: string): InitMethod {

@@ -8,7 +8,10 @@ describe('DistributedSampler (PyTorch semantics)', () => {
   it('gives every clip once per epoch across ranks, padding with the first indices of the permutation', () => {
     const n = 10;
     const world = 4;
-    const samplers = Array.from({ length: world }, (_, rank) => new DistributedSampler({ datasetSize: n, worldSize: world, rank, seed: 7 }));
+    const samplers = Array.from(
+      { length: world },
+      (_, rank) => new DistributedSampler({ datasetSize: n, worldSize: world, rank, seed: 7 }),
+    );
     expect(samplers[0]?.numSamples).toBe(3);
     expect(samplers[0]?.totalSize).toBe(12);
     const all = samplers.flatMap((s) => s.indices(0));
@@ -30,7 +33,9 @@ describe('DistributedSampler (PyTorch semantics)', () => {
 
   it('with one rank and no shuffle it is the identity; dropLast cuts the tail', () => {
     expect(new DistributedSampler({ datasetSize: 5, worldSize: 1, rank: 0, shuffle: false }).indices(0)).toEqual([0, 1, 2, 3, 4]);
-    const cut = [0, 1].map((rank) => new DistributedSampler({ datasetSize: 5, worldSize: 2, rank, shuffle: false, dropLast: true }).indices(0));
+    const cut = [0, 1].map((rank) =>
+      new DistributedSampler({ datasetSize: 5, worldSize: 2, rank, shuffle: false, dropLast: true }).indices(0),
+    );
     expect(cut).toEqual([
       [0, 2],
       [1, 3],

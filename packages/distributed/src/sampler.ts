@@ -36,7 +36,8 @@ export class DistributedSampler {
     if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
       throw new ConfigError(`rank must be an integer in [0, ${worldSize}); received ${rank}.`);
     }
-    if (!Number.isInteger(datasetSize) || datasetSize < 1) throw new ConfigError(`datasetSize must be an integer >= 1; received ${datasetSize}.`);
+    if (!Number.isInteger(datasetSize) || datasetSize < 1)
+      throw new ConfigError(`datasetSize must be an integer >= 1; received ${datasetSize}.`);
     this.datasetSize = datasetSize;
     this.worldSize = worldSize;
     this.rank = rank;

@@ -22,30 +22,32 @@ export interface RankResult {
 /** Runs `script` (TypeScript, through tsx) as `worldSize` ranks on loopback; resolves when all exit. */
 export async function spawnRanks(script: string, worldSize: number, env: Record<string, string> = {}): Promise<RankResult[]> {
   const port = await freePort();
-  const runs = Array.from({ length: worldSize }, (_, rank) =>
-    new Promise<RankResult>((resolve) => {
-      const child = spawn(process.execPath, ['--conditions=@lss/source', '--import', 'tsx', script], {
-        env: {
-          ...process.env,
-          RANK: String(rank),
-          LOCAL_RANK: String(rank),
-          WORLD_SIZE: String(worldSize),
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: String(port),
-          ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code) => resolve({ rank, code, stdout, stderr }));
-    }),
+  const runs = Array.from(
+    { length: worldSize },
+    (_, rank) =>
+      new Promise<RankResult>((resolve) => {
+        const child = spawn(process.execPath, ['--conditions=@lss/source', '--import', 'tsx', script], {
+          env: {
+            ...process.env,
+            RANK: String(rank),
+            LOCAL_RANK: String(rank),
+            WORLD_SIZE: String(worldSize),
+            MASTER_ADDR: '127.0.0.1',
+            MASTER_PORT: String(port),
+            ...env,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
+        child.on('close', (code) => resolve({ rank, code, stdout, stderr }));
+      }),
   );
   return Promise.all(runs);
 }
