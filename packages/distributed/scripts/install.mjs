@@ -2,7 +2,7 @@
 // Install step: build the c10d binding when a libtorch is found; otherwise say how to get one and succeed,
 // so that installing the package never fails (the API then throws BackendUnavailableError when used).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findLibtorch } from './libtorch.mjs';
 
@@ -29,6 +29,16 @@ if (!found) {
     '[@lss/distributed] no libtorch found: the c10d binding is not built. Install one (Debian: apt-get install libtorch-dev libgloo-dev; or pip install torch) and run `npm rebuild @lss/distributed`.',
   );
   process.exit(0);
+}
+// Up to date: the binding is newer than its sources and the libtorch it links (a re-install does not rebuild).
+const built = new URL('../build/Release/lss_distributed.node', import.meta.url).pathname;
+if (existsSync(built) && process.env.LSS_REBUILD !== '1') {
+  const sources = ['../native/process_group.cc', '../binding.gyp'].map((f) => new URL(f, import.meta.url).pathname);
+  const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs), statSync(join(found.libdir, 'libtorch_cpu.so')).mtimeMs);
+  if (statSync(built).mtimeMs > newest) {
+    console.log(`[@lss/distributed] c10d binding up to date (${found.source}); LSS_REBUILD=1 forces a rebuild`);
+    process.exit(0);
+  }
 }
 console.log(`[@lss/distributed] building the c10d binding against ${found.source} (${found.libdir})`);
 const gyp = nodeGyp();
