@@ -11,6 +11,21 @@
  * for await (const batch of loader.epoch(0)) console.log(batch.views[0]?.shape); // [2, 8, 224, 224, 3]
  * await loader.close();
  */
+
+export {
+  ACTION_WORLD_VERSION,
+  type ActionWorld,
+  type ActionWorldManifest,
+  type ActionWorldOptions,
+  generateActionWorld,
+  isTestGroup,
+  readActionWorldManifest,
+  readWorldStills,
+  renderWorldStills,
+  type WorldStill,
+  type WorldStills,
+  type WorldVideo,
+} from './action-world-dataset.js';
 export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
 export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, segmentFrames, type ViewRequest } from './clip-views.js';
 export {
