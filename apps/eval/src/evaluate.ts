@@ -26,8 +26,8 @@ import {
   type ViewLoader,
   type ViewSettings,
 } from './feature-cache.js';
-import type { FeatureSet } from './features-math.js';
-import { KNN_DEFAULTS, knnScores } from './knn.js';
+import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
+import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
@@ -150,6 +150,13 @@ async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, sample
     name: label,
     onSkip: (s) => p.warn(`${label}: skipping ${s.path}: ${s.reason}`),
   });
+  assertFiniteFeatures(
+    f.data,
+    f.numVideos,
+    Array.from(f.sampleIndices, (i) => (samples[i] as VideoSample).path),
+    p.model,
+    label,
+  );
   if (f.skipped.length > 0) {
     p.warn(`${label}: ${f.skipped.length} unreadable video(s) skipped; the metrics use the other ${f.numVideos}.`);
   }
@@ -428,7 +435,17 @@ export async function evaluateKnn(options: KnnEvalOptions): Promise<EvalReport> 
     for (const split of p.dataset.splits) {
       const { train, test, skips } = await trainTest(p, options, split);
       const scores = knnScores(train, test, { k, temperature, numClasses: p.dataset.classNames.length });
-      splits.push(splitResult(split.name, scores, test.labels, train.numSamples, { effectiveK: Math.min(k, train.numSamples) }, skips));
+      const effectiveK = Math.min(k, train.numSamples);
+      const result = splitResult(
+        split.name,
+        scores,
+        test.labels,
+        train.numSamples,
+        { effectiveK, top5Positions: knnTop5Positions(effectiveK) },
+        skips,
+      );
+      // DINO: top-5 counts only the first min(5, k) ranked classes (the rest have no neighbour's vote).
+      splits.push({ ...result, top5: knnAccuracy(scores, test.labels, effectiveK).top5 });
     }
     return finish(
       makeReport({
@@ -440,6 +457,7 @@ export async function evaluateKnn(options: KnnEvalOptions): Promise<EvalReport> 
           k,
           temperature,
           vote: 'Σ exp(cos / T) over the k nearest training videos (DINO eval_knn)',
+          top5: 'DINO knn_classifier: the label among the first min(5, k) classes ranked by votes',
         },
         splits,
       }),
@@ -504,6 +522,7 @@ export async function classifyVideo(
       await text.release();
     }
     const emb = await model.encodeViews(loaded);
+    assertFiniteFeatures(emb, 1, [videoPath], model, 'classify');
     const scores = zeroShotScores({ data: emb, numVideos: 1, numViews: views.numClips * views.numCrops, dim: model.embedDim }, classifier);
     const logits = Array.from(scores.data, (c) => 100 * c);
     const max = Math.max(...logits);
