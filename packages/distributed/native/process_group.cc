@@ -150,65 +150,78 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     if (!group_ || !group_->pg) throw Napi::Error::New(env, std::string(what) + ": the process group was destroyed");
   }
 
-  // allReduce(arrays: TypedArray[], op: 'sum'|'mean'|'max'|'min', bucketBytes: number): Promise<void>
-  // Reduces every array in place. Arrays of one dtype are packed into flat buckets of at most bucketBytes
-  // (one Gloo call per bucket instead of one per array, as PyTorch DDP's gradient buckets do).
+  // Arrays of one dtype are packed into flat buckets of at most bucketBytes (one Gloo call per bucket instead
+  // of one per array, as PyTorch DDP's gradient buckets do) and reduced in place.
+  using View = std::pair<void*, std::pair<int64_t, at::ScalarType>>;
+  static void ReduceBuckets(const std::shared_ptr<Group>& group, const std::vector<View>& views, c10d::ReduceOp reduce,
+                            bool mean, int64_t bucketBytes) {
+    size_t i = 0;
+    while (i < views.size()) {
+      at::ScalarType dtype = views[i].second.second;
+      int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
+      size_t j = i;
+      int64_t total = 0;
+      while (j < views.size() && views[j].second.second == dtype &&
+             (j == i || (total + views[j].second.first) * elem <= bucketBytes)) {
+        total += views[j].second.first;
+        j++;
+      }
+      at::Tensor flat;
+      if (j - i == 1) {
+        flat = torch::from_blob(views[i].first, {total}, torch::TensorOptions().dtype(dtype));
+      } else {
+        flat = torch::empty({total}, torch::TensorOptions().dtype(dtype));
+        int64_t offset = 0;
+        for (size_t k = i; k < j; k++) {
+          int64_t n = views[k].second.first;
+          std::memcpy(static_cast<uint8_t*>(flat.data_ptr()) + offset * elem, views[k].first, n * elem);
+          offset += n;
+        }
+      }
+      std::vector<at::Tensor> tensors{flat};
+      c10d::AllreduceOptions opts;
+      opts.reduceOp = reduce;
+      opts.timeout = group->timeout;
+      group->pg->allreduce(tensors, opts)->wait(group->timeout);
+      if (mean) flat.div_(group->size);
+      if (j - i > 1) {
+        int64_t offset = 0;
+        for (size_t k = i; k < j; k++) {
+          int64_t n = views[k].second.first;
+          std::memcpy(views[k].first, static_cast<uint8_t*>(flat.data_ptr()) + offset * elem, n * elem);
+          offset += n;
+        }
+      }
+      i = j;
+    }
+  }
+
+  // allReduce(arrays: TypedArray[], op: 'sum'|'mean'|'max'|'min', bucketBytes: number, sync?: boolean)
+  // Without `sync`: returns a Promise and runs on a worker thread. With `sync`: blocks the calling thread
+  // (for reductions needed inside a synchronous tfjs computation) and throws on failure.
   Napi::Value AllReduce(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env, "allReduce");
     auto list = info[0].As<Napi::Array>();
     std::string op = info[1].As<Napi::String>().Utf8Value();
     int64_t bucketBytes = static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue());
+    bool sync = info.Length() > 3 && info[3].ToBoolean().Value();
     std::vector<Buffer> buffers;
     for (uint32_t i = 0; i < list.Length(); i++) buffers.push_back(ReadBuffer(list.Get(i), "allReduce"));
-    std::vector<std::pair<void*, std::pair<int64_t, at::ScalarType>>> views;
+    std::vector<View> views;
     for (auto& b : buffers) views.push_back({b.data, {b.numel, b.dtype}});
     auto group = group_;
     c10d::ReduceOp reduce = op == "max" ? c10d::ReduceOp::MAX : op == "min" ? c10d::ReduceOp::MIN : c10d::ReduceOp::SUM;
     bool mean = op == "mean";
-    auto fn = [group, views, reduce, mean, bucketBytes]() {
-      size_t i = 0;
-      while (i < views.size()) {
-        // One bucket: consecutive arrays of one dtype up to bucketBytes (an array larger than that goes alone).
-        at::ScalarType dtype = views[i].second.second;
-        int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
-        size_t j = i;
-        int64_t total = 0;
-        while (j < views.size() && views[j].second.second == dtype &&
-               (j == i || (total + views[j].second.first) * elem <= bucketBytes)) {
-          total += views[j].second.first;
-          j++;
-        }
-        at::Tensor flat;
-        if (j - i == 1) {
-          flat = torch::from_blob(views[i].first, {total}, torch::TensorOptions().dtype(dtype));
-        } else {
-          flat = torch::empty({total}, torch::TensorOptions().dtype(dtype));
-          int64_t offset = 0;
-          for (size_t k = i; k < j; k++) {
-            int64_t n = views[k].second.first;
-            std::memcpy(static_cast<uint8_t*>(flat.data_ptr()) + offset * elem, views[k].first, n * elem);
-            offset += n;
-          }
-        }
-        std::vector<at::Tensor> tensors{flat};
-        c10d::AllreduceOptions opts;
-        opts.reduceOp = reduce;
-        opts.timeout = group->timeout;
-        auto work = group->pg->allreduce(tensors, opts);
-        work->wait(group->timeout);
-        if (mean) flat.div_(group->size);
-        if (j - i > 1) {
-          int64_t offset = 0;
-          for (size_t k = i; k < j; k++) {
-            int64_t n = views[k].second.first;
-            std::memcpy(views[k].first, static_cast<uint8_t*>(flat.data_ptr()) + offset * elem, n * elem);
-            offset += n;
-          }
-        }
-        i = j;
+    if (sync) {
+      try {
+        ReduceBuckets(group, views, reduce, mean, bucketBytes);
+      } catch (const std::exception& e) {
+        throw Napi::Error::New(env, std::string("allReduce: ") + e.what());
       }
-    };
+      return env.Undefined();
+    }
+    auto fn = [group, views, reduce, mean, bucketBytes]() { ReduceBuckets(group, views, reduce, mean, bucketBytes); };
     auto* worker = new CollectiveWorker(env, "allReduce", fn, std::move(buffers));
     worker->Queue();
     return worker->Promise();

@@ -25,6 +25,7 @@ export interface NativeProcessGroup {
   readonly rank: number;
   readonly size: number;
   allReduce(arrays: CollectiveArray[], op: string, bucketBytes: number): Promise<void>;
+  allReduce(arrays: CollectiveArray[], op: string, bucketBytes: number, sync: true): undefined;
   broadcast(array: CollectiveArray, root: number): Promise<void>;
   allGather(input: CollectiveArray, output: CollectiveArray): Promise<void>;
   barrier(): Promise<void>;

@@ -32,6 +32,7 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
         expect(doubles[1]).toBeCloseTo(1e-12 * (sumRanks + worldSize), 20);
         const meanA = sumRanks / worldSize;
         expect(res.mean).toEqual([meanA, 2 * meanA + 1].map((v) => expect.closeTo(v, 6)));
+        expect(res.sync).toEqual([sumRanks + 0.25 * worldSize]);
         expect(res.max).toEqual([worldSize - 1, 0]);
         expect(res.broadcast).toEqual([(worldSize - 1) * 3 + 1, worldSize - 1]);
         expect(res.gather).toEqual(ranks.flatMap((r) => [r, r * r]));

@@ -102,6 +102,23 @@ export class ProcessGroup {
     return this.run('allReduce', (native) => native.allReduce([...arrays], op, this.bucketBytes));
   }
 
+  /**
+   * {@link allReduce} that blocks the calling thread until every rank has contributed, for reductions
+   * needed inside a synchronous computation (a batch statistic inside a gradient tape), as PyTorch's
+   * collectives block inside autograd. Keep it to small arrays; gradients go through {@link allReduce}.
+   *
+   * @throws DistributedError when a peer dies or the timeout passes.
+   */
+  allReduceSync(arrays: readonly CollectiveArray[], op: ReduceOp = 'sum'): void {
+    const native = this.open('allReduce');
+    const started = Date.now();
+    try {
+      native.allReduce([...arrays], op, this.bucketBytes, true);
+    } catch (cause) {
+      throw this.failure('allReduce', started, cause);
+    }
+  }
+
   /** Copies `root`'s `array` into `array` on every rank. */
   broadcast(array: CollectiveArray, root = 0): Promise<void> {
     return this.run('broadcast', (native) => native.broadcast(array, root));
@@ -126,22 +143,30 @@ export class ProcessGroup {
     this.native = undefined;
   }
 
-  private async run(collective: string, call: (native: NativeProcessGroup) => Promise<void>): Promise<void> {
-    const native = this.native;
-    if (!native) {
+  private open(collective: string): NativeProcessGroup {
+    if (!this.native) {
       throw new DistributedError(`${collective} after destroy(): the process group is closed.`, this.rank, collective);
     }
+    return this.native;
+  }
+
+  private failure(collective: string, started: number, cause: unknown): DistributedError {
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    return new DistributedError(
+      `${collective} failed on rank ${this.rank} of ${this.worldSize} after ${seconds} s: ${(cause as Error).message.slice(0, 500)}. Another rank probably died or hangs (timeout ${this.timeoutMs / 1000} s); the last checkpoint is still valid: resume from it.`,
+      this.rank,
+      collective,
+      { cause },
+    );
+  }
+
+  private async run(collective: string, call: (native: NativeProcessGroup) => Promise<void>): Promise<void> {
+    const native = this.open(collective);
     const started = Date.now();
     try {
       await call(native);
     } catch (cause) {
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      throw new DistributedError(
-        `${collective} failed on rank ${this.rank} of ${this.worldSize} after ${seconds} s: ${(cause as Error).message.slice(0, 500)}. Another rank probably died or hangs (timeout ${this.timeoutMs / 1000} s); the last checkpoint is still valid: resume from it.`,
-        this.rank,
-        collective,
-        { cause },
-      );
+      throw this.failure(collective, started, cause);
     }
   }
 }

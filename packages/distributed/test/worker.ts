@@ -22,6 +22,9 @@ if (scenario === 'collectives') {
   const m = Float32Array.from([r, 2 * r + 1]);
   await pg.allReduce([m], 'mean');
   out.mean = Array.from(m);
+  const sync = Float64Array.from([r + 0.25]);
+  pg.allReduceSync([sync], 'sum');
+  out.sync = Array.from(sync);
   const mx = Float32Array.from([r, -r]);
   await pg.allReduce([mx], 'max');
   out.max = Array.from(mx);
