@@ -12,6 +12,7 @@
 import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } from '@lss/concepts';
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
+import { ensureWritableDir } from '@lss/core/node';
 import type { VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -114,6 +115,10 @@ function resolveViews(model: EvalModel, views: Partial<ViewSettings> | undefined
 }
 
 async function prepare(options: EvaluateCommonOptions, needTrain: boolean): Promise<Prepared> {
+  // Outputs first: an unwritable report folder fails now, not after hours of feature extraction.
+  if (options.outDir) ensureWritableDir(options.outDir, 'report folder');
+  const exportDir = (options as { exportDir?: string }).exportDir;
+  if (exportDir) ensureWritableDir(exportDir, 'feature export folder');
   const dataset: ResolvedDataset = 'kind' in options.dataset ? resolveDataset(options.dataset, needTrain) : options.dataset;
   if (needTrain) {
     for (const s of dataset.splits) {

@@ -3,10 +3,10 @@
  * same as a Markdown table, a confusion-matrix picture (SVG) per split, and a side-by-side comparison
  * of several reports.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
-import { writeFileAtomic } from '@lss/core/node';
+import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
 import { formatMeanStd, type MeanStd, meanStd, STD_DEFINITION } from './metrics.js';
 
 export type Protocol = 'zero-shot' | 'zero-shot-transductive' | 'linear-probe' | 'linear-probe-sgd' | 'knn' | 'classify';
@@ -227,7 +227,7 @@ export function confusionToSvg(confusion: readonly (readonly number[])[], classN
 
 /** Writes `report.json`, `report.md` and `confusion-split-<name>.svg` per split into `dir`. Returns the paths. */
 export function writeReport(dir: string, report: EvalReport): { json: string; markdown: string; confusion: string[] } {
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir, 'report folder');
   const json = join(dir, 'report.json');
   const markdown = join(dir, 'report.md');
   writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
