@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type CheckpointMeta, readCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint.js';
 import { buildRunConcepts, conceptTensors, disposeConceptTensors, type RunConcepts } from './concepts.js';
 import type { ModuleObjectiveConfig, ObjectiveConfig, TrainConfig } from './config/schema.js';
-import { type ClipSource, loadStep, openClipSource, StepPlanner, svtViewConfig } from './data.js';
+import { type BadVideo, type ClipSource, openClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
 import { copyStudentToTeacher } from './ema.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
 import { buildTowers } from './model.js';
@@ -34,7 +34,7 @@ import { renderTrainingPlot } from './plot.js';
 import { ProgressReporter } from './progress.js';
 import { acquireRunLock } from './run-lock.js';
 import { buildSchedules } from './schedules.js';
-import { type HostBatch, optimizedVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
+import { optimizedVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
 
 /** What a module-file objective factory receives besides its `options`. */
 export interface ObjectiveContext {
@@ -83,6 +83,8 @@ export interface RunResult {
   readonly studentPath: string | null;
   readonly teacherPath: string | null;
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
+  /** Unreadable training videos (replaced by other clips): clip draws replaced, and the videos with the reason. */
+  readonly input: { readonly replacedClips: number; readonly badVideos: readonly BadVideo[] };
 }
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
@@ -269,6 +271,13 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
     ...(config.model.maxClipsPerCall !== null ? { maxClipsPerCall: config.model.maxClipsPerCall } : {}),
   };
   const viewConfig = svtViewConfig(config.views);
+  const input = new TrainInput(source, planner, viewConfig, {
+    seed: config.seed,
+    prefetchSteps: config.data.prefetchSteps,
+    maxBadFraction: config.data.maxBadFraction,
+    onBadVideo: (b, replacement) =>
+      log(`unreadable training video ${b.path}: ${b.reason}${replacement !== null ? ` (replaced by clip ${replacement})` : ''}`),
+  });
   const rng = new SeededRandom(config.seed);
   const metrics = new MetricsWriter(join(workdir, 'metrics.jsonl'));
   const endStep = Math.min(schedules.totalSteps, config.training.maxSteps ?? schedules.totalSteps);
@@ -310,6 +319,7 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
       tf.dispose([...objectiveState.values()]);
     }
     rng.setState(latest.meta.rngState);
+    input.restore(latest.meta.input);
     step = latest.meta.step;
     nonFiniteStreak = latest.meta.nonFiniteStreak;
     resumedFrom = step;
@@ -352,6 +362,7 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
       step: completed,
       epoch: completed / schedules.stepsPerEpoch,
       rngState,
+      input: input.state(),
       optimizerStep: optimizer.iterations,
       nonFiniteStreak,
       gitCommit: commit,
@@ -363,29 +374,14 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
     return path;
   };
 
-  // Step seeds come from the run RNG, drawn in step order (also when prefetching); the state after
-  // drawing step s's seed is what a checkpoint after step s saves.
-  const seedStates = new Map<number, { seed: number; stateAfter: ReturnType<SeededRandom['state']> }>();
-  const drawSeed = (s: number) => {
-    const seed = rng.next();
-    seedStates.set(s, { seed, stateAfter: rng.state() });
-    return seed;
-  };
-  const fetch = (s: number): Promise<HostBatch[]> => {
-    return loadStep(source, planner, viewConfig, s, drawSeed(s));
-  };
-
   let stoppedBy: RunResult['stoppedBy'] = 'done';
   const started = performance.now();
   let stepsTimed = 0;
   let avgStepSeconds = 0;
-  let prefetch: Promise<HostBatch[]> | null = step < endStep ? fetch(step) : null;
   try {
     while (step < endStep) {
       const t0 = performance.now();
-      const batches = await (prefetch as Promise<HostBatch[]>);
-      prefetch = step + 1 < endStep ? fetch(step + 1) : null;
-      prefetch?.catch(() => undefined); // surfaced when awaited
+      const batches = await input.take(step, endStep); // the next steps' views are made meanwhile
       let result: StepResult | null = null;
       try {
         result = await trainStep(state, batches, step);
@@ -406,14 +402,14 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
           clipsPerSecond: 0,
           seconds: (performance.now() - started) / 1000,
           nonFinite: true,
+          ...input.counts(),
         });
       }
       const seconds = (performance.now() - t0) / 1000;
       stepsTimed += 1;
       avgStepSeconds = stepsTimed === 1 ? seconds : 0.8 * avgStepSeconds + 0.2 * seconds;
       const completed = step + 1;
-      const rngState = (seedStates.get(step) as { stateAfter: ReturnType<SeededRandom['state']> }).stateAfter;
-      seedStates.delete(step);
+      const rngState = rng.state();
       options.onStep?.(step, result);
       if (result) {
         const clipsPerSecond = result.numClips / seconds;
@@ -429,6 +425,7 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
             gradNorm: result.gradNorm,
             clipsPerSecond,
             seconds: (performance.now() - started) / 1000,
+            ...input.counts(),
           });
         }
         progress.update({
@@ -463,7 +460,7 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
     }
   } finally {
     progress.done();
-    if (prefetch) await prefetch.catch(() => undefined);
+    await input.close();
     if (options.handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -493,6 +490,7 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
     teacher.dispose();
     await source.close?.();
   }
+  log(`input: ${input.summary()}`);
   log(`done: ${step}/${endStep} steps (${stoppedBy}); metrics ${metrics.path}; plot ${plotPath}`);
   return {
     workdir,
@@ -506,5 +504,6 @@ async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunR
     studentPath,
     teacherPath,
     concepts: { numCategories: concepts.category.size, numDescriptions: concepts.description?.size ?? 0, cached: concepts.cached },
+    input: { ...input.counts(), badVideos: input.state().badVideos },
   };
 }
