@@ -246,6 +246,8 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
         classNames: options.rawClassNames ? 'as written in the dataset' : 'normalizeLabel (CamelCase and _ split into lower-case words)',
         textEngine: text.engine,
         textModel: options.textModel ?? p.model.textModelDir,
+        textTokenizer: text.source.tokenizer,
+        textWeights: text.source.weights.join(', '),
         score: 'cosine, mean over test views',
         ...(transductive
           ? {
