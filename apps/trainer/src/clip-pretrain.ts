@@ -200,6 +200,8 @@ export class ClipPretrainer {
   readonly optimizer: AdamW;
   readonly variables: Map<string, tf.Variable>;
   step = 0;
+  /** Wall-clock seconds spent in {@link ClipPretrainer.trainStep} over the whole run (kept across resumes). */
+  trainSeconds = 0;
   private readonly tokens: Int32Array;
   private readonly L: number;
 
@@ -239,6 +241,7 @@ export class ClipPretrainer {
 
   /** One optimisation step; returns the loss before the update. */
   trainStep(): number {
+    const started = performance.now();
     const t = this.step;
     const { indices, pixels, shape } = pretrainBatch(this.stills, this.config, t);
     const ids = new Int32Array(indices.length * this.L);
@@ -264,6 +267,7 @@ export class ClipPretrainer {
     // CLIP clamps the multiplier at 100.
     tf.tidy(() => this.logitScale.assign(tf.minimum(this.logitScale, CLIP_MAX_LOGIT_SCALE)));
     this.step = t + 1;
+    this.trainSeconds += (performance.now() - started) / 1000;
     if (!Number.isFinite(loss)) throw new ConfigError(`CLIP pretraining loss is ${loss} at step ${t}; lower the learning rate.`);
     return loss;
   }
@@ -299,6 +303,7 @@ export class ClipPretrainer {
       if (key.startsWith('optimizer/')) slots.set(key.slice('optimizer/'.length), { shape: t.shape, data: t.data as Float32Array });
     this.optimizer.setState({ step: Number(metadata.optimizerStep), slots }, this.variables);
     this.step = Number(metadata.step);
+    this.trainSeconds = Number(metadata.trainSeconds ?? Number.NaN);
   }
 
   /** The weights in Hugging Face `CLIPModel` names (what `model.safetensors` holds). */

@@ -8,6 +8,8 @@
  *   --arch DIR       Hugging Face folder giving config.json + tokenizer files (default fixtures/clip-tiny)
  *   --steps N --batch N --lr X --seed N --world-seed N --stills-per-class N --backend NAME
  *   --checkpoint FILE   resumable checkpoint, written every 250 steps and at the end; resumed when present
+ *   --stop-at N      stop after step N of the --steps schedule (the schedule, batches and result up to N are
+ *                    those of the full run; the shipped model is step N of it)
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +22,7 @@ import { writeFileAtomic } from '@lss/core/node';
 import { WORLD_ACTIONS } from '@lss/data';
 import { renderWorldStills } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { type ClipPretrainConfig, ClipPretrainer, DEFAULT_CLIP_PRETRAIN, readHfClipConfig } from './clip-pretrain.js';
+import { type ClipPretrainConfig, ClipPretrainer, DEFAULT_CLIP_PRETRAIN, pretrainLearningRate, readHfClipConfig } from './clip-pretrain.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appRoot = resolve(here, '..');
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       'log-every': { type: 'string' },
       'init-temperature': { type: 'string' },
       warmup: { type: 'string' },
+      'stop-at': { type: 'string' },
     },
   });
   const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x));
@@ -124,22 +127,23 @@ async function main(): Promise<void> {
     say(`resumed from ${checkpoint} at step ${run.step}`);
   }
   let window: number[] = [];
-  while (run.step < recipe.steps) {
+  const stopAt = Math.min(recipe.steps, num(v['stop-at'], recipe.steps));
+  while (run.step < stopAt) {
     window.push(run.trainStep());
-    if (run.step % logEvery === 0 || run.step === recipe.steps) {
+    if (run.step % logEvery === 0 || run.step === stopAt) {
       const mean = window.reduce((a, b) => a + b, 0) / window.length;
       say(
         `step ${run.step}/${recipe.steps}  loss ${mean.toFixed(4)}  T ${(1 / Math.exp(run.logitScale.dataSync()[0] as number)).toFixed(4)}  ${((performance.now() - started) / 1000).toFixed(0)} s`,
       );
       window = [];
     }
-    if (checkpoint && (run.step % 250 === 0 || run.step === recipe.steps)) {
+    if (checkpoint && (run.step % 250 === 0 || run.step === stopAt)) {
       mkdirSync(dirname(checkpoint), { recursive: true });
       await run.saveCheckpoint(checkpoint);
     }
   }
-  const trainSeconds = (performance.now() - started) / 1000;
-  run.saveHfFolder(out, arch, { recipe: JSON.stringify(recipe), worldSeed: String(worldSeed) });
+  const trainSeconds = run.trainSeconds; // over the whole run, resumes included (NaN: a checkpoint without the count)
+  run.saveHfFolder(out, arch, { recipe: JSON.stringify(recipe), step: String(run.step), worldSeed: String(worldSeed) });
   run.dispose();
   const heldItems = world.items.filter((s) => s.subset === 'heldout');
   const prompts = ['a photo of a person {}.'];
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
   const trainSubset = train.slice(0, heldItems.length);
   const seen = await stillZeroShot(out, { images: pick(trainSubset), size: 32, labels: trainSubset.map((s) => s.label) }, prompts);
   const totalSeconds = (performance.now() - started) / 1000;
-  const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass} --backend ${v.backend ?? 'wasm'}`;
+  const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps}${stopAt < recipe.steps ? ` --stop-at ${stopAt}` : ''} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass} --backend ${v.backend ?? 'wasm'}`;
   const rows = WORLD_ACTIONS.map((a, k) => `| ${a.id} | ${a.name} | ${(held.perClass[k] as number).toFixed(0)} |`).join('\n');
   const card = `# clip-world-tiny
 
@@ -167,11 +171,11 @@ moment of the action on a plain light background), each with one caption such as
 ## Recipe
 Symmetric InfoNCE (CLIP, open_clip \`ClipLoss\`) with a learned temperature (init ${recipe.initTemperature}, exp(logit_scale) capped at 100; CLIP's init 0.07 collapsed both towers to one direction within 10 steps at this scale, see the notes);
 AdamW (betas 0.9/0.98, eps 1e-6, weight decay ${recipe.weightDecay} on matrices), peak learning rate ${recipe.learningRate}, ${recipe.warmupSteps} warmup steps,
-cosine decay, ${recipe.steps} steps of batch ${recipe.batchSize}, captions cut to ${recipe.contextLength} tokens; augmentation: shifts of up to
+cosine decay over ${recipe.steps} steps of batch ${recipe.batchSize}${stopAt < recipe.steps ? `, stopped after step ${stopAt} (the machine's time ran out; the learning rate there is ${(pretrainLearningRate(recipe, stopAt - 1)).toExponential(2)})` : ''}, captions cut to ${recipe.contextLength} tokens; augmentation: shifts of up to
 ${recipe.maxShift} px${recipe.flip ? ' and horizontal flips' : ''}. Batches and augmentation of step t depend on (seed, t) only.
 
-Reproduce (backend ${backend.name}; ${trainSeconds.toFixed(0)} s of training, ${totalSeconds.toFixed(0)} s in all, on the shared 2-core machine
-with other jobs running):
+Reproduce (backend ${backend.name}; ${Number.isFinite(trainSeconds) ? `${trainSeconds.toFixed(0)} s in training steps over the whole run` : 'training time not recorded in the resumed checkpoint'}; this invocation ${totalSeconds.toFixed(0)} s; on the shared
+2-core machine with other jobs running):
 
 \`\`\`
 ${command}
