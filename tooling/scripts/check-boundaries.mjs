@@ -16,8 +16,8 @@ const allowed = {
   '@lss/objectives': ['@lss/core'],
   '@lss/data': ['@lss/core'],
   '@lss/distributed': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/backend-torch'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/backend-torch'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch'],
+  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed', '@lss/backend-torch'],
 };
 const problems = [];
 const walk = (dir) =>
