@@ -37,7 +37,9 @@ for (const group of ['packages', 'apps', 'tooling']) {
       passed += r.numPassedTests;
       failed += r.numFailedTests;
       skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-      console.log(`  ${`${group}/${name}${label}`.padEnd(30)} ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+      console.log(
+        `  ${`${group}/${name}${label}`.padEnd(30)} ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
+      );
     }
   }
 }
