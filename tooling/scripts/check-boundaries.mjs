@@ -12,8 +12,9 @@ const allowed = {
   '@lss/concepts': ['@lss/core'],
   '@lss/objectives': ['@lss/core'],
   '@lss/data': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval'],
+  '@lss/onnx': ['@lss/core'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/onnx'],
+  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/onnx'],
 };
 const problems = [];
 const walk = (dir) =>
