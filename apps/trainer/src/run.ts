@@ -84,6 +84,11 @@ export interface RunResult {
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
 }
 
+/** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The git commit of the working tree, or null outside a repository. */
 export function gitCommit(): string | null {
   try {
@@ -310,11 +315,11 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
   const onSignal = (signal?: NodeJS.Signals) => {
     const name = signal ?? 'signal';
     if (stopRequested !== null) {
-      progress.log(`${name} again: exiting without a checkpoint.`);
+      log(`${name} again: exiting without a checkpoint.`);
       process.exit(130);
     }
     stopRequested = name;
-    progress.log(`${signal}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
+    log(`${name}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
   };
   if (options.handleSignals) {
     process.on('SIGINT', onSignal);
@@ -423,6 +428,9 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
         });
       }
       step = completed;
+      // Let the event loop run once per step: signal handlers (and timers) run only from libuv's loop,
+      // and with an in-memory or cached source every await above resolves through microtasks alone.
+      await yieldToEventLoop();
       if (nonFiniteStreak >= config.logging.maxNonFiniteSteps) {
         const path = await save(step, rngState);
         progress.done();

@@ -29,6 +29,7 @@ export {
 export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
 export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, segmentFrames, type ViewRequest } from './clip-views.js';
 export {
+  AV_NOPTS_VALUE,
   type DecodedFrames,
   type DecodeOptions,
   decodedSize,
@@ -40,13 +41,17 @@ export {
   type FfmpegBinary,
   type FfmpegOptions,
   type FfmpegSource,
+  type FramecrcPackets,
+  type FrameScan,
   installerFfmpegPath,
   listEncoders,
   type ProbeOptions,
   parseFfmpegBanner,
   parseFramecrc,
+  parseTimestamp,
   probeVideo,
   resolveFfmpeg,
+  scanVideoFrames,
 } from './ffmpeg.js';
 export {
   type EpochReport,
