@@ -14,8 +14,8 @@ const allowed = {
   '@lss/data': ['@lss/core'],
   '@lss/distributed': ['@lss/core'],
   '@lss/onnx': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/onnx'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/onnx'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/onnx'],
+  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed', '@lss/onnx'],
 };
 const problems = [];
 const walk = (dir) =>

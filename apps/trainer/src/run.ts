@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveVideoVit } from '@lss/backbone';
 import { ConfigError, NonFiniteLossError, SeededRandom } from '@lss/core';
-import { writeFileAtomic } from '@lss/core/node';
+import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
 import {
   createObjectives,
   loadObjectiveVariables,
@@ -32,6 +32,7 @@ import { buildTowers } from './model.js';
 import { AdamW, OPTIMIZER_ROOT } from './optim/adamw.js';
 import { renderTrainingPlot } from './plot.js';
 import { ProgressReporter } from './progress.js';
+import { acquireRunLock } from './run-lock.js';
 import { buildSchedules } from './schedules.js';
 import { type HostBatch, optimizedVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
 
@@ -185,6 +186,19 @@ function configDiff(a: unknown, b: unknown, prefix = ''): string[] {
  * const result = await runTraining(config);
  */
 export async function runTraining(config: TrainConfig, options: RunOptions = {}): Promise<RunResult> {
+  // Before any expensive work: the run folder must be writable (real cause named: read-only, disk
+  // full...), and no other trainer may use it (run.lock; a stale lock of a killed trainer is taken over).
+  ensureWritableDir(config.workdir, 'run folder');
+  ensureWritableDir(join(config.workdir, 'checkpoints'), 'checkpoint folder');
+  const lock = acquireRunLock(config.workdir, { log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) });
+  try {
+    return await runLocked(config, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunResult> {
   const workdir = config.workdir;
   const checkpointDir = join(workdir, 'checkpoints');
   mkdirSync(checkpointDir, { recursive: true });
