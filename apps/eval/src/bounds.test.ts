@@ -34,7 +34,8 @@ describe('test-view settings are bounded, the error names the flag', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('ConfigError: Test views: numClips (--views CLIPSxCROPS) is 1000; expected at most 64');
-    expect(r.ms).toBeLessThan(5000);
+    // The model path does not exist: the views error coming first shows nothing was loaded before the check.
+    expect(r.err).not.toMatch(/nonexistent\/model/);
   });
 
   it('--size 100000 and --frames 100000 name their flag', async () => {
