@@ -11,7 +11,7 @@ import type { SplitNumber } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSpec } from './datasets.js';
 import { classifyVideo, evaluateKnn, evaluateLinearProbe, evaluateZeroShot } from './evaluate.js';
-import type { ViewSettings } from './feature-cache.js';
+import { checkViews, type ViewSettings } from './feature-cache.js';
 import { exportOnnxModelFolder } from './onnx-model.js';
 import { compareReports, type EvalReport, readReport, reportToMarkdown } from './report.js';
 
@@ -164,6 +164,8 @@ function parseViews(values: Values): Partial<ViewSettings> {
   if (frames !== undefined) out.numFrames = frames;
   const size = num(values, 'size', isPositiveInt, 'a positive integer (pixels)');
   if (size !== undefined) out.size = size;
+  // Bounds and the memory estimate before any model is loaded (defaults fill what is not given).
+  checkViews({ numClips: 1, numCrops: 1, numFrames: 8, size: 224, ...out });
   return out;
 }
 
