@@ -18,8 +18,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
 import { exportFeatures } from './export.js';
 import { extractFeatures, type FeatureSample, type HostViews, type ViewLoader, type ViewSettings } from './feature-cache.js';
-import type { FeatureSet } from './features-math.js';
-import { KNN_DEFAULTS, knnScores } from './knn.js';
+import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
+import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
@@ -114,7 +114,7 @@ function samplesOf(samples: readonly VideoSample[]): FeatureSample[] {
 }
 
 async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, samples: readonly VideoSample[], label: string) {
-  return extractFeatures({
+  const features = await extractFeatures({
     model: p.model,
     samples: samplesOf(samples),
     views: p.views,
@@ -122,6 +122,14 @@ async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, sample
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     progressLabel: options.progress === false ? null : label,
   });
+  assertFiniteFeatures(
+    features.data,
+    features.numVideos,
+    samples.map((s) => s.path),
+    p.model,
+    label,
+  );
+  return features;
 }
 
 function viewsLabel(v: ViewSettings): string {
@@ -364,14 +372,26 @@ export async function evaluateKnn(options: KnnEvalOptions): Promise<EvalReport> 
     for (const split of p.dataset.splits) {
       const { train, test } = await trainTest(p, options, split);
       const scores = knnScores(train, test, { k, temperature, numClasses: p.dataset.classNames.length });
-      splits.push(splitResult(split.name, scores, test.labels, train.numSamples, { effectiveK: Math.min(k, train.numSamples) }));
+      const effectiveK = Math.min(k, train.numSamples);
+      const result = splitResult(split.name, scores, test.labels, train.numSamples, {
+        effectiveK,
+        top5Positions: knnTop5Positions(effectiveK),
+      });
+      // DINO: top-5 counts only the first min(5, k) ranked classes (the rest have no neighbour's vote).
+      splits.push({ ...result, top5: knnAccuracy(scores, test.labels, effectiveK).top5 });
     }
     return finish(
       makeReport({
         protocol: 'knn',
         dataset: { name: p.dataset.name, root: p.dataset.root, classNames: p.dataset.classNames },
         model: { kind: p.model.kind, path: p.model.path, hash: p.model.hash.slice(0, 16), label: p.model.label },
-        settings: { ...commonSettings(p), k, temperature, vote: 'Σ exp(cos / T) over the k nearest training videos (DINO eval_knn)' },
+        settings: {
+          ...commonSettings(p),
+          k,
+          temperature,
+          vote: 'Σ exp(cos / T) over the k nearest training videos (DINO eval_knn)',
+          top5: 'DINO knn_classifier: the label among the first min(5, k) classes ranked by votes',
+        },
         splits,
       }),
       options,
@@ -425,6 +445,7 @@ export async function classifyVideo(
     const loader = options.loadViews ?? ffmpegViewLoader(options);
     const loaded = await loader({ path: videoPath, label: 0 }, views);
     const emb = await model.encodeViews(loaded);
+    assertFiniteFeatures(emb, 1, [videoPath], model, 'classify');
     const scores = zeroShotScores({ data: emb, numVideos: 1, numViews: views.numClips * views.numCrops, dim: model.embedDim }, classifier);
     const logits = Array.from(scores.data, (c) => 100 * c);
     const max = Math.max(...logits);

@@ -1,7 +1,7 @@
 /**
  * Small host-side helpers for feature matrices: row-major `Float32Array` [N, D] with labels.
  */
-import { ShapeError } from '@lss/core';
+import { ShapeError, WeightsError } from '@lss/core';
 
 /** A labelled feature matrix: `data` is row-major [numSamples, dim]. */
 export interface FeatureSet {
@@ -57,4 +57,37 @@ export function selectRows(set: FeatureSet, indices: ArrayLike<number>): Feature
     labels[r] = set.labels[i] as number;
   }
   return { data, numSamples: indices.length, dim: set.dim, labels };
+}
+
+/**
+ * Throws a WeightsError when any of the `numVideos` feature rows (each `perVideo` values: views × dim)
+ * holds NaN or ±Infinity: a diverged checkpoint's features would otherwise be ranked as if they meant
+ * something (every NaN score ties, and ties go to class 0). The message names how many videos, the
+ * first of them, and the model.
+ */
+export function assertFiniteFeatures(
+  data: Float32Array,
+  numVideos: number,
+  paths: readonly string[],
+  model: { readonly label: string; readonly path: string },
+  what: string,
+): void {
+  if (numVideos === 0) return;
+  const perVideo = data.length / numVideos;
+  const bad: number[] = [];
+  for (let i = 0; i < numVideos; i++) {
+    for (let j = i * perVideo; j < (i + 1) * perVideo; j++) {
+      if (!Number.isFinite(data[j] as number)) {
+        bad.push(i);
+        break;
+      }
+    }
+  }
+  if (bad.length === 0) return;
+  const first = bad.slice(0, 3).map((i) => paths[i] ?? `video ${i}`);
+  throw new WeightsError(
+    `Model ${model.label} (${model.path}) gave non-finite features (NaN or ±Infinity) for ${bad.length} of ${numVideos} videos of ${what} ` +
+      `(e.g. ${first.join(', ')}); expected finite embeddings. The checkpoint has probably diverged (or its weights hold NaN): ` +
+      'evaluate an earlier checkpoint, or check the training log for a non-finite loss.',
+  );
 }

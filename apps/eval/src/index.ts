@@ -40,7 +40,7 @@ export {
   type ViewSettings,
 } from './feature-cache.js';
 export { type FeatureSet, l2NormalizeRows } from './features-math.js';
-export { KNN_DEFAULTS, type KnnOptions, knnScores } from './knn.js';
+export { KNN_DEFAULTS, type KnnOptions, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 export { type LbfgsOptions, type LbfgsResult, minimizeLbfgs } from './lbfgs.js';
 export {
   DEFAULT_C_GRID,

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expectNoLeaks } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
-import { knnScores } from './knn.js';
+import { knnAccuracy, knnScores } from './knn.js';
 import { computeSplitMetrics } from './metrics.js';
 import { gaussianClusters, shuffleLabels } from './test-helpers.js';
 
@@ -34,5 +37,37 @@ describe('weighted k-NN (DINO/SVT)', () => {
     // similarities 1, 0, 0.6 → k=2 picks 1 (class 0) and 0.6 (class 1)
     expect(s.data[0]).toBeCloseTo(Math.exp(1 / 0.5), 4);
     expect(s.data[1]).toBeCloseTo(Math.exp(0.6 / 0.5), 4);
+  });
+});
+
+describe('k-NN top-1 / top-5 equal DINO knn_classifier (reference values, scripts/dino_knn_reference.py)', () => {
+  const ref = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'dino-knn.json'), 'utf8')) as {
+    temperature: number;
+    numClasses: number;
+    dim: number;
+    train: { features: number[]; labels: number[] };
+    test: { features: number[]; labels: number[] };
+    results: { k: number; top1: number; top5: number }[];
+  };
+  const set = (s: { features: number[]; labels: number[] }) => ({
+    data: Float32Array.from(s.features),
+    numSamples: s.labels.length,
+    dim: ref.dim,
+    labels: Int32Array.from(s.labels),
+  });
+  for (const { k, top1, top5 } of ref.results) {
+    it(`k = ${k}: top-1 ${top1} %, top-5 ${top5} %`, () => {
+      const scores = knnScores(set(ref.train), set(ref.test), { k, temperature: ref.temperature, numClasses: ref.numClasses });
+      const accuracy = knnAccuracy(scores, ref.test.labels, Math.min(k, ref.train.labels.length));
+      expect(accuracy.top1).toBeCloseTo(top1, 6);
+      expect(accuracy.top5).toBeCloseTo(top5, 6);
+    });
+  }
+
+  it('top-5 with k = 1 is top-1 (DINO), not 100 % over 4 classes', () => {
+    const trainSet = { data: Float32Array.from([1, 0, 0, 1]), numSamples: 2, dim: 2, labels: Int32Array.from([0, 1]) };
+    const testSet = { data: Float32Array.from([0.9, 0.1]), numSamples: 1, dim: 2, labels: Int32Array.from([1]) };
+    const scores = knnScores(trainSet, testSet, { k: 1, numClasses: 4 });
+    expect(knnAccuracy(scores, testSet.labels, 1)).toEqual({ top1: 0, top5: 0 });
   });
 });

@@ -7,7 +7,7 @@
 import { ConfigError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkFeatureSet, type FeatureSet, inferNumClasses, l2NormalizeRows } from './features-math.js';
-import type { ScoreMatrix } from './metrics.js';
+import { type ScoreMatrix, topKAccuracy } from './metrics.js';
 
 export interface KnnOptions {
   /** Number of neighbours (DINO/SVT: 20). Capped at the number of training samples. */
@@ -73,4 +73,22 @@ export function knnScores(train: FeatureSet, test: FeatureSet, options: KnnOptio
     trainT.dispose();
   }
   return { data: out, shape: [test.numSamples, numClasses] };
+}
+
+/**
+ * Number of ranked classes that DINO's `knn_classifier` counts for "top-5": `min(5, k)`. Only the
+ * classes of the k neighbours receive votes, so with k < 5 the rest of a top-5 would be classes with no
+ * vote at all; DINO counts the first min(5, k) positions ("top5 does not make sense if k < 5").
+ */
+export function knnTop5Positions(k: number): number {
+  return Math.min(5, k);
+}
+
+/**
+ * Top-1 and "top-5" (percent) of k-NN vote scores with DINO's semantics (eval_knn.py): classes ranked by
+ * summed votes, ties to the lower class index (PyTorch's stable CPU sort), top-5 over the first
+ * {@link knnTop5Positions}(k) positions. `k` is the effective number of neighbours.
+ */
+export function knnAccuracy(scores: ScoreMatrix, labels: ArrayLike<number>, k: number): { top1: number; top5: number } {
+  return { top1: 100 * topKAccuracy(scores, labels, 1), top5: 100 * topKAccuracy(scores, labels, knnTop5Positions(k)) };
 }

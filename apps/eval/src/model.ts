@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, VisionTower } from '@lss/backbone';
 import type { TextEncoder } from '@lss/concepts';
-import { loadClipTokenizer, loadOnnxTextEncoder } from '@lss/concepts/node';
+import { loadClipTokenizer, loadOnnxRuntime, loadOnnxTextEncoder } from '@lss/concepts/node';
 import { ConfigError, WeightsError } from '@lss/core';
 import { hashFile, readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -263,8 +263,9 @@ function findClipWeights(dir: string): string {
 export type TextEngine = 'auto' | 'onnx' | 'tfjs';
 
 /**
- * The text encoder for zero-shot classifiers of `model`: ONNX (transformers.js) when `engine` is 'onnx',
- * or 'auto' and the folder has `onnx/text_model.onnx`; else the tfjs text tower of the same folder.
+ * The text encoder for zero-shot classifiers of `model`: ONNX (onnxruntime-node) when `engine` is 'onnx',
+ * or 'auto' and the folder has `onnx/text_model.onnx` and onnxruntime-node is installed (it is an optional
+ * peer dependency); else the tfjs text tower of the same folder.
  * Returns the encoder and a `release` that frees what was loaded for it.
  */
 export async function loadTextEncoder(
@@ -278,7 +279,14 @@ export async function loadTextEncoder(
   }
   const engine = options.engine ?? 'auto';
   const hasOnnx = existsSync(join(textModelDir, 'onnx', 'text_model.onnx'));
-  if (engine === 'onnx' || (engine === 'auto' && hasOnnx)) {
+  const ortInstalled =
+    engine === 'auto' && hasOnnx
+      ? await loadOnnxRuntime().then(
+          () => true,
+          () => false,
+        )
+      : false;
+  if (engine === 'onnx' || (engine === 'auto' && hasOnnx && ortInstalled)) {
     const encoder = await loadOnnxTextEncoder(textModelDir);
     return { encoder, engine: 'onnx', release: async () => void (await encoder.dispose?.()) };
   }

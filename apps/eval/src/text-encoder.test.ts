@@ -11,7 +11,7 @@ import { createTfjsTextEncoder } from './text-encoder.js';
 const expected = readSafetensorsFile(join(CLIP_TINY_DIR, 'expected.safetensors')).tensors.get('text_embeds');
 const strings = (JSON.parse(readFileSync(join(CLIP_TINY_DIR, 'expected.json'), 'utf8')) as { strings: string[] }).strings;
 
-describe('text encoders: tfjs (backbone) and ONNX (transformers.js) agree on clip-tiny', () => {
+describe('text encoders: tfjs (backbone) and ONNX (onnxruntime-node) agree on clip-tiny', () => {
   it('both match expected.safetensors text_embeds within 1e-4', async () => {
     expect(expected?.shape).toEqual([14, 32]);
     const ref = expected?.data as Float32Array;

@@ -1,7 +1,7 @@
 /**
  * The tfjs text engine: CLIP's text tower from `@lss/backbone` (`ClipModel.encodeText`) behind
  * `@lss/concepts`' {@link TextEncoder} contract, through its `createTokenizedTextEncoder` adapter and a
- * transformers.js tokenizer (`loadClipTokenizer`). Used where a CLIP folder has only safetensors
+ * Hugging Face tokenizer (`loadClipTokenizer`). Used where a CLIP folder has only safetensors
  * weights (no `onnx/text_model.onnx`), and by the trainer, which keeps one engine for everything.
  */
 import type { ClipModel } from '@lss/backbone';

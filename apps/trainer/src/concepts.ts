@@ -2,7 +2,7 @@
  * The concept spaces of a run (SPEC.md section 2), built once from the CLIP text encoder through
  * `@lss/concepts` and cached on disk (keyed by model hash and inputs), then held as tensors for the
  * whole run. The text engine is the tfjs text tower of the CLIP the student was initialised from
- * (works for safetensors-only folders), with the transformers.js tokenizer of the same folder; a
+ * (works for safetensors-only folders), with the Hugging Face tokenizer of the same folder; a
  * folder with `onnx/text_model.onnx` but no loaded CLIP uses the ONNX engine instead.
  */
 import type { ClipModel } from '@lss/backbone';

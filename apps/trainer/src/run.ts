@@ -87,6 +87,11 @@ export interface RunResult {
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
 }
 
+/** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The git commit of the working tree, or null outside a repository. */
 export function gitCommit(): string | null {
   try {
@@ -386,7 +391,7 @@ function newestCheckpoint(dir: string): ReturnType<typeof readCheckpoint> | null
  */
 async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedBy> {
   const { config } = run;
-  const signals = options.handleSignals ? watchSignals(run.progress) : null;
+  const signals = options.handleSignals ? watchSignals(run.log) : null;
   const input = new StepInput(run);
   const timer = new StepTimer(run.endStep);
   try {
@@ -398,6 +403,9 @@ async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedB
       run.step += 1;
       options.onStep?.(step, result);
       if (result) report(run, step, result, timer.stop(run.step, result.numClips));
+      // Let the event loop run once per step: signal handlers (and timers) run only from libuv's loop,
+      // and with an in-memory or cached source every await above resolves through microtasks alone.
+      await yieldToEventLoop();
       if (run.nonFiniteStreak >= config.logging.maxNonFiniteSteps) {
         const path = await save(run, rngState);
         run.progress.done();
@@ -415,7 +423,6 @@ async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedB
         run.log(`stopped after step ${run.step}; checkpoint ${run.lastCheckpoint}. Run the same command again to resume.`);
         return stop;
       }
-      await new Promise(setImmediate); // let signal handlers run even when a step does no I/O
     }
     return 'done';
   } finally {
@@ -596,16 +603,16 @@ class StepTimer {
 }
 
 /** SIGINT/SIGTERM: finish the current step, save, exit cleanly. A second signal exits at once. */
-function watchSignals(progress: ProgressReporter): { readonly requested: boolean; dispose(): void } {
+function watchSignals(log: (line: string) => void): { readonly requested: boolean; dispose(): void } {
   let requested: string | null = null;
   const onSignal = (signal?: NodeJS.Signals) => {
     const name = signal ?? 'signal';
     if (requested !== null) {
-      progress.log(`${name} again: exiting without a checkpoint.`);
+      log(`${name} again: exiting without a checkpoint.`);
       process.exit(130);
     }
     requested = name;
-    progress.log(`${name}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
+    log(`${name}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -55,3 +55,49 @@ export class DataError extends LssError {
 export function formatShape(shape: readonly (number | null | undefined)[]): string {
   return `[${shape.map((d) => (d == null ? '*' : String(d))).join(', ')}]`;
 }
+
+/** Longest echo of a received value in an error message (characters), see {@link echoValue}. */
+export const MAX_ECHO_CHARS = 120;
+
+/**
+ * Writes a received value for an error message, cut to at most `maxChars` characters plus a marker:
+ * strings and keys JSON-quoted, objects and arrays as JSON down to 4 levels (deeper levels as `…`).
+ * Never throws and never walks more of the value than it prints, so a hostile input (a 100 MB string,
+ * a header nested 100 000 levels deep, a cycle, a BigInt) cannot blow up the message or the stack.
+ *
+ * @example
+ * throw new ConfigError(`received ${echoValue(value)}; expected a number.`);
+ */
+export function echoValue(value: unknown, maxChars: number = MAX_ECHO_CHARS): string {
+  const out: string[] = [];
+  let length = 0;
+  const push = (s: string): boolean => {
+    out.push(s);
+    length += s.length;
+    return length <= maxChars;
+  };
+  const walk = (v: unknown, depth: number, seen: Set<object>): boolean => {
+    if (typeof v === 'string') return push(JSON.stringify(v.length > maxChars ? v.slice(0, maxChars + 1) : v));
+    if (typeof v === 'number' || typeof v === 'boolean' || v === null) return push(String(v));
+    if (typeof v === 'bigint') return push(`${v}n`);
+    if (v === undefined) return push('undefined');
+    if (typeof v !== 'object') return push(`[${typeof v}]`);
+    if (seen.has(v)) return push('[cycle]');
+    if (depth >= 4) return push(Array.isArray(v) ? '[…]' : '{…}');
+    seen.add(v);
+    const isArray = Array.isArray(v);
+    if (!push(isArray ? '[' : '{')) return false;
+    let first = true;
+    for (const key of Object.keys(v)) {
+      if (!first && !push(',')) return false;
+      first = false;
+      if (!isArray && !push(`${JSON.stringify(key.length > maxChars ? key.slice(0, maxChars + 1) : key)}:`)) return false;
+      if (!walk((v as Record<string, unknown>)[key], depth + 1, seen)) return false;
+    }
+    seen.delete(v);
+    return push(isArray ? ']' : '}');
+  };
+  walk(value, 0, new Set());
+  const text = out.join('');
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}… (cut at ${maxChars} characters)`;
+}

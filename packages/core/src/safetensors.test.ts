@@ -140,6 +140,14 @@ describe('hostile safetensors files are rejected with WeightsError before alloca
     ],
     ['non-string metadata', rawFile({ __metadata__: { a: 1 }, ...ok }, four), /metadata/],
     ['missing data_offsets', rawFile({ x: { dtype: 'F32', shape: [4] } }, four), /data_offsets/],
+    // A small file whose header nests thousands of levels deep (was a RangeError from the message's JSON.stringify).
+    ['header nested 20000 levels deep', rawFile(null, four, `{"x":${'['.repeat(20000)}${']'.repeat(20000)}}`), /nests 20001 levels/],
+    [
+      'shape nested 5000 levels deep',
+      rawFile(null, four, `{"x":{"dtype":"F32","shape":${'['.repeat(5000)}${']'.repeat(5000)}}}`),
+      /at most 16/,
+    ],
+    ['metadata nested deep', rawFile(null, four, `{"__metadata__":{"a":${'{"b":'.repeat(3000)}1${'}'.repeat(3000)}}}`), /levels deep/],
   ];
   for (const [name, bytes, message] of cases) {
     it(name, () => {
@@ -151,6 +159,31 @@ describe('hostile safetensors files are rejected with WeightsError before alloca
       }
       expect(error).toBeInstanceOf(WeightsError);
       expect((error as Error).message).toMatch(message);
+    });
+  }
+});
+
+describe('hostile values are echoed cut to a bounded length', () => {
+  const four = new Uint8Array(16);
+  const longName = 'n'.repeat(1_000_000);
+  const cases: Array<[string, Uint8Array]> = [
+    ['a 1 MB dtype', rawFile({ x: { dtype: 'Q'.repeat(1_000_000), shape: [4], data_offsets: [0, 16] } }, four)],
+    ['a 1 MB tensor name with a bad dtype', rawFile({ [longName]: { dtype: 'Q4', shape: [4], data_offsets: [0, 16] } }, four)],
+    ['a 200 000-entry shape', rawFile({ x: { dtype: 'F32', shape: new Array(200_000).fill(-1), data_offsets: [0, 16] } }, four)],
+    ['a description that is a long list', rawFile({ x: new Array(100_000).fill('abc') }, four)],
+    ['a duplicated 1 MB name', rawFile(null, four, `{"${longName}":1,"${longName}":2}`)],
+  ];
+  for (const [name, bytes] of cases) {
+    it(name, () => {
+      let error: unknown;
+      try {
+        readSafetensors(bytes, { source: 'hostile.safetensors' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(WeightsError);
+      expect((error as Error).message.length).toBeLessThan(600);
+      expect((error as Error).message).toContain('cut at 120 characters');
     });
   }
 });

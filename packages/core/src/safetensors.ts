@@ -10,7 +10,7 @@
  * duplicate names, unknown dtype, a shape that does not match the byte length, offsets out of range,
  * overlapping ranges, holes between ranges. Everything fails with {@link WeightsError}.
  */
-import { formatShape, WeightsError } from './errors.js';
+import { echoValue, formatShape, LssError, WeightsError } from './errors.js';
 
 /** Largest header accepted (the reference implementation uses the same 100 MB limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -101,24 +101,53 @@ export function readHeaderLength(prefix: Uint8Array, fileLength: number, source 
  * Allocates nothing proportional to the tensor data.
  */
 export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: number, source = 'safetensors data'): SafetensorsHeader {
+  return asWeightsError(source, () => parseHeader(headerBytes, fileLength, source));
+}
+
+/**
+ * Deepest JSON nesting accepted in a header. A valid header nests 3 levels (the object of tensors, one
+ * tensor's description, its shape list); the limit leaves room for extensions and stops a small file
+ * nested thousands of levels deep before anything walks it recursively.
+ */
+export const MAX_HEADER_DEPTH = 16;
+
+/** Runs `read`; any error that is not already LSS.js's own becomes a WeightsError naming `source`. */
+export function asWeightsError<T>(source: string, read: () => T): T {
+  try {
+    return read();
+  } catch (cause) {
+    if (cause instanceof LssError) throw cause;
+    throw new WeightsError(
+      `${source}: cannot read the safetensors data (${echoValue(cause instanceof Error ? `${cause.name}: ${cause.message}` : cause, 200)}). The file is corrupt or not safetensors.`,
+      { cause },
+    );
+  }
+}
+
+function parseHeader(headerBytes: Uint8Array, fileLength: number, source: string): SafetensorsHeader {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch (cause) {
     throw new WeightsError(`${source}: the header is not valid UTF-8; expected a JSON object. The file is corrupt.`, { cause });
   }
-  const duplicate = findDuplicateTopLevelKey(text);
+  const { duplicate, depth } = scanHeader(text);
+  if (depth > MAX_HEADER_DEPTH) {
+    throw new WeightsError(
+      `${source}: the header JSON nests ${depth} levels deep; expected at most ${MAX_HEADER_DEPTH} (a safetensors header nests 3: tensors, one tensor's description, its shape). The file is corrupt or hostile.`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
     throw new WeightsError(
-      `${source}: the header is not valid JSON (${(cause as Error).message}); expected {"name": {"dtype", "shape", "data_offsets"}}. The file is corrupt or truncated.`,
+      `${source}: the header is not valid JSON (${echoValue((cause as Error).message, 200)}); expected {"name": {"dtype", "shape", "data_offsets"}}. The file is corrupt or truncated.`,
       { cause },
     );
   }
   if (duplicate !== null) {
-    throw new WeightsError(`${source}: tensor name ${JSON.stringify(duplicate)} appears twice in the header; names must be unique.`);
+    throw new WeightsError(`${source}: tensor name ${echoValue(duplicate)} appears twice in the header; names must be unique.`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new WeightsError(`${source}: the header is ${Array.isArray(json) ? 'an array' : typeof json}; expected a JSON object.`);
@@ -139,12 +168,12 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: numb
   for (const entry of entries) {
     if (entry.begin < cursor) {
       throw new WeightsError(
-        `${source}: tensor ${JSON.stringify(entry.name)} has data_offsets starting at ${entry.begin - dataStart}, inside the range of another tensor (which ends at ${cursor - dataStart}); ranges must not overlap.`,
+        `${source}: tensor ${echoValue(entry.name)} has data_offsets starting at ${entry.begin - dataStart}, inside the range of another tensor (which ends at ${cursor - dataStart}); ranges must not overlap.`,
       );
     }
     if (entry.begin > cursor) {
       throw new WeightsError(
-        `${source}: ${entry.begin - cursor} unused bytes before tensor ${JSON.stringify(entry.name)} (offset ${cursor - dataStart}); tensor ranges must be contiguous.`,
+        `${source}: ${entry.begin - cursor} unused bytes before tensor ${echoValue(entry.name)} (offset ${cursor - dataStart}); tensor ranges must be contiguous.`,
       );
     }
     cursor = entry.end;
@@ -159,12 +188,14 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: numb
 
 function validateMetadata(value: unknown, source: string): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new WeightsError(`${source}: __metadata__ is ${JSON.stringify(value)}; expected an object of strings.`);
+    throw new WeightsError(`${source}: __metadata__ is ${echoValue(value)}; expected an object of strings.`);
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (typeof v !== 'string') {
-      throw new WeightsError(`${source}: __metadata__.${k} is ${typeof v}; expected a string (safetensors metadata is string to string).`);
+      throw new WeightsError(
+        `${source}: __metadata__.${echoValue(k)} is ${typeof v}; expected a string (safetensors metadata is string to string).`,
+      );
     }
     out[k] = v;
   }
@@ -172,16 +203,16 @@ function validateMetadata(value: unknown, source: string): Record<string, string
 }
 
 function validateEntry(name: string, value: unknown, dataStart: number, dataLength: number, source: string): SafetensorsEntry {
-  const where = `${source}: tensor ${JSON.stringify(name)}`;
+  const where = `${source}: tensor ${echoValue(name)}`;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new WeightsError(`${where} is described by ${JSON.stringify(value)}; expected {"dtype", "shape", "data_offsets"}.`);
+    throw new WeightsError(`${where} is described by ${echoValue(value)}; expected {"dtype", "shape", "data_offsets"}.`);
   }
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in ITEM_BYTES)) {
-    throw new WeightsError(`${where} has dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(ITEM_BYTES).join(', ')}.`);
+    throw new WeightsError(`${where} has dtype ${echoValue(dtype)}; expected one of ${Object.keys(ITEM_BYTES).join(', ')}.`);
   }
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new WeightsError(`${where} has shape ${JSON.stringify(shape)}; expected an array of non-negative integers.`);
+    throw new WeightsError(`${where} has shape ${echoValue(shape)}; expected an array of non-negative integers.`);
   }
   if (
     !Array.isArray(offsets) ||
@@ -189,7 +220,7 @@ function validateEntry(name: string, value: unknown, dataStart: number, dataLeng
     offsets.some((o) => !Number.isSafeInteger(o) || o < 0) ||
     (offsets[0] as number) > (offsets[1] as number)
   ) {
-    throw new WeightsError(`${where} has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end.`);
+    throw new WeightsError(`${where} has data_offsets ${echoValue(offsets)}; expected [begin, end] with 0 <= begin <= end.`);
   }
   const [begin, end] = offsets as [number, number];
   if (end > dataLength) {
@@ -201,18 +232,21 @@ function validateEntry(name: string, value: unknown, dataStart: number, dataLeng
   const expectedBytes = count * ITEM_BYTES[dtype as SafetensorsDtype];
   if (expectedBytes !== end - begin) {
     throw new WeightsError(
-      `${where}: shape ${formatShape(shape)} of ${dtype} needs ${expectedBytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}.`,
+      `${where}: shape ${echoValue(shape)} of ${dtype} needs ${expectedBytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}.`,
     );
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end };
 }
 
 /**
- * Returns the first top-level key that occurs twice in a JSON object text, or null.
- * JSON.parse silently keeps the last duplicate, which would hide a malicious second entry.
+ * Scans a JSON object text without parsing it: the first top-level key that occurs twice (or null;
+ * JSON.parse silently keeps the last duplicate, which would hide a malicious second entry), and the
+ * deepest nesting of objects and arrays.
  */
-function findDuplicateTopLevelKey(text: string): string | null {
+function scanHeader(text: string): { duplicate: string | null; depth: number } {
   const seen = new Set<string>();
+  let duplicate: string | null = null;
+  let maxDepth = 0;
   let depth = 0;
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -221,19 +255,22 @@ function findDuplicateTopLevelKey(text: string): string | null {
       let j = i + 1;
       while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
       if (depth === 1 && expectKey) {
-        let key: string;
+        let key: string | null = null;
         try {
           key = JSON.parse(text.slice(i, j + 1)) as string;
         } catch {
-          return null; // JSON.parse of the whole header reports it
+          // JSON.parse of the whole header reports it
         }
-        if (seen.has(key)) return key;
-        seen.add(key);
+        if (key !== null && duplicate === null) {
+          if (seen.has(key)) duplicate = key;
+          seen.add(key);
+        }
         expectKey = false;
       }
       i = j;
     } else if (c === '{' || c === '[') {
       depth++;
+      if (depth > maxDepth) maxDepth = depth;
       if (depth === 1 && c === '{') expectKey = true;
     } else if (c === '}' || c === ']') {
       depth--;
@@ -241,13 +278,15 @@ function findDuplicateTopLevelKey(text: string): string | null {
       expectKey = true;
     }
   }
-  return null;
+  return { duplicate, depth: maxDepth };
 }
 
 /** Parses and validates the header of a complete safetensors file held in memory. */
 export function readSafetensorsHeader(bytes: Uint8Array, source = 'safetensors data'): SafetensorsHeader {
-  const headerLength = readHeaderLength(bytes, bytes.length, source);
-  return parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, source);
+  return asWeightsError(source, () => {
+    const headerLength = readHeaderLength(bytes, bytes.length, source);
+    return parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, source);
+  });
 }
 
 /**
@@ -259,8 +298,12 @@ export function readSafetensorsHeader(bytes: Uint8Array, source = 'safetensors d
  */
 export function readSafetensors(bytes: Uint8Array, options: { names?: readonly string[]; source?: string } = {}): SafetensorsContents {
   const source = options.source ?? 'safetensors data';
+  return asWeightsError(source, () => readContents(bytes, options.names, source));
+}
+
+function readContents(bytes: Uint8Array, names: readonly string[] | undefined, source: string): SafetensorsContents {
   const header = readSafetensorsHeader(bytes, source);
-  const wanted = options.names ? new Set(options.names) : null;
+  const wanted = names ? new Set(names) : null;
   const tensors = new Map<string, SafetensorsTensor>();
   for (const entry of header.entries) {
     if (wanted && !wanted.has(entry.name)) continue;
@@ -268,7 +311,7 @@ export function readSafetensors(bytes: Uint8Array, options: { names?: readonly s
   }
   if (wanted) {
     const missing = [...wanted].filter((n) => !tensors.has(n));
-    if (missing.length > 0) throw new WeightsError(`${source}: requested tensors not in the file: ${missing.join(', ')}.`);
+    if (missing.length > 0) throw new WeightsError(`${source}: requested tensors not in the file: ${echoValue(missing)}.`);
   }
   return { tensors, metadata: header.metadata };
 }
@@ -308,7 +351,7 @@ export function decodeTensor(entry: SafetensorsEntry, raw: Uint8Array, source = 
         const v = view.getBigInt64(8 * i, true);
         if (v > 2147483647n || v < -2147483648n) {
           throw new WeightsError(
-            `${source}: tensor ${JSON.stringify(entry.name)} (I64) holds ${v} at index ${i}, which does not fit int32; tfjs has no int64. Store it as I32 or F32.`,
+            `${source}: tensor ${echoValue(entry.name)} (I64) holds ${v} at index ${i}, which does not fit int32; tfjs has no int64. Store it as I32 or F32.`,
           );
         }
         out[i] = Number(v);

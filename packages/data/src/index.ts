@@ -8,6 +8,20 @@
  * import { SeededRandom } from '@lss/core';
  * const plans = planTrainViews({ width: 320, height: 240, numFrames: 250 }, SVT_VIEW_CONFIG, new SeededRandom(0));
  */
+
+export {
+  type ActionVideoOptions,
+  actionPose,
+  captionFor,
+  renderActionVideo,
+  renderStill,
+  STILL_CAPTION_TEMPLATES,
+  type StillOptions,
+  WORLD_ACTIONS,
+  WORLD_VIDEO_PROMPTS,
+  type WorldAction,
+  worldVocabulary,
+} from './action-world.js';
 export {
   adjustBrightnessInPlace,
   adjustContrastInPlace,

@@ -77,6 +77,15 @@ export interface VideoInfo {
   /** Number of frames: counted exactly when `frameCountExact`, else `round(duration * fps)`. */
   readonly numFrames: number;
   readonly frameCountExact: boolean;
+  /**
+   * How frame i is found when decoding. `'timestamps'`: every packet has a presentation timestamp, so frame i is the
+   * one at the i-th smallest pts (and decoding may seek). `'decode-order'`: some or all packets carry no pts (AVI,
+   * raw H.264, MPEG-PS), or the frames were not counted, so frame i is the i-th frame the decoder outputs, counted
+   * from the start without seeking, as PyAV's `container.decode()` gives them. Absent means `'timestamps'`.
+   */
+  readonly frameOrder?: 'timestamps' | 'decode-order';
+  /** Packets the demuxer flagged corrupt while probing (a cut-off or damaged file); absent when none or not counted. */
+  readonly corruptPackets?: number;
   /** Codec name as ffmpeg prints it (`h264`, `mpeg4`, `vp9`). */
   readonly codec: string;
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '@lss/core';
 import { describe, expect, it } from 'vitest';
 import { applyOverride, configFromData, loadConfig, readConfigFile } from './load.js';
 
@@ -113,6 +114,38 @@ describe('--set overrides', () => {
     expect(() => configFromData(base, { overrides: ['optimizer.baseLearningRate=-1'] })).toThrow(/optimizer.baseLearningRate/);
     expect(() => configFromData(base, { overrides: ['optimizer.clipMode=norm'] })).toThrow(/per-parameter/);
     expect(() => configFromData(base, { overrides: ['objectives.5.weight=1'] })).toThrow(/not a valid index/);
+  });
+
+  it('rejects prototype-reaching keys by name (ConfigError, Object.prototype untouched)', () => {
+    const cases: [string, string][] = [
+      ['__proto__.x=1', '__proto__'],
+      ['constructor.prototype.x=1', 'constructor'],
+      ['optimizer.__proto__.polluted=1', '__proto__'],
+      ['optimizer.constructor=1', 'constructor'],
+      ['views.prototype=1', 'prototype'],
+      ['objectives=[{"name": "uniform-prior", "__proto__": {"polluted": 1}}]', '__proto__'],
+    ];
+    for (const [assignment, name] of cases) {
+      let error: unknown;
+      try {
+        configFromData(base, { overrides: [assignment] });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, assignment).toBeInstanceOf(ConfigError);
+      expect((error as Error).message, assignment).toContain(`"${name}" is not allowed`);
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('rejects prototype-reaching keys in config files', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'evil.json'), '{"data": {"kind": "synthetic", "root": "d"}, "__proto__": {"polluted": 1}}');
+    expect(() => loadConfig(join(dir, 'evil.json'))).toThrow(ConfigError);
+    expect(() => loadConfig(join(dir, 'evil.json'))).toThrow(/"__proto__" is not allowed/);
+    writeFileSync(join(dir, 'evil.yaml'), 'optimizer:\n  constructor:\n    prototype: 1\n');
+    expect(() => loadConfig(join(dir, 'evil.yaml'))).toThrow(/"constructor" is not allowed/);
   });
 });
 

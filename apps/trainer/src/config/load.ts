@@ -42,6 +42,32 @@ type JsonObject = { [key: string]: Json };
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * Keys that reach an object's prototype when used as property names. No config key has these names;
+ * accepting them would let `--set __proto__.x=1` (or a config file) modify `Object.prototype`.
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function forbiddenKeyError(key: string, where: string): ConfigError {
+  return new ConfigError(
+    `${where}: the key ${JSON.stringify(key)} is not allowed (it names the JavaScript prototype chain, not a config field). ` +
+      'Remove it; config keys are the fields listed by the schema (e.g. optimizer.learningRate).',
+  );
+}
+
+/** Throws a ConfigError if `value` holds a prototype-reaching key at any depth. */
+function rejectForbiddenKeys(value: unknown, where: string, path: readonly string[] = []): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => rejectForbiddenKeys(v, where, [...path, String(i)]));
+  } else if (typeof value === 'object' && value !== null) {
+    // Own keys only, `__proto__` included (JSON.parse and YAML create it as an own property).
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) throw forbiddenKeyError(key, `${where}${path.length ? ` at ${path.join('.')}` : ''}`);
+      rejectForbiddenKeys((value as Record<string, unknown>)[key], where, [...path, key]);
+    }
+  }
+}
+
+/**
  * Finds a config by name or path: an existing path as given, else `<name>` with a config extension
  * in the current folder, else in the shipped `configs/` folder.
  */
@@ -95,6 +121,7 @@ export function readConfigFile(nameOrPath: string, seen: readonly string[] = [])
   if (!isObject(data)) {
     throw new ConfigError(`Config file ${path} must hold an object (key: value pairs); received ${describe(data)}.`);
   }
+  rejectForbiddenKeys(data, `Config file ${path}`);
   const { extends: parents, ...own } = data;
   absolutizePaths(own, dirname(path));
   let merged: JsonObject = {};
@@ -196,6 +223,7 @@ export function applyOverride(data: JsonObject, assignment: string, schema: Sche
   const key = assignment.slice(0, eq).trim();
   const raw = assignment.slice(eq + 1);
   const parts = key.split('.');
+  for (const part of parts) if (FORBIDDEN_KEYS.has(part)) throw forbiddenKeyError(part, `--set ${key}`);
   let node: Schema = schema;
   let target: Json = data;
   const walked: string[] = [];
@@ -225,7 +253,7 @@ export function applyOverride(data: JsonObject, assignment: string, schema: Sche
     let childKey: string | number;
     if (def.type === 'object') {
       const shape = def.shape ?? {};
-      if (!(part in shape)) {
+      if (!Object.hasOwn(shape, part)) {
         throw new ConfigError(
           `Unknown config key ${JSON.stringify([...walked, part].join('.'))} in --set ${key}; valid keys${walked.length ? ` under ${walked.join('.')}` : ''}: ${Object.keys(shape).join(', ')}.`,
         );
@@ -253,6 +281,7 @@ export function applyOverride(data: JsonObject, assignment: string, schema: Sche
     walked.push(part);
     if (last) {
       const value = parseValue(raw, childSchema, key);
+      rejectForbiddenKeys(value, `--set ${key}`);
       const finalValue = isPathKey(walked) && typeof value === 'string' ? resolve(value) : value;
       setChild(target, childKey, finalValue);
       return;
@@ -412,6 +441,7 @@ export function loadConfig(nameOrPath: string, options: LoadConfigOptions = {}):
 
 /** Validates an in-memory config object (same overrides and errors as files). */
 export function configFromData(data: Record<string, unknown>, options: LoadConfigOptions = {}, source = 'config'): TrainConfig {
+  rejectForbiddenKeys(data, source);
   const copy = structuredClone(data) as JsonObject;
   for (const assignment of options.overrides ?? []) applyOverride(copy, assignment);
   return validateConfig(copy, source);

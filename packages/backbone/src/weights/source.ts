@@ -4,6 +4,7 @@
  */
 import {
   decodeTensor,
+  echoValue,
   formatShape,
   readSafetensorsHeader,
   type SafetensorsDtype,
@@ -36,7 +37,7 @@ export function weightSourceFromBytes(bytes: Uint8Array, name = 'safetensors dat
     metadata: header.metadata,
     read(key) {
       const entry = byName.get(key);
-      if (!entry) throw new WeightsError(`${name}: no tensor ${JSON.stringify(key)}.`);
+      if (!entry) throw new WeightsError(`${name}: no tensor ${echoValue(key)}.`);
       return decodeTensor(entry, bytes.subarray(entry.begin, entry.end), name);
     },
   };
@@ -64,9 +65,9 @@ export function diagnoseTruncation(prefix: Uint8Array, fileLength: number, name:
   for (const [key, e] of Object.entries(json)) {
     if (key === '__metadata__' || !e || !Array.isArray(e.data_offsets)) continue;
     const [begin, end] = e.data_offsets;
-    if (end > available) {
+    if (typeof end === 'number' && end > available) {
       cut.push(
-        `${JSON.stringify(key)} (${e.dtype} ${formatShape(e.shape ?? [])}, bytes ${begin}-${end}${begin < available ? `, only ${available - begin} present` : ', none present'})`,
+        `${echoValue(key)} (${typeof e.dtype === 'string' && e.dtype.length <= 8 ? e.dtype : echoValue(e.dtype)} ${describeShape(e.shape)}, bytes ${begin}-${end}${begin < available ? `, only ${available - begin} present` : ', none present'})`,
       );
     }
   }
@@ -74,4 +75,10 @@ export function diagnoseTruncation(prefix: Uint8Array, fileLength: number, name:
   return new WeightsError(
     `${name}: the file is truncated (${available} data bytes after the header; the header needs more). Tensors cut off: ${cut.slice(0, 20).join('; ')}${cut.length > 20 ? `; and ${cut.length - 20} more` : ''}. Download or copy the file again.`,
   );
+}
+
+/** A shape from an unvalidated header, for messages: `[32, 64]`, or the value cut to a bounded length. */
+function describeShape(shape: unknown): string {
+  if (Array.isArray(shape) && shape.length <= 8 && shape.every((d) => typeof d === 'number')) return formatShape(shape);
+  return echoValue(shape ?? []);
 }

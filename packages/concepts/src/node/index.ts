@@ -1,5 +1,5 @@
 /**
- * `@lss/concepts/node`: Node-only parts of `@lss/concepts`: transformers.js tokenizer and ONNX text
+ * `@lss/concepts/node`: Node-only parts of `@lss/concepts`: Hugging Face tokenizer and ONNX text
  * engine, shipped data (labels, prompts, descriptions, vocabulary), saving/loading/caching spaces,
  * the one-call build, and the description/vocabulary generator for OpenAI-compatible endpoints.
  */
@@ -35,6 +35,7 @@ export {
 } from './generate.js';
 export { checkTokenizerFiles, findTextWeights, hashFile, ONNX_TEXT_MODEL, type TextWeights, TOKENIZER_FILES } from './model-files.js';
 export { loadOnnxTextEncoder, type OnnxTextEncoderOptions } from './onnx-encoder.js';
+export { loadOnnxRuntime, ONNXRUNTIME_INSTALL_HINT } from './onnx-runtime.js';
 export {
   buildOrLoadCachedCategorySpace,
   buildOrLoadCachedDescriptionSpace,

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { ConfigError, WeightsError } from '@lss/core';
 import { readSafetensorsFileHeader } from '@lss/core/node';
 
-/** Files a CLIP tokenizer folder must contain for transformers.js' `AutoTokenizer`. */
+/** Files a CLIP tokenizer folder must contain (Hugging Face `tokenizer.json` + `tokenizer_config.json`). */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
-/** ONNX text model path inside a folder (transformers.js' `CLIPTextModelWithProjection`, fp32). */
+/** ONNX text model path inside a folder (transformers.js layout, fp32). */
 export const ONNX_TEXT_MODEL = 'onnx/text_model.onnx';
 
 /** Throws a {@link ConfigError} naming every missing tokenizer file. */

@@ -1,7 +1,8 @@
 /**
- * The ONNX text engine: CLIP's text tower as `onnx/text_model.onnx`, run by transformers.js'
- * `CLIPTextModelWithProjection` (onnxruntime-node, fp32, CPU). The session is created on the first
- * `encode` call, so building an encoder only to hit a cache costs one file hash.
+ * The ONNX text engine: CLIP's text tower as `onnx/text_model.onnx` (Hugging Face / transformers.js layout:
+ * input `input_ids` int64 `[N, 77]`, output `text_embeds` `[N, D]`), run by onnxruntime-node (optional peer
+ * dependency, fp32, CPU). The session is created on the first `encode` call, so building an encoder only to
+ * hit a cache costs one file hash.
  */
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -9,8 +10,8 @@ import { ShapeError, WeightsError } from '@lss/core';
 import { createTokenizedTextEncoder, type TextEncoder } from '../encoder.js';
 import type { Tokenizer } from '../tokens.js';
 import { findTextWeights, hashFile, ONNX_TEXT_MODEL } from './model-files.js';
+import { loadOnnxRuntime } from './onnx-runtime.js';
 import { loadClipTokenizer } from './tokenizer.js';
-import { transformers, withModelLocation } from './transformers-env.js';
 
 export interface OnnxTextEncoderOptions {
   /** A tokenizer to use instead of the folder's own. */
@@ -19,12 +20,11 @@ export interface OnnxTextEncoderOptions {
   readonly batchSize?: number;
   /** Model id for provenance (default: the folder name). */
   readonly id?: string;
+  /** onnxruntime intra-op threads (default: onnxruntime's own choice). */
+  readonly threads?: number;
 }
 
-interface OnnxModel {
-  (inputs: Record<string, unknown>): Promise<Record<string, { dims: number[]; data: Float32Array }>>;
-  dispose(): Promise<unknown>;
-}
+type OnnxSession = Awaited<ReturnType<Awaited<ReturnType<typeof loadOnnxRuntime>>['InferenceSession']['create']>>;
 
 /**
  * Text encoder for a local CLIP folder with `onnx/text_model.onnx`. A folder with only safetensors
@@ -40,19 +40,29 @@ export async function loadOnnxTextEncoder(modelDir: string, options: OnnxTextEnc
   }
   if (!existsSync(resolve(modelDir, 'config.json'))) {
     throw new WeightsError(
-      `Model folder ${modelDir} has ${ONNX_TEXT_MODEL} but no config.json; transformers.js needs the Hugging Face CLIPConfig next to it.`,
+      `Model folder ${modelDir} has ${ONNX_TEXT_MODEL} but no config.json; expected the Hugging Face CLIPConfig next to it (transformers.js and the web page need it).`,
     );
   }
   const tokenizer = options.tokenizer ?? (await loadClipTokenizer(modelDir));
   const modelHash = hashFile(weights.path);
-  let model: Promise<OnnxModel> | undefined;
-  const getModel = (): Promise<OnnxModel> => {
+  let model: Promise<OnnxSession> | undefined;
+  const getModel = (): Promise<OnnxSession> => {
     model ??= (async () => {
-      const { CLIPTextModelWithProjection } = await transformers();
-      return (await withModelLocation(modelDir, true, (id) =>
-        CLIPTextModelWithProjection.from_pretrained(id, { dtype: 'fp32', device: 'cpu' }),
-      )) as unknown as OnnxModel;
+      const ort = await loadOnnxRuntime();
+      try {
+        return await ort.InferenceSession.create(weights.path, {
+          executionProviders: ['cpu'],
+          ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+        });
+      } catch (e) {
+        throw new WeightsError(
+          `${weights.path} could not be loaded by onnxruntime (${(e as Error).message.split('\n')[0]}); expected a valid ONNX text tower (re-export it, or check the file is complete).`,
+        );
+      }
     })();
+    model.catch(() => {
+      model = undefined;
+    });
     return model;
   };
   return createTokenizedTextEncoder({
@@ -61,23 +71,23 @@ export async function loadOnnxTextEncoder(modelDir: string, options: OnnxTextEnc
     modelHash,
     batchSize: options.batchSize ?? 64,
     async embedIds(ids, n, batch) {
-      const { Tensor } = await transformers();
+      const ort = await loadOnnxRuntime();
       const m = await getModel();
       const l = batch.shape[1];
-      const input = new Tensor(
+      const input = new ort.Tensor(
         'int64',
         BigInt64Array.from(ids, (v) => BigInt(v)),
         [n, l],
       ); // [n, L]
-      const out = await m({ input_ids: input });
-      const emb = out.text_embeds;
+      const out = await m.run({ input_ids: input });
+      const emb = out.text_embeds as { dims: readonly number[]; data: Float32Array } | undefined;
       if (!emb || emb.dims.length !== 2 || emb.dims[0] !== n) {
         throw new ShapeError(`${ONNX_TEXT_MODEL} returned text_embeds ${emb ? `[${emb.dims.join(', ')}]` : 'none'}; expected [${n}, D].`);
       }
       return Float32Array.from(emb.data);
     },
     async dispose() {
-      if (model) await (await model).dispose();
+      if (model) await (await model).release();
       model = undefined;
     },
   });

@@ -13,7 +13,7 @@ const expected = JSON.parse(readFileSync(fixturePath('clip-tiny', 'expected.json
   openai_token_ids: number[][];
 };
 
-describe('loadClipTokenizer (transformers.js AutoTokenizer on clip-tiny)', () => {
+describe('loadClipTokenizer (@huggingface/tokenizers on clip-tiny)', () => {
   let tok: Tokenizer;
   const tmp = mkdtempSync(join(tmpdir(), 'lss-tok-'));
   beforeAll(async () => {
@@ -58,7 +58,7 @@ describe('loadClipTokenizer (transformers.js AutoTokenizer on clip-tiny)', () =>
     expect(cut.ids[76]).toBe(EOT_TOKEN_ID);
   });
 
-  it('loads from several folders concurrently (transformers.js env is global; loads are serialised)', async () => {
+  it('loads from several folders concurrently (each load reads its own files)', async () => {
     const dir = join(tmp, 'copy', 'other-name');
     cpSync(CLIP_TINY_DIR, dir, { recursive: true, filter: (src) => !src.includes('onnx') && !src.endsWith('.safetensors') });
     const [a, b] = await Promise.all([loadClipTokenizer(dir), loadClipTokenizer(CLIP_TINY_DIR)]);

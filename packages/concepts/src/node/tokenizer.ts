@@ -1,10 +1,11 @@
 /**
- * CLIP tokenisation through transformers.js (`@huggingface/transformers`, the maintained continuation
- * of `@xenova/transformers`): `AutoTokenizer` from a local Hugging Face folder, or from the hub when
- * `allowRemote` is set and the machine is online.
+ * CLIP tokenisation through `@huggingface/tokenizers` (pure JavaScript; the tokenizer engine that
+ * transformers.js 4 itself uses, without transformers.js' onnxruntime-node dependency): `tokenizer.json`
+ * and `tokenizer_config.json` from a local Hugging Face folder, or from the hub when `allowRemote` is set
+ * and the machine is online.
  */
-import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '@lss/core';
 import {
   assertNonEmptyText,
@@ -18,7 +19,6 @@ import {
   type Tokenizer,
 } from '../tokens.js';
 import { checkTokenizerFiles } from './model-files.js';
-import { transformers, withModelLocation } from './transformers-env.js';
 
 export interface ClipTokenizerOptions {
   /** Default 77. */
@@ -33,6 +33,31 @@ interface HfTokenizer {
   encode(text: string): number[];
 }
 
+function readJson(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(
+      `Tokenizer file ${path} is not valid JSON (${(e as Error).message}); expected the Hugging Face file as saved by save_pretrained.`,
+    );
+  }
+}
+
+async function fetchHubJson(id: string, file: string): Promise<Record<string, unknown>> {
+  const url = `https://huggingface.co/${id}/resolve/main/${file}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new ConfigError(
+      `Could not download ${url} (${(e as Error).message}); expected an online machine for a hub id, or pass a local folder with ${file}.`,
+    );
+  }
+  if (!res.ok)
+    throw new ConfigError(`Download of ${url} answered HTTP ${res.status}; expected a Hugging Face CLIP repository with ${file}.`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
 /**
  * Loads a CLIP tokenizer from a local folder (files checked first; a missing one is named) or, with
  * `allowRemote`, from the hub. `tokenize` gives `[N, 77]` int32 ids `SOT ... EOT 0 0 ...`.
@@ -42,8 +67,19 @@ export async function loadClipTokenizer(modelDirOrId: string, options: ClipToken
   const padTokenId = options.padTokenId ?? DEFAULT_PAD_TOKEN_ID;
   const local = existsSync(modelDirOrId);
   if (local || !options.allowRemote) checkTokenizerFiles(modelDirOrId);
-  const { AutoTokenizer } = await transformers();
-  const hf = (await withModelLocation(modelDirOrId, local, (id) => AutoTokenizer.from_pretrained(id))) as unknown as HfTokenizer;
+  const [tokenizerJson, tokenizerConfig] = local
+    ? [readJson(join(modelDirOrId, 'tokenizer.json')), readJson(join(modelDirOrId, 'tokenizer_config.json'))]
+    : await Promise.all([fetchHubJson(modelDirOrId, 'tokenizer.json'), fetchHubJson(modelDirOrId, 'tokenizer_config.json')]);
+  const { Tokenizer: HfTokenizerClass } = await import('@huggingface/tokenizers');
+  let engine: InstanceType<typeof HfTokenizerClass>;
+  try {
+    engine = new HfTokenizerClass(tokenizerJson, tokenizerConfig);
+  } catch (e) {
+    throw new ConfigError(
+      `Tokenizer files at ${modelDirOrId} could not be read as a Hugging Face tokenizer (${(e as Error).message}); expected tokenizer.json and tokenizer_config.json as saved by transformers' save_pretrained.`,
+    );
+  }
+  const hf: HfTokenizer = { encode: (text) => engine.encode(text).ids };
   const sample = hf.encode('a');
   if (sample[0] !== SOT_TOKEN_ID || sample[sample.length - 1] !== EOT_TOKEN_ID) {
     throw new ConfigError(

@@ -4,8 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { WeightsError } from '../errors.js';
+import { echoValue, WeightsError } from '../errors.js';
 import {
+  asWeightsError,
   decodeTensor,
   encodeTensorData,
   parseSafetensorsHeader,
@@ -40,7 +41,7 @@ function openForRead(path: string): number {
 export function readSafetensorsFileHeader(path: string): SafetensorsHeader {
   const fd = openForRead(path);
   try {
-    return readHeaderFromFd(fd, path);
+    return asWeightsError(path, () => readHeaderFromFd(fd, path));
   } finally {
     closeSync(fd);
   }
@@ -60,21 +61,25 @@ function readHeaderFromFd(fd: number, path: string): SafetensorsHeader {
 export function readSafetensorsFile(path: string, options: { names?: readonly string[] } = {}): SafetensorsContents {
   const fd = openForRead(path);
   try {
-    const header = readHeaderFromFd(fd, path);
-    const wanted = options.names ? new Set(options.names) : null;
-    const tensors = new Map<string, SafetensorsTensor>();
-    for (const entry of header.entries) {
-      if (wanted && !wanted.has(entry.name)) continue;
-      tensors.set(entry.name, decodeTensor(entry, readExactly(fd, entry.end - entry.begin, entry.begin, path), path));
-    }
-    if (wanted) {
-      const missing = [...wanted].filter((n) => !tensors.has(n));
-      if (missing.length > 0) throw new WeightsError(`${path}: requested tensors not in the file: ${missing.join(', ')}.`);
-    }
-    return { tensors, metadata: header.metadata };
+    return asWeightsError(path, () => readContentsFromFd(fd, path, options.names));
   } finally {
     closeSync(fd);
   }
+}
+
+function readContentsFromFd(fd: number, path: string, names: readonly string[] | undefined): SafetensorsContents {
+  const header = readHeaderFromFd(fd, path);
+  const wanted = names ? new Set(names) : null;
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const entry of header.entries) {
+    if (wanted && !wanted.has(entry.name)) continue;
+    tensors.set(entry.name, decodeTensor(entry, readExactly(fd, entry.end - entry.begin, entry.begin, path), path));
+  }
+  if (wanted) {
+    const missing = [...wanted].filter((n) => !tensors.has(n));
+    if (missing.length > 0) throw new WeightsError(`${path}: requested tensors not in the file: ${echoValue(missing)}.`);
+  }
+  return { tensors, metadata: header.metadata };
 }
 
 /** Writes a safetensors file atomically: to `path.tmp-<pid>` first, fsync, then rename over `path`. */

@@ -18,6 +18,19 @@ describe('safetensors files', () => {
     );
     expect(readSafetensorsFileHeader(path).entries.length).toBe(inMemory.tensors.size);
   });
+  it('a file whose header nests thousands of levels deep is a WeightsError, not a RangeError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lss-node-'));
+    const path = join(dir, 'deep.safetensors');
+    const text = new TextEncoder().encode(`{"x":${'['.repeat(50000)}${']'.repeat(50000)}}`);
+    const bytes = new Uint8Array(8 + text.length);
+    new DataView(bytes.buffer).setUint32(0, text.length, true);
+    bytes.set(text, 8);
+    writeFileSync(path, bytes);
+    for (const read of [() => readSafetensorsFile(path), () => readSafetensorsFileHeader(path)]) {
+      expect(read).toThrow(WeightsError);
+      expect(read).toThrow(/deep\.safetensors: the header JSON nests 50001 levels deep/);
+    }
+  });
   it('writes atomically, leaving no temporary file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lss-node-'));
     const path = join(dir, 'w.safetensors');

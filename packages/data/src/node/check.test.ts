@@ -1,11 +1,35 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
 import { checkDataset, checkVideoFile } from './check.js';
 import { main } from './cli.js';
 
+const CASES = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'cases');
+
 describe('check', () => {
+  it('trunc75.avi (an Xvid AVI cut at 75 %, its last packet damaged) is reported with the reason', async () => {
+    const check = await checkVideoFile(join(CASES, 'trunc75.avi'), { ffmpegPath: TEST_FFMPEG });
+    expect(check.ok).toBe(false);
+    // The bundled ffmpeg 4.1 reports the damaged macroblocks; ffmpeg >= 5 also flags the packet corrupt.
+    expect(check.reason).toMatch(/damaged|truncated/);
+    expect(check.reason).toMatch(/ac-tex damaged|Error at MB|corrupt/);
+    // Without the full decode, 4.1 sees nothing wrong: the full decode is what catches it.
+    const quick = await checkVideoFile(join(CASES, 'trunc75.avi'), { ffmpegPath: TEST_FFMPEG, fullDecode: false });
+    expect(quick.ok).toBe(true);
+  });
+
+  it('a fifo and a directory named like a video get a precise reason', async () => {
+    const dir = makeTempDir('check-odd');
+    const fifo = join(dir, 'pipe.mp4');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    mkdirSync(join(dir, 'folder.avi'));
+    expect((await checkVideoFile(fifo, { ffmpegPath: TEST_FFMPEG })).reason).toMatch(/named pipe \(fifo\)/);
+    expect((await checkVideoFile(join(dir, 'folder.avi'), { ffmpegPath: TEST_FFMPEG })).reason).toMatch(/a directory named like a video/);
+  });
+
   it('lists exactly the bad files of a dataset folder, with reasons', async () => {
     const root = makeTempDir('check');
     const badDir = join(root, 'ClassB');

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { DataError } from '@lss/core';
 import type { VideoInfo } from '../types.js';
-import { decodeFrames, probeVideo } from './ffmpeg.js';
+import { probeVideo, scanVideoFrames } from './ffmpeg.js';
 import { listVideoFiles } from './readers.js';
 
 /** Result of checking one file. */
@@ -28,27 +28,59 @@ export interface CheckOptions {
    */
   readonly minFrameFraction?: number;
   readonly timeoutMs?: number;
+  /**
+   * Decode every frame of each video (default true), so a file with damaged or missing frames is caught: a cut-off
+   * AVI whose last packets are corrupt, a stream that ends before its packet count. `false` decodes nothing beyond
+   * the probe (faster, catches only unreadable files and short streams).
+   */
+  readonly fullDecode?: boolean;
   /** Called after each file. */
   readonly onProgress?: (check: VideoCheck, done: number, total: number) => void;
 }
 
 /**
  * Checks one video: non-empty, readable by ffmpeg, has a video stream, frame count consistent with the header
- * duration, and its first, middle and last frames decode.
+ * duration, no packet flagged corrupt by the demuxer, and (unless `fullDecode: false`) every frame decodes without
+ * a decoder error and the decoder outputs as many frames as the stream has packets.
  */
 export async function checkVideoFile(path: string, options: CheckOptions = {}): Promise<VideoCheck> {
   const ffmpeg = options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {};
+  const timeout = options.timeoutMs ? { timeoutMs: options.timeoutMs } : {};
   try {
-    if (statSync(path).size === 0) return { path, ok: false, reason: 'empty file (0 bytes)' };
-    const info = await probeVideo(path, {
-      ...ffmpeg,
-      countFrames: true,
-      minFrameFraction: options.minFrameFraction ?? 0.9,
-      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    });
-    const last = info.numFrames - 1;
-    const indices = [...new Set([0, Math.floor(last / 2), last])];
-    await decodeFrames(path, indices, { ...ffmpeg, info, maxMissingFrames: 0, maxShortSide: 64 });
+    const stat = statSync(path);
+    if (stat.isFIFO())
+      return { path, ok: false, reason: 'a named pipe (fifo), not a regular file: a video must be a file that can be read twice' };
+    if (stat.isDirectory()) return { path, ok: false, reason: 'a directory named like a video file, not a video' };
+    if (!stat.isFile()) return { path, ok: false, reason: 'not a regular file (socket or device)' };
+    if (stat.size === 0) return { path, ok: false, reason: 'empty file (0 bytes)' };
+    const info = await probeVideo(path, { ...ffmpeg, ...timeout, countFrames: true, minFrameFraction: options.minFrameFraction ?? 0.9 });
+    if (info.corruptPackets) {
+      return {
+        path,
+        ok: false,
+        info,
+        reason: `damaged or truncated: the demuxer flagged ${info.corruptPackets} of ${info.numFrames} video packet(s) corrupt (a file cut off while downloading or copying). Re-download it.`,
+      };
+    }
+    if (options.fullDecode !== false) {
+      const scan = await scanVideoFrames(path, { ...ffmpeg, ...timeout });
+      if (scan.decodedFrames < info.numFrames) {
+        return {
+          path,
+          ok: false,
+          info,
+          reason: `truncated or damaged: the stream has ${info.numFrames} frames but only ${scan.decodedFrames} decode${scan.errors.length ? ` (${scan.errors[0]})` : ''}. Re-download it.`,
+        };
+      }
+      if (scan.errors.length > 0) {
+        return {
+          path,
+          ok: false,
+          info,
+          reason: `damaged: decoding all ${scan.decodedFrames} frames printed ${scan.errors.length} error(s), first: ${scan.errors[0]}. Re-download or re-encode it.`,
+        };
+      }
+    }
     return { path, ok: true, info };
   } catch (error) {
     const reason = error instanceof DataError || error instanceof Error ? error.message : String(error);

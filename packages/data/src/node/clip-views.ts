@@ -61,7 +61,12 @@ export interface LoadedViews {
   readonly views: HostVideo[];
   readonly plans: ViewPlan[];
   readonly info: VideoInfo;
+  /** Requested frames the stream did not deliver, each replaced by a copy of the last decoded frame (counted, not silent). */
   readonly missingFrames: number;
+  /** The frame indices that were substituted (see `missingFrames`). */
+  readonly substitutedIndices: readonly number[];
+  /** Error lines the decoder printed while decoding these frames (damaged data, concealed errors); empty when clean. */
+  readonly decoderErrors: readonly string[];
 }
 
 /** Plans the views of a video (pure given `info`). */
@@ -108,5 +113,12 @@ export async function loadVideoViews(path: string, request: ViewRequest, options
     outputSize ? { ...decodeOptions, outputSize } : { ...decodeOptions, maxShortSide: options.maxShortSide ?? 256 },
   );
   const views = plans.map((plan) => renderView(decoded.frames, decoded.indices, plan));
-  return { views, plans, info, missingFrames: decoded.missingFrames };
+  return {
+    views,
+    plans,
+    info,
+    missingFrames: decoded.missingFrames,
+    substitutedIndices: decoded.substitutedIndices,
+    decoderErrors: decoded.decoderErrors,
+  };
 }

@@ -124,7 +124,7 @@ describe('timestamps', () => {
   it('parseFramecrc reads the packet count and sorted pts in seconds', () => {
     const text =
       '#tb 0: 1/12800\n#media_type 0: video\n0, -1024, 0, 512, 3952, 0x98\n0, -512, 1024, 512, 530, 0x56, F=0x0\n0, 0, 512, 512, 88, 0xbc\n';
-    expect(parseFramecrc(text)).toEqual({ count: 3, times: [0, 0.04, 0.08] });
+    expect(parseFramecrc(text)).toEqual({ count: 3, times: [0, 0.04, 0.08], missingPts: 0, corruptPackets: 0 });
   });
 
   it('a video stream that starts after the container (audio first) still maps index i to the i-th frame', async () => {

@@ -212,15 +212,46 @@ function checkFile(path: string): void {
 }
 
 /**
- * Parses ffmpeg's `framecrc` output for one stream: the packet count and the sorted presentation times in seconds
- * (empty when some packet has no pts). Lines: `stream, dts, pts, duration, size, crc[, flags]`; `#tb 0: num/den`.
+ * ffmpeg's "no timestamp" value (`AV_NOPTS_VALUE`, `INT64_MIN`), printed as a number by `framecrc` and as `N/A` by
+ * ffprobe. AVI, raw elementary streams and MPEG-PS leave some or all packets without a presentation time.
  */
-export function parseFramecrc(text: string): { count: number; times: number[] } {
+export const AV_NOPTS_VALUE = '-9223372036854775808';
+
+/**
+ * A timestamp field as ffmpeg prints it, in stream time-base units, or undefined when it means "no timestamp":
+ * `AV_NOPTS_VALUE`, `N/A`, empty, or anything that is not a safe integer (a sentinel must never be taken as a time).
+ */
+export function parseTimestamp(field: string | undefined): number | undefined {
+  const text = field?.trim() ?? '';
+  if (text === '' || text === 'N/A' || text === AV_NOPTS_VALUE || !/^-?\d+$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** Packets of one stream as read by {@link parseFramecrc}. */
+export interface FramecrcPackets {
+  /** Number of packets (one per frame for video). */
+  readonly count: number;
+  /** Sorted presentation times in seconds; empty unless every packet has a pts. */
+  readonly times: number[];
+  /** Packets without a presentation timestamp (`AV_NOPTS_VALUE` / `N/A`). */
+  readonly missingPts: number;
+  /** Packets the demuxer flagged corrupt (`F=0x2`, `AV_PKT_FLAG_CORRUPT`): a damaged or cut-off file. */
+  readonly corruptPackets: number;
+}
+
+/**
+ * Parses ffmpeg's `framecrc` output for one stream: the packet count, the sorted presentation times in seconds
+ * (empty when some packet has no pts), the packets without pts and the packets flagged corrupt.
+ * Lines: `stream, dts, pts, duration, size, crc[, F=flags]`; `#tb 0: num/den`.
+ */
+export function parseFramecrc(text: string): FramecrcPackets {
   let num = 1;
   let den = 1;
   let count = 0;
+  let missingPts = 0;
+  let corruptPackets = 0;
   const times: number[] = [];
-  let allPts = true;
   for (const line of text.split('\n')) {
     if (line.startsWith('#tb 0:')) {
       const m = /(\d+)\s*\/\s*(\d+)/.exec(line);
@@ -234,11 +265,13 @@ export function parseFramecrc(text: string): { count: number; times: number[] } 
     const parts = line.split(',');
     if (parts.length < 5) continue;
     count++;
-    const pts = Number(parts[2]);
-    if (Number.isFinite(pts)) times.push((pts * num) / den);
-    else allPts = false;
+    const pts = parseTimestamp(parts[2]);
+    if (pts === undefined) missingPts++;
+    else times.push((pts * num) / den);
+    const flags = /F=0x([0-9a-fA-F]+)/.exec(parts.slice(6).join(','));
+    if (flags && (Number.parseInt(flags[1]!, 16) & 0x2) !== 0) corruptPackets++;
   }
-  return { count, times: allPts ? times.sort((a, b) => a - b) : [] };
+  return { count, times: missingPts === 0 ? times.sort((a, b) => a - b) : [], missingPts, corruptPackets };
 }
 
 /** Options of {@link probeVideo}. */
@@ -309,13 +342,21 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   }
   let startTime = banner.startTime;
   let frameTimes: number[] | undefined;
-  if (packets && packets.times.length === counted && counted > 0) {
+  // Frame i is found by its timestamp only when every packet has one and no two are equal; otherwise (AVI, raw
+  // H.264, MPEG-PS, duplicated pts) it is the i-th decoded frame, found by decoding from the start.
+  let frameOrder: 'timestamps' | 'decode-order' = 'decode-order';
+  if (packets && packets.missingPts === 0 && packets.times.length === counted && counted > 0) {
     const times = packets.times;
-    startTime = times[0]!;
-    // Variable frame rate when some frame sits more than half a frame away from its constant-rate slot.
-    let worst = 0;
-    for (let i = 0; i < times.length; i++) worst = Math.max(worst, Math.abs(times[i]! - (startTime + i / fps)));
-    if (worst > 0.5 / fps) frameTimes = times;
+    let distinct = true;
+    for (let i = 1; i < times.length; i++) if (!(times[i]! > times[i - 1]!)) distinct = false;
+    if (distinct) {
+      frameOrder = 'timestamps';
+      startTime = times[0]!;
+      // Variable frame rate when some frame sits more than half a frame away from its constant-rate slot.
+      let worst = 0;
+      for (let i = 0; i < times.length; i++) worst = Math.max(worst, Math.abs(times[i]! - (startTime + i / fps)));
+      if (worst > 0.5 / fps) frameTimes = times;
+    }
   }
   return {
     width,
@@ -328,6 +369,8 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
     numFrames,
     frameCountExact: counted !== undefined,
     codec,
+    frameOrder,
+    ...(packets && packets.corruptPackets > 0 ? { corruptPackets: packets.corruptPackets } : {}),
   };
 }
 
@@ -352,8 +395,18 @@ export interface DecodedFrames {
   /** Sorted unique frame indices, in the order of `frames`. */
   readonly indices: readonly number[];
   readonly info: VideoInfo;
-  /** Requested frames ffmpeg did not deliver (padded with the last delivered frame). */
+  /**
+   * Requested frames ffmpeg did not deliver (the stream ended early: a truncated or damaged file), each replaced by
+   * a copy of the last delivered frame. Same as `substitutedIndices.length`.
+   */
   readonly missingFrames: number;
+  /** The requested indices that were substituted (see `missingFrames`), sorted; empty when every frame decoded. */
+  readonly substitutedIndices: readonly number[];
+  /**
+   * Error lines the decoder printed (`-v error`: damaged macroblocks, corrupt packets, concealed errors), at most 8;
+   * empty for a clean decode. A frame decoded with errors is still delivered, so these are reported, not thrown.
+   */
+  readonly decoderErrors: readonly string[];
 }
 
 /** Output size for a video given the decode options (even numbers are not required for rgb24). */
@@ -400,13 +453,23 @@ export async function decodeFrames(path: string, requested: readonly number[], o
     const hi = times && i < times.length - 1 ? (t + timeOf(i + 1)) / 2 : t + 0.5 / fps;
     return [lo, hi];
   };
-  // Input-side -ss counts from the container's start; seek half a second early, the select filter does the rest.
-  const seek = timeOf(indices[0]!) - (info.containerStartTime ?? info.startTime) - 0.5;
-  const windows = indices.map((i) => {
-    const [lo, hi] = windowOf(i);
-    return `between(t\\,${lo.toFixed(6)}\\,${(hi - 1e-6).toFixed(6)})`;
-  });
-  const filters = [`select='${windows.join('+')}'`];
+  const decodeOrder = info.frameOrder === 'decode-order';
+  let select: string;
+  let seek = 0;
+  if (decodeOrder) {
+    // No usable timestamps: frame i is the i-th decoded frame (the select filter's `n`), counted from the start.
+    select = indices.map((i) => `eq(n\\,${i})`).join('+');
+  } else {
+    // Input-side -ss counts from the container's start; seek half a second early, the select filter does the rest.
+    seek = timeOf(indices[0]!) - (info.containerStartTime ?? info.startTime) - 0.5;
+    select = indices
+      .map((i) => {
+        const [lo, hi] = windowOf(i);
+        return `between(t\\,${lo.toFixed(6)}\\,${(hi - 1e-6).toFixed(6)})`;
+      })
+      .join('+');
+  }
+  const filters = [`select='${select}'`];
   if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}:flags=bilinear`);
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-threads', String(options.threads ?? 1)];
   if (seek > 0.5) args.push('-ss', seek.toFixed(6));
@@ -414,7 +477,7 @@ export async function decodeFrames(path: string, requested: readonly number[], o
   args.push('-frames:v', String(indices.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000 });
   if (result.timedOut) throw new DataError(`ffmpeg timed out decoding ${path}.`, { file: path });
-  const delivered = Math.floor(result.stdout.length / frameBytes);
+  const delivered = Math.min(indices.length, Math.floor(result.stdout.length / frameBytes));
   if (delivered === 0) {
     throw new DataError(
       `ffmpeg decoded no frames of ${path} (exit ${result.code}): ${lastLines(result.stderr) || 'no message'}. The file is corrupt or truncated.`,
@@ -431,9 +494,54 @@ export async function decodeFrames(path: string, requested: readonly number[], o
     );
   }
   const data = new Uint8Array(indices.length * frameBytes);
-  data.set(result.stdout.subarray(0, Math.min(delivered, indices.length) * frameBytes));
+  data.set(result.stdout.subarray(0, delivered * frameBytes));
   for (let k = delivered; k < indices.length; k++) data.copyWithin(k * frameBytes, (delivered - 1) * frameBytes, delivered * frameBytes);
-  return { frames: { data, shape: [indices.length, height, width, 3] }, indices, info, missingFrames: Math.max(0, missing) };
+  return {
+    frames: { data, shape: [indices.length, height, width, 3] },
+    indices,
+    info,
+    missingFrames: missing,
+    substitutedIndices: indices.slice(delivered),
+    decoderErrors: errorLines(result.stderr),
+  };
+}
+
+/** The distinct error lines of an ffmpeg run at `-v error` (at most `max`). */
+function errorLines(stderr: string, max = 8): string[] {
+  const lines = stderr
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('frame='))
+    // "[mpeg4 @ 0x55d0c8a3f740] Error at MB: 5" -> "mpeg4: Error at MB: 5" (the address differs on every run).
+    .map((l) => l.replace(/^\[([\w.-]+) @ 0x[0-9a-fA-F]+\]\s*/, '$1: '));
+  return [...new Set(lines)].slice(0, max);
+}
+
+/** Result of {@link scanVideoFrames}. */
+export interface FrameScan {
+  /** Frames the decoder output, decoding the whole video stream in order. */
+  readonly decodedFrames: number;
+  /** Distinct error lines of the demuxer and decoder (corrupt packets, damaged macroblocks), at most 8. */
+  readonly errors: readonly string[];
+}
+
+/**
+ * Decodes every frame of the first video stream (scaled to 16x16, discarded) to count the frames the decoder really
+ * outputs and collect its errors: the full-file check behind `lss-data check`. One ffmpeg process.
+ */
+export async function scanVideoFrames(path: string, options: FfmpegOptions = {}): Promise<FrameScan> {
+  checkFile(path);
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  // framecrc prints one line per decoded frame; -vsync 0 so no frame is duplicated or dropped on the way out.
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-threads', '1', '-i', path, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  args.push('-vf', 'scale=16:16', '-vsync', '0', '-f', 'framecrc', '-');
+  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 120_000 });
+  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding all of ${path}.`, { file: path });
+  let decodedFrames = 0;
+  for (const line of result.stdout.toString('utf8').split('\n')) if (line !== '' && !line.startsWith('#')) decodedFrames++;
+  const errors = errorLines(result.stderr);
+  if (result.code !== 0 && errors.length === 0) errors.push(`ffmpeg exited with code ${result.code}`);
+  return { decodedFrames, errors };
 }
 
 /** Video codecs the encoder helper knows. */

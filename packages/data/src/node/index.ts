@@ -11,9 +11,25 @@
  * for await (const batch of loader.epoch(0)) console.log(batch.views[0]?.shape); // [2, 8, 224, 224, 3]
  * await loader.close();
  */
+
+export {
+  ACTION_WORLD_VERSION,
+  type ActionWorld,
+  type ActionWorldManifest,
+  type ActionWorldOptions,
+  generateActionWorld,
+  isTestGroup,
+  readActionWorldManifest,
+  readWorldStills,
+  renderWorldStills,
+  type WorldStill,
+  type WorldStills,
+  type WorldVideo,
+} from './action-world-dataset.js';
 export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
 export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, segmentFrames, type ViewRequest } from './clip-views.js';
 export {
+  AV_NOPTS_VALUE,
   type DecodedFrames,
   type DecodeOptions,
   decodedSize,
@@ -25,13 +41,17 @@ export {
   type FfmpegBinary,
   type FfmpegOptions,
   type FfmpegSource,
+  type FramecrcPackets,
+  type FrameScan,
   installerFfmpegPath,
   listEncoders,
   type ProbeOptions,
   parseFfmpegBanner,
   parseFramecrc,
+  parseTimestamp,
   probeVideo,
   resolveFfmpeg,
+  scanVideoFrames,
 } from './ffmpeg.js';
 export {
   type EpochReport,

@@ -22,6 +22,8 @@ export type WorkerResult =
       readonly views: { data: Float32Array; shape: number[] }[];
       readonly info: import('../types.js').VideoInfo;
       readonly missingFrames: number;
+      readonly substitutedIndices: readonly number[];
+      readonly decoderErrors: readonly string[];
       readonly threadId: number;
     }
   | { readonly id: number; readonly ok: false; readonly message: string };
@@ -40,6 +42,8 @@ if (parentPort) {
           views,
           info: loaded.info,
           missingFrames: loaded.missingFrames,
+          substitutedIndices: loaded.substitutedIndices,
+          decoderErrors: loaded.decoderErrors,
           threadId: threadId,
         };
         port.postMessage(

@@ -83,3 +83,51 @@ export async function writeBadFiles(dir: string): Promise<BadFiles> {
   if (result.status !== 0) throw new Error(`could not write the audio-only test file: ${result.stderr.toString()}`);
   return { truncatedMp4, truncatedAvi, zeroBytes, audioOnly, textAsMp4 };
 }
+
+/**
+ * One kind of video file users have: a container, a codec, B-frames or not, complete, partial or missing
+ * timestamps. `args` are ffmpeg output arguments (after the raw rgb24 input); `timestamps` says what its packets carry.
+ */
+export interface VideoKind {
+  readonly name: string;
+  readonly ext: string;
+  readonly args: readonly string[];
+  /** What the packets carry: every pts, only some (MPEG-PS), or none (AVI with B-frames, raw H.264). */
+  readonly timestamps: 'all' | 'some' | 'none';
+}
+
+const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-pix_fmt', 'yuv420p', '-g', '12'];
+
+/**
+ * The kinds the frame-identity test generates: AVI with Xvid / DivX / MPEG-4 Part 2 (with and without B-frames),
+ * H.264 and MJPEG; MP4, MKV, WebM, MOV, GIF; MPEG-PS and MPEG-TS; a raw H.264 elementary stream.
+ */
+export const VIDEO_KINDS: readonly VideoKind[] = [
+  { name: 'avi-xvid-bframes', ext: 'avi', args: ['-c:v', 'libxvid', '-q:v', '2', '-bf', '2', '-g', '12', '-vtag', 'XVID', '-pix_fmt', 'yuv420p'], timestamps: 'none' },
+  { name: 'avi-xvid', ext: 'avi', args: ['-c:v', 'libxvid', '-q:v', '2', '-bf', '0', '-g', '12', '-vtag', 'XVID', '-pix_fmt', 'yuv420p'], timestamps: 'all' },
+  { name: 'avi-divx-mpeg4-bframes', ext: 'avi', args: ['-c:v', 'mpeg4', '-q:v', '2', '-bf', '2', '-g', '12', '-vtag', 'DIVX', '-pix_fmt', 'yuv420p'], timestamps: 'none' },
+  { name: 'avi-h264-bframes', ext: 'avi', args: [...X264, '-bf', '3'], timestamps: 'none' },
+  { name: 'avi-mjpeg', ext: 'avi', args: ['-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj420p'], timestamps: 'all' },
+  { name: 'mp4-h264-bframes', ext: 'mp4', args: [...X264, '-bf', '3'], timestamps: 'all' },
+  { name: 'mp4-h264-no-bframes', ext: 'mp4', args: [...X264, '-bf', '0'], timestamps: 'all' },
+  { name: 'mp4-mpeg4-bframes', ext: 'mp4', args: ['-c:v', 'mpeg4', '-q:v', '2', '-bf', '2', '-g', '12', '-pix_fmt', 'yuv420p'], timestamps: 'all' },
+  { name: 'mkv-h264-bframes', ext: 'mkv', args: [...X264, '-bf', '3'], timestamps: 'all' },
+  { name: 'webm-vp9', ext: 'webm', args: ['-c:v', 'libvpx-vp9', '-crf', '10', '-b:v', '0', '-deadline', 'realtime', '-cpu-used', '8', '-g', '12', '-pix_fmt', 'yuv420p'], timestamps: 'all' },
+  { name: 'webm-vp8', ext: 'webm', args: ['-c:v', 'libvpx', '-crf', '4', '-b:v', '2M', '-g', '12', '-pix_fmt', 'yuv420p'], timestamps: 'all' },
+  { name: 'mov-h264-bframes', ext: 'mov', args: [...X264, '-bf', '3'], timestamps: 'all' },
+  { name: 'mov-mjpeg', ext: 'mov', args: ['-c:v', 'mjpeg', '-q:v', '2', '-pix_fmt', 'yuvj420p'], timestamps: 'all' },
+  { name: 'gif', ext: 'gif', args: ['-vf', 'split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=none'], timestamps: 'all' },
+  { name: 'mpg-mpeg2-bframes', ext: 'mpg', args: ['-c:v', 'mpeg2video', '-q:v', '2', '-bf', '2', '-g', '12', '-pix_fmt', 'yuv420p'], timestamps: 'some' },
+  { name: 'ts-h264-bframes', ext: 'ts', args: [...X264, '-bf', '3'], timestamps: 'all' },
+  { name: 'h264-raw-stream', ext: 'h264', args: [...X264, '-bf', '3', '-f', 'h264'], timestamps: 'none' },
+];
+
+/** Writes `numFrames` index-pattern frames (64x48, 25 fps) as the given kind; returns its path. */
+export function writeKindVideo(dir: string, kind: VideoKind, numFrames = 60): string {
+  const path = join(dir, `${kind.name}.${kind.ext}`);
+  const frames = indexPatternFrames(numFrames, 64, 48);
+  const args = ['-hide_banner', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '64x48', '-r', '25', '-i', 'pipe:0'];
+  const result = spawnSync(TEST_FFMPEG, [...args, ...kind.args, path], { input: Buffer.from(frames.data.buffer) });
+  if (result.status !== 0) throw new Error(`ffmpeg could not write ${kind.name}: ${result.stderr.toString()}`);
+  return path;
+}

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WeightsError } from '@lss/core';
+import { describe, expect, it } from 'vitest';
+import type { ResolvedDataset } from './datasets.js';
+import { evaluateKnn, evaluateLinearProbe } from './evaluate.js';
+import type { ViewLoader } from './feature-cache.js';
+import type { EvalModel } from './model.js';
+
+// The DINO reference input of knn.test.ts, fed through the whole protocol: a fake model returns the
+// stored feature of each video (the loader writes the video's index into its pixels).
+const ref = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'dino-knn.json'), 'utf8')) as {
+  dim: number;
+  numClasses: number;
+  train: { features: number[]; labels: number[] };
+  test: { features: number[]; labels: number[] };
+  results: { k: number; top1: number; top5: number }[];
+};
+const nTrain = ref.train.labels.length;
+const allFeatures = [...ref.train.features, ...ref.test.features];
+
+function fakeModel(transform: (v: number, video: number) => number = (v) => v): EvalModel {
+  return {
+    kind: 'checkpoint',
+    path: '/runs/diverged/checkpoint',
+    hash: 'a'.repeat(64),
+    label: 'diverged-step-300',
+    embedDim: ref.dim,
+    imageSize: 2,
+    numFrames: 1,
+    textModelDir: null,
+    clip: null,
+    dispose() {},
+    async encodeViews(views) {
+      const n = views.shape[0] as number;
+      const per = views.data.length / n;
+      const out = new Float32Array(n * ref.dim);
+      for (let i = 0; i < n; i++) {
+        const video = views.data[i * per] as number;
+        for (let d = 0; d < ref.dim; d++) out[i * ref.dim + d] = transform(allFeatures[video * ref.dim + d] as number, video);
+      }
+      return out;
+    },
+  };
+}
+
+const loadViews: ViewLoader = async (sample, v) => {
+  const video = Number(/v(\d+)$/.exec(sample.path)?.[1]);
+  return { data: new Float32Array(v.numFrames * v.size * v.size * 3).fill(video), shape: [1, v.numFrames, v.size, v.size, 3] };
+};
+
+const dataset: ResolvedDataset = {
+  name: 'list',
+  root: '/videos',
+  classNames: Array.from({ length: ref.numClasses }, (_, c) => `class${c}`),
+  warnings: [],
+  splits: [
+    {
+      name: 'all',
+      train: { samples: ref.train.labels.map((label, i) => ({ path: `/videos/v${i}`, label })) },
+      test: { samples: ref.test.labels.map((label, i) => ({ path: `/videos/v${nTrain + i}`, label })) },
+    } as unknown as ResolvedDataset['splits'][number],
+  ],
+};
+const common = { dataset, loadViews, views: { numClips: 1, numCrops: 1, numFrames: 1, size: 2 }, progress: false } as const;
+
+describe('lss-eval knn: top-5 as DINO knn_classifier', () => {
+  for (const { k, top1, top5 } of ref.results.filter((r) => r.k <= 2)) {
+    it(`k = ${k}: the report's top-5 is DINO's ${top5} % (was 100 % with 4 classes)`, async () => {
+      const report = await evaluateKnn({ ...common, model: fakeModel(), k });
+      expect(report.splits[0]?.top1).toBeCloseTo(top1, 6);
+      expect(report.splits[0]?.top5).toBeCloseTo(top5, 6);
+    });
+  }
+});
+
+describe('non-finite features are an error naming how many videos and which model', () => {
+  const nanFor = (bad: Set<number>) => fakeModel((v, video) => (bad.has(video) ? Number.NaN : v));
+
+  it('k-NN on an all-NaN model', async () => {
+    const all = new Set(Array.from({ length: allFeatures.length / ref.dim }, (_, i) => i));
+    const run = evaluateKnn({ ...common, model: nanFor(all), k: 3 });
+    await expect(run).rejects.toThrow(WeightsError);
+    await expect(evaluateKnn({ ...common, model: nanFor(all), k: 3 })).rejects.toThrow(
+      /diverged-step-300 \(\/runs\/diverged\/checkpoint\) gave non-finite features .* for 24 of 24 videos of split all train/,
+    );
+  });
+
+  it('linear probe with a few NaN / Infinity test videos', async () => {
+    const model = fakeModel((v, video) => (video === nTrain + 2 ? Number.NaN : video === nTrain + 5 ? Number.POSITIVE_INFINITY : v));
+    await expect(evaluateLinearProbe({ ...common, model })).rejects.toThrow(
+      /for 2 of 40 videos of split all test \(e\.g\. \/videos\/v26, \/videos\/v29\)/,
+    );
+  });
+});
