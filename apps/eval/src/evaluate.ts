@@ -20,10 +20,10 @@ import { exportFeatures } from './export.js';
 import { extractFeatures, type FeatureSample, type HostViews, type ViewLoader, type ViewSettings } from './feature-cache.js';
 import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
-import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe } from './linear-probe.js';
+import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
-import { type EvalReport, makeReport, type PromptSet, type SplitResult, writeReport } from './report.js';
+import { type EvalReport, makeReport, type PromptSet, type SplitResult, viewVariant, writeReport } from './report.js';
 import { runSgdProbe, SGD_PROBE_DEFAULTS, type SgdProbeOptions } from './sgd-probe.js';
 import {
   averageNormalizedViews,
@@ -220,22 +220,36 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
     const transductive = options.transductive
       ? { ...TRANSDUCTIVE_DEFAULTS, ...(options.transductive === true ? {} : options.transductive) }
       : null;
-    const splits: SplitResult[] = [];
-    for (const split of p.dataset.splits) {
-      const f = await splitFeatures(p, options, split.test.samples, `split ${split.name} test`);
-      if (transductive) {
-        const r = transductiveZeroShot(f, classifier, transductive);
-        splits.push(
-          splitResult(split.name, r.scores, f.labels, undefined, {
-            transductiveIterations: r.iterations,
-            converged: r.converged,
-            assignmentChanges: r.changes.join(','),
-          }),
+    // SPEC section 5: both 1 x 1 and 4 x 3 test views are reported unless the caller chose the clips and crops.
+    const viewSets = zeroShotViewSets(p, options.views);
+    const perViews: { views: ViewSettings; splits: SplitResult[] }[] = [];
+    for (const views of viewSets) {
+      const q: Prepared = { ...p, views };
+      const splits: SplitResult[] = [];
+      for (const split of p.dataset.splits) {
+        const f = await splitFeatures(
+          q,
+          options,
+          split.test.samples,
+          `split ${split.name} test (${views.numClips}x${views.numCrops} views)`,
         );
-      } else {
-        splits.push(splitResult(split.name, zeroShotScores(f, classifier), f.labels, undefined));
+        if (transductive) {
+          const r = transductiveZeroShot(f, classifier, transductive);
+          splits.push(
+            splitResult(split.name, r.scores, f.labels, undefined, {
+              transductiveIterations: r.iterations,
+              converged: r.converged,
+              assignmentChanges: r.changes.join(','),
+            }),
+          );
+        } else {
+          splits.push(splitResult(split.name, zeroShotScores(f, classifier), f.labels, undefined));
+        }
       }
+      perViews.push({ views, splits });
     }
+    const [primary, ...others] = perViews as [(typeof perViews)[number], ...typeof perViews];
+    const splits = primary.splits;
     const report = makeReport({
       protocol: transductive ? 'zero-shot-transductive' : 'zero-shot',
       dataset: { name: p.dataset.name, root: p.dataset.root, classNames: p.dataset.classNames },
@@ -247,6 +261,7 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
         textEngine: text.engine,
         textModel: options.textModel ?? p.model.textModelDir,
         score: 'cosine, mean over test views',
+        ...(others.length > 0 ? { alsoReported: others.map((o) => viewsLabel(o.views)).join('; ') } : {}),
         ...(transductive
           ? {
               transductiveMaxIterations: transductive.maxIterations,
@@ -257,11 +272,21 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
       },
       promptSet,
       splits,
+      ...(others.length > 0 ? { otherTestViews: others.map((o) => viewVariant(viewsLabel(o.views), o.splits)) } : {}),
     });
     return finish(report, options);
   } finally {
     if (p.owned) p.model.dispose();
   }
+}
+
+/** 1 x 1 and 4 x 3 (SPEC section 5) unless `views` sets the clips or the crops. */
+function zeroShotViewSets(p: Prepared, views: Partial<ViewSettings> | undefined): ViewSettings[] {
+  if (views?.numClips !== undefined || views?.numCrops !== undefined) return [p.views];
+  return [
+    { ...p.views, numClips: 1, numCrops: 1 },
+    { ...p.views, numClips: 4, numCrops: 3 },
+  ];
 }
 
 function toFeatureSet(f: { data: Float32Array; numVideos: number; numViews: number; dim: number; labels: Int32Array }): FeatureSet {
@@ -304,7 +329,9 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
             preprocessing: 'mean of L2-normalised view features (the SGD probe normalises rows again)',
           });
       } else {
-        const r = runLinearProbe(train, test, { ...(options.probe ?? {}), numClasses });
+        // Hold out whole source videos (UCF-101 groups) when choosing C: clips of one video in both parts are optimistic.
+        const groups = (split.train as NonNullable<EvalSplit['train']>).samples.map((s) => videoGroup(s.path));
+        const r = runLinearProbe(train, test, { groups, ...(options.probe ?? {}), numClasses });
         splits.push(
           splitResult(split.name, r.scores, test.labels, train.numSamples, {
             chosenC: r.chosenC,

@@ -2,7 +2,7 @@
  * Node-only helpers of `@lss/core`: safetensors from and to paths, with streamed reads so a multi-GB
  * checkpoint is never held twice, and atomic writes (temporary file, then rename).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { echoValue, WeightsError } from '../errors.js';
 import {
@@ -82,29 +82,42 @@ function readContentsFromFd(fd: number, path: string, names: readonly string[] |
   return { tensors, metadata: header.metadata };
 }
 
-/** Writes a safetensors file atomically: to `path.tmp-<pid>` first, fsync, then rename over `path`. */
+/** Writes a safetensors file atomically: to a unique `path.tmp-<pid>-<random>` first, fsync, then rename over `path`. */
 export function writeSafetensorsFile(
   path: string,
   tensors: Map<string, SafetensorsInput> | Record<string, SafetensorsInput>,
   metadata: Readonly<Record<string, string>> = {},
 ): void {
   const plan = planSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
+  atomicWrite(path, (fd) => {
     const prefix = new Uint8Array(8);
     new DataView(prefix.buffer).setUint32(0, plan.header.length, true);
     writeAll(fd, prefix);
     writeAll(fd, plan.header);
     for (const t of plan.tensors) writeAll(fd, encodeTensorData(t));
+  });
+}
+
+/**
+ * Writes through a temporary file beside `path`, then renames it over `path`. The temporary name is
+ * unique per call (`<path>.tmp-<pid>-<random>`, created exclusively), so two processes or two writers
+ * in one process never share it; it is removed when anything fails (write, fsync or rename).
+ */
+function atomicWrite(path: string, write: (fd: number) => void): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const fd = openSync(tmp, 'wx');
+  let closed = false;
+  try {
+    write(fd);
     fsyncSync(fd);
-  } catch (error) {
     closeSync(fd);
+    closed = true;
+    renameSync(tmp, path);
+  } catch (error) {
+    if (!closed) closeSync(fd);
     rmSync(tmp, { force: true });
     throw error;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
@@ -112,17 +125,13 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
-/** Writes a text file atomically (temporary file, fsync, rename). */
+/**
+ * Writes a file atomically: a uniquely named temporary file beside it (`<path>.tmp-<pid>-<random>`),
+ * fsync, rename. Readers see the old or the new contents, never a part; the temporary file is removed
+ * on any error.
+ */
 export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, typeof contents === 'string' ? new TextEncoder().encode(contents) : contents);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  atomicWrite(path, (fd) => writeAll(fd, typeof contents === 'string' ? new TextEncoder().encode(contents) : contents));
 }
 
 /** SHA-256 (hex) of a file, streamed in 4 MiB chunks (model hashes for caches and provenance). */
