@@ -121,17 +121,6 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(cacheDirs).toHaveLength(1);
   });
 
-  it('zero-shot reports both 1 x 1 and 4 x 3 test views when --views is not given (SPEC section 5)', async () => {
-    const out = join(dir, 'zs-both-views');
-    const r = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...dataset(), '--frames', '4', '--size', '32', ...cache(), '--out', out]);
-    expect(r.code, r.err).toBe(0);
-    const report = checkReport(out, 'zero-shot', 3);
-    expect(report.settings.testViews).toMatch(/^1 clip\(s\) × 1 crop\(s\)/);
-    expect(report.otherTestViews?.map((v) => v.testViews)).toEqual([expect.stringMatching(/^4 clip\(s\) × 3 crop\(s\)/)]);
-    expect(report.otherTestViews?.[0]?.splits).toHaveLength(3);
-    expect(r.out).toContain('## Test views 4 clip(s) × 3 crop(s)');
-  });
-
   it('zero-shot --transductive with a trainer checkpoint reports its iterations', async () => {
     const out = join(dir, 'zs-ckpt');
     const r = await cli([

@@ -221,7 +221,7 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
       ? { ...TRANSDUCTIVE_DEFAULTS, ...(options.transductive === true ? {} : options.transductive) }
       : null;
     // SPEC section 5: both 1 x 1 and 4 x 3 test views are reported unless the caller chose the clips and crops.
-    const viewSets = zeroShotViewSets(p, options.views);
+    const viewSets = zeroShotViewSets(p.views, options.views);
     const perViews: { views: ViewSettings; splits: SplitResult[] }[] = [];
     for (const views of viewSets) {
       const q: Prepared = { ...p, views };
@@ -280,12 +280,12 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
   }
 }
 
-/** 1 x 1 and 4 x 3 (SPEC section 5) unless `views` sets the clips or the crops. */
-function zeroShotViewSets(p: Prepared, views: Partial<ViewSettings> | undefined): ViewSettings[] {
-  if (views?.numClips !== undefined || views?.numCrops !== undefined) return [p.views];
+/** The test views zero-shot reports: 1 x 1 and 4 x 3 (SPEC section 5) unless `requested` sets the clips or the crops. */
+export function zeroShotViewSets(resolved: ViewSettings, requested: Partial<ViewSettings> | undefined): ViewSettings[] {
+  if (requested?.numClips !== undefined || requested?.numCrops !== undefined) return [resolved];
   return [
-    { ...p.views, numClips: 1, numCrops: 1 },
-    { ...p.views, numClips: 4, numCrops: 3 },
+    { ...resolved, numClips: 1, numCrops: 1 },
+    { ...resolved, numClips: 4, numCrops: 3 },
   ];
 }
 

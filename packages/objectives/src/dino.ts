@@ -6,7 +6,7 @@
  * head (trainable; the trainer optimises `trainableVariables()`) and a teacher copy updated in
  * `afterStep` by EMA with the trainer's teacher momentum.
  */
-import { ConfigError, SeededRandom, ShapeError } from '@lss/core';
+import { ConfigError, gelu, SeededRandom, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { dinoLossTerms, updateCenter } from './dino-loss.js';
 import { stopGradient } from './gradient.js';
@@ -48,11 +48,6 @@ export const DEFAULT_DINO: Omit<DinoConfig, 'inputDim'> = {
 
 const ID = 'dino';
 const INIT_STD = 0.02; // DINO trunc_normal_(std=.02) on the MLP kernels (truncation at ±2 = ±100σ: a plain normal)
-
-/** Exact GELU, `0.5 x (1 + erf(x / √2))` (PyTorch nn.GELU default). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1));
-}
 
 /** `x / max(‖x‖, 1e-12)` along `axis` (F.normalize), with a gradient that stays finite at 0. */
 function l2Normalize(x: tf.Tensor, axis: number): tf.Tensor {
