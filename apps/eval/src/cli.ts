@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, type BackendName, ConfigError, initBackend, LssError } from '@lss/core';
+import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
 import { writeFileAtomic } from '@lss/core/node';
 import type { SplitNumber } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSpec } from './datasets.js';
 import { classifyVideo, evaluateKnn, evaluateLinearProbe, evaluateZeroShot } from './evaluate.js';
-import type { ViewSettings } from './feature-cache.js';
+import { checkViews, type ViewSettings } from './feature-cache.js';
 import { compareReports, type EvalReport, readReport, reportToMarkdown } from './report.js';
 
 export const USAGE = `lss-eval: evaluate LSS video checkpoints and frozen CLIP (SPEC.md section 5)
@@ -42,6 +42,8 @@ Views and features
   --size PX         crop size (default: the model's input size)
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable
   --backend B       ${BACKEND_NAMES.join(' | ')} (default wasm)
+  --max-bad-fraction F  unreadable videos are skipped and listed in the report; stop when more than
+                    this fraction of a split's train or test videos is unreadable (default 0.1)
 
 Zero-shot
   --prompts P       default | kinetics700 | ucf101 | FILE.json (list of templates with {})
@@ -90,6 +92,7 @@ const OPTIONS = {
   size: { type: 'string' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
+  'max-bad-fraction': { type: 'string' },
   backend: { type: 'string' },
   prompts: { type: 'string' },
   'raw-class-names': { type: 'boolean' },
@@ -149,6 +152,8 @@ function parseViews(values: Values): Partial<ViewSettings> {
   if (frames !== undefined) out.numFrames = frames;
   const size = num(values, 'size', isPositiveInt, 'a positive integer (pixels)');
   if (size !== undefined) out.size = size;
+  // Bounds and the memory estimate before any model is loaded (defaults fill what is not given).
+  checkViews({ numClips: 1, numCrops: 1, numFrames: 8, size: 224, ...out });
   return out;
 }
 
@@ -265,10 +270,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     if (!['zero-shot', 'linear-probe', 'knn', 'classify'].includes(command)) {
       throw new ConfigError(`Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify or compare.`);
     }
-    const backend = (values.backend ?? 'wasm') as BackendName;
+    const backend = (values.backend ?? 'auto') as BackendName;
     if (!(BACKEND_NAMES as readonly string[]).includes(backend))
       throw new ConfigError(`--backend: received ${JSON.stringify(backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
-    if (tf.getBackend() !== backend) await initBackend(backend);
+    if (tf.getBackend() !== backend) io.stderr(`lss-eval: ${describeBackend(await initBackend(backend))}\n`);
     const role = values.role;
     if (role !== undefined && role !== 'teacher' && role !== 'student')
       throw new ConfigError(`--role: received ${JSON.stringify(role)}; expected teacher or student.`);
@@ -281,11 +286,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       ...(values['text-model'] ? { textModel: values['text-model'] } : {}),
     };
     const views = parseViews(values);
+    const maxBadFraction = num(values, 'max-bad-fraction', (v) => v >= 0 && v <= 1, 'a fraction in [0, 1] such as 0.1');
     const common = {
       model,
       modelOptions,
       views,
       progress: !values.quiet,
+      onWarning: (line: string) => io.stderr(`[lss-eval] ${line}\n`),
+      ...(maxBadFraction !== undefined ? { maxBadFraction } : {}),
       ...(values['no-cache'] ? {} : { cacheDir: values.cache ?? '.lss-cache/features' }),
       ...(values.ffmpeg ? { ffmpegPath: values.ffmpeg } : {}),
     };

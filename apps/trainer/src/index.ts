@@ -77,6 +77,7 @@ export {
   type RunResult,
   runTraining,
 } from './run.js';
+export { acquireRunLock, RUN_LOCK_FILE, type RunLock, type RunLockHolder } from './run-lock.js';
 export {
   buildSchedules,
   type CosineScheduleOptions,

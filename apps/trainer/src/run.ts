@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveVideoVit } from '@lss/backbone';
 import { ConfigError, NonFiniteLossError, SeededRandom } from '@lss/core';
-import { writeFileAtomic } from '@lss/core/node';
+import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
 import {
   asWeighted,
   createObjectives,
@@ -35,6 +35,7 @@ import { buildTowers, type Towers } from './model.js';
 import { AdamW, OPTIMIZER_ROOT } from './optim/adamw.js';
 import { renderTrainingPlot } from './plot.js';
 import { ProgressReporter } from './progress.js';
+import { acquireRunLock } from './run-lock.js';
 import { buildSchedules } from './schedules.js';
 import { type HostBatch, optimizedVariables, relativeVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
 
@@ -209,13 +210,22 @@ type StoppedBy = RunResult['stoppedBy'];
  * const result = await runTraining(config);
  */
 export async function runTraining(config: TrainConfig, options: RunOptions = {}): Promise<RunResult> {
-  const run = await setupRun(config, options);
+  // Before any expensive work: the run folder must be writable (real cause named: read-only, disk
+  // full...), and no other trainer may use it (run.lock; a stale lock of a killed trainer is taken over).
+  ensureWritableDir(config.workdir, 'run folder');
+  ensureWritableDir(join(config.workdir, 'checkpoints'), 'checkpoint folder');
+  const lock = acquireRunLock(config.workdir, { log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) });
   try {
-    restoreOrInit(run, options.resume !== false);
-    const stoppedBy = await trainLoop(run, options);
-    return await finishRun(run, stoppedBy, options);
+    const run = await setupRun(config, options);
+    try {
+      restoreOrInit(run, options.resume !== false);
+      const stoppedBy = await trainLoop(run, options);
+      return await finishRun(run, stoppedBy, options);
+    } finally {
+      await run.dispose();
+    }
   } finally {
-    await run.dispose();
+    lock.release();
   }
 }
 

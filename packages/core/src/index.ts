@@ -6,7 +6,14 @@
  * await initBackend('wasm');
  */
 export { gelu } from './activations.js';
-export { BACKEND_NAMES, type BackendInfo, type BackendName, initBackend } from './backend.js';
+export {
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  type BackendOptions,
+  describeBackend,
+  initBackend,
+} from './backend.js';
 export {
   BackendUnavailableError,
   ConfigError,
@@ -16,6 +23,7 @@ export {
   LssError,
   MAX_ECHO_CHARS,
   NonFiniteLossError,
+  OutputError,
   ShapeError,
   WeightsError,
 } from './errors.js';

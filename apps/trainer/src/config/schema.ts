@@ -16,6 +16,26 @@ import { MEMORY_PLAN_CHOICES } from '../memory-plan.js';
 import { CLIP_MODES } from '../optim/clip.js';
 
 const positiveInt = z.number().int().positive();
+/**
+ * Upper bounds of the values that size allocations (issue 16: an unbounded `views.globalSize=100000`
+ * ended in a raw RangeError). Each is far above any published setting (SVT: 224 px, 8 frames, 2 + 8
+ * views, batch 32 per GPU; DINO head 65536) and stops typos and runaway products early, naming the key.
+ */
+export const CONFIG_LIMITS = {
+  viewSize: 1024,
+  numFrames: 256,
+  numGlobal: 16,
+  numLocal: 64,
+  batchSize: 4096,
+  accumulationSteps: 1024,
+  syntheticClasses: 1000,
+  syntheticVideosPerClass: 10_000,
+  syntheticFrames: 1024,
+  syntheticSize: 1024,
+  headDim: 262_144,
+  headLayers: 16,
+} as const;
+const bounded = (max: number) => positiveInt.max(max);
 const nonNegativeInt = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
 const positive = z.number().positive();
@@ -32,7 +52,7 @@ export const modelSchema = z
     /** Architecture used when `clip` is null (random initialisation; benchmarks and tests). */
     preset: z.enum(['vit-b32', 'vit-b16', 'vit-l14']).default('vit-b16'),
     /** Frames per clip that the video tower is built for (temporal position embedding length). */
-    numFrames: positiveInt.default(8),
+    numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
   })
   .strict();
 
@@ -63,12 +83,12 @@ const syntheticDataSchema = z
     kind: z.literal('synthetic'),
     /** Folder the generated dataset lives in; created when absent. */
     root: z.string().min(1),
-    numClasses: positiveInt.default(4),
-    videosPerClass: positiveInt.default(6),
+    numClasses: bounded(CONFIG_LIMITS.syntheticClasses).default(4),
+    videosPerClass: bounded(CONFIG_LIMITS.syntheticVideosPerClass).default(6),
     /** Frames per generated video. */
-    numFrames: positiveInt.default(16),
+    numFrames: bounded(CONFIG_LIMITS.syntheticFrames).default(16),
     /** Frame size of the generated videos (square). */
-    size: positiveInt.default(64),
+    size: bounded(CONFIG_LIMITS.syntheticSize).default(64),
     /** Generator seed (independent of the training seed so the dataset is fixed across runs). */
     seed: nonNegativeInt.default(0),
     /** Official-style split whose training subset is used (the generator writes three). */
@@ -101,12 +121,12 @@ export const dataSchema = z.discriminatedUnion('kind', [syntheticDataSchema, dat
 /** SVT's global and local spatio-temporal views and their augmentations (SPEC.md section 4). */
 export const viewsSchema = z
   .object({
-    numGlobal: positiveInt.default(2),
-    numLocal: nonNegativeInt.default(8),
+    numGlobal: bounded(CONFIG_LIMITS.numGlobal).default(2),
+    numLocal: nonNegativeInt.max(CONFIG_LIMITS.numLocal).default(8),
     /** Frames per view (global and local alike, as in SVT). */
-    numFrames: positiveInt.default(8),
-    globalSize: positiveInt.default(224),
-    localSize: positiveInt.default(96),
+    numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
+    globalSize: bounded(CONFIG_LIMITS.viewSize).default(224),
+    localSize: bounded(CONFIG_LIMITS.viewSize).default(96),
     /** Random-resized-crop area ranges (DINO's defaults). */
     globalScale: range.default([0.4, 1]),
     localScale: range.default([0.05, 0.4]),
@@ -152,7 +172,7 @@ export const optimizerSchema = z
      */
     clipMode: z.enum(CLIP_MODES).default('per-parameter'),
     /** Micro-batches accumulated per optimizer step (invisible: the same step as one batch of batchSize × accumulationSteps). */
-    accumulationSteps: positiveInt.default(1),
+    accumulationSteps: bounded(CONFIG_LIMITS.accumulationSteps).default(1),
   })
   .strict();
 
@@ -169,7 +189,7 @@ export const trainingSchema = z
   .object({
     epochs: z.number().positive().default(20),
     /** Clips per micro-batch. */
-    batchSize: positiveInt.default(32),
+    batchSize: bounded(CONFIG_LIMITS.batchSize).default(32),
     /** Optimizer steps per epoch; null derives it from the dataset size (floor(clips / (batch * accumulation))). */
     stepsPerEpoch: positiveInt.nullable().default(null),
     /** Stop after this many optimizer steps (the schedules still span `epochs`); null runs to the end. */
@@ -270,10 +290,10 @@ export const dinoSchema = z
   .object({
     name: z.literal('dino'),
     weight,
-    outDim: positiveInt.default(DEFAULT_DINO.outDim),
-    hiddenDim: positiveInt.default(DEFAULT_DINO.hiddenDim),
-    bottleneckDim: positiveInt.default(DEFAULT_DINO.bottleneckDim),
-    numLayers: positiveInt.default(DEFAULT_DINO.numLayers),
+    outDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.outDim),
+    hiddenDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.hiddenDim),
+    bottleneckDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.bottleneckDim),
+    numLayers: bounded(CONFIG_LIMITS.headLayers).default(DEFAULT_DINO.numLayers),
     studentTemperature: temperature.default(DEFAULT_DINO.studentTemperature),
     teacherTemperature: temperatureSetting.default(DEFAULT_DINO.teacherTemperature as z.output<typeof temperatureSetting>),
     centerMomentum: probability.default(DEFAULT_DINO.centerMomentum),
@@ -312,7 +332,7 @@ export const trainConfigSchema = z
     /** Free-form run name, used in logs and as the default work-dir name. */
     name: z.string().min(1).default('lss'),
     seed: nonNegativeInt.default(0),
-    backend: z.enum(BACKEND_NAMES).default('wasm'),
+    backend: z.enum(BACKEND_NAMES).default('auto'),
     /** Where checkpoints, metrics, the plot and the resolved config go. */
     workdir: z.string().min(1).default('runs/lss'),
     model: modelSchema.default(modelSchema.parse({})),

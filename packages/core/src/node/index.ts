@@ -17,6 +17,7 @@ import {
   type SafetensorsInput,
   type SafetensorsTensor,
 } from '../safetensors.js';
+import { outputErrorFrom } from './output.js';
 
 function readExactly(fd: number, length: number, position: number, path: string): Uint8Array {
   const out = new Uint8Array(length);
@@ -89,9 +90,9 @@ export function writeSafetensorsFile(
   metadata: Readonly<Record<string, string>> = {},
 ): void {
   const plan = planSafetensors(tensors, metadata);
-  atomicWrite(path, (fd) => {
-    const prefix = new Uint8Array(8);
-    new DataView(prefix.buffer).setUint32(0, plan.header.length, true);
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setUint32(0, plan.header.length, true);
+  writeAtomically(path, 'safetensors file', (fd) => {
     writeAll(fd, prefix);
     writeAll(fd, plan.header);
     for (const t of plan.tensors) writeAll(fd, encodeTensorData(t));
@@ -99,24 +100,31 @@ export function writeSafetensorsFile(
 }
 
 /**
- * Writes through a temporary file beside `path`, then renames it over `path`. The temporary name is
- * unique per call (`<path>.tmp-<pid>-<random>`, created exclusively), so two processes or two writers
- * in one process never share it; it is removed when anything fails (write, fsync or rename).
+ * Writes `path` through a temporary file (write, fsync, rename). The temporary name is unique per call
+ * (`path.tmp-<pid>-<random>`, created exclusively), so two processes, or two writers in one process,
+ * never share it. On any failure the temporary file is removed, `path` keeps its previous contents, and
+ * the error is an OutputError naming the path and the real cause (disk full, read-only, permission).
  */
-function atomicWrite(path: string, write: (fd: number) => void): void {
+function writeAtomically(path: string, what: string, write: (fd: number) => void): void {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const fd = openSync(tmp, 'wx');
-  let closed = false;
+  let fd: number | null = null;
   try {
+    fd = openSync(tmp, 'wx');
     write(fd);
     fsyncSync(fd);
     closeSync(fd);
-    closed = true;
+    fd = null;
     renameSync(tmp, path);
   } catch (error) {
-    if (!closed) closeSync(fd);
+    if (fd !== null) {
+      try {
+        closeSync(fd);
+      } catch {
+        // the write error is the one to report
+      }
+    }
     rmSync(tmp, { force: true });
-    throw error;
+    throw outputErrorFrom(error, path, what);
   }
 }
 
@@ -131,8 +139,11 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * on any error.
  */
 export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
-  atomicWrite(path, (fd) => writeAll(fd, typeof contents === 'string' ? new TextEncoder().encode(contents) : contents));
+  const bytes = typeof contents === 'string' ? new TextEncoder().encode(contents) : contents;
+  writeAtomically(path, 'file', (fd) => writeAll(fd, bytes));
 }
+
+export { ensureWritableDir, outputErrorFrom } from './output.js';
 
 /** SHA-256 (hex) of a file, streamed in 4 MiB chunks (model hashes for caches and provenance). */
 export function hashFile(path: string): string {
