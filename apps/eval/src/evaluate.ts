@@ -33,7 +33,15 @@ import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
-import { type EvalReport, makeReport, type PromptSet, type SkippedVideoEntry, type SplitResult, viewVariant, writeReport } from './report.js';
+import {
+  type EvalReport,
+  makeReport,
+  type PromptSet,
+  type SkippedVideoEntry,
+  type SplitResult,
+  viewVariant,
+  writeReport,
+} from './report.js';
 import { runSgdProbe, SGD_PROBE_DEFAULTS, type SgdProbeOptions } from './sgd-probe.js';
 import {
   averageNormalizedViews,
