@@ -64,9 +64,11 @@ export {
 export { renderSyntheticVideo, SYNTHETIC_MOTIONS, type SyntheticMotion, type SyntheticVideoOptions } from './synthetic.js';
 export {
   formatMissingSummary,
+  formatSkippedSummary,
   type HostVideo,
   type MissingVideo,
   type RgbFrames,
+  type SkippedFile,
   type VideoDataset,
   type VideoInfo,
   type VideoSample,
