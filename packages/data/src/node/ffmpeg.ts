@@ -399,6 +399,31 @@ export interface DecodeOptions extends FfmpegOptions {
   readonly threads?: number;
   /** Fail when more than this many requested frames are missing at the end of the stream (default: 5%, at least 1). */
   readonly maxMissingFrames?: number;
+  /**
+   * Resize filter (default `'bicubic'`): see {@link rgbFilters}.
+   */
+  readonly interpolation?: 'bicubic' | 'bilinear';
+}
+
+/**
+ * The ffmpeg filters that turn decoded frames into rgb24 of `width x height` as CLIP sees them: first the colour
+ * conversion at the decoded size, as PyAV's `to_ndarray('rgb24')` / `to_image()` does it (swscale's default chroma
+ * handling), then, only when the size changes, ONE resample of the RGB image: bicubic with Keys a = -0.5
+ * (`param0=0:param1=0.5`, the kernel of PIL's BICUBIC that CLIP's `Resize` uses) and accurate rounding.
+ * Measured against PyAV + PIL (clip-pixels.test.ts), converting first is 3-5x closer than resizing yuv with full
+ * chroma interpolation in one pass (mean |diff| of normalised pixels 0.004-0.016 vs 0.021-0.037).
+ */
+export function rgbFilters(
+  from: { width: number; height: number },
+  to: { width: number; height: number },
+  interpolation: 'bicubic' | 'bilinear' = 'bicubic',
+): string[] {
+  const filters = ['scale=flags=bicubic', 'format=rgb24'];
+  if (from.width !== to.width || from.height !== to.height) {
+    const params = interpolation === 'bicubic' ? ':param0=0:param1=0.5' : '';
+    filters.push(`scale=${to.width}:${to.height}:flags=${interpolation}+accurate_rnd${params}`);
+  }
+  return filters;
 }
 
 /** Frames decoded by {@link decodeFrames}. */
@@ -483,7 +508,7 @@ export async function decodeFrames(path: string, requested: readonly number[], o
       .join('+');
   }
   const filters = [`select='${select}'`];
-  if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}:flags=bilinear`);
+  filters.push(...rgbFilters(info, { width, height }, options.interpolation));
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-threads', String(options.threads ?? 1)];
   if (seek > 0.5) args.push('-ss', seek.toFixed(6));
   args.push('-copyts', '-i', path, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','), '-vsync', '0');
