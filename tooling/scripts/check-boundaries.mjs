@@ -12,8 +12,9 @@ const allowed = {
   '@lss/concepts': ['@lss/core'],
   '@lss/objectives': ['@lss/core'],
   '@lss/data': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval'],
+  '@lss/distributed': ['@lss/core'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed'],
+  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed'],
 };
 const problems = [];
 const walk = (dir) =>

@@ -13,7 +13,12 @@ for (const dir of readdirSync(join(root, 'packages'))) {
   const pkgDir = join(root, 'packages', dir);
   const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
   if (pkg.sideEffects !== false) problems.push(`${pkg.name}: sideEffects must be false`);
-  if (!pkg.peerDependencies?.['@tensorflow/tfjs-core']) problems.push(`${pkg.name}: @tensorflow/tfjs-core must be a peer dependency`);
+  // tfjs-core is a peer of every library that imports it (one tfjs in the consumer's tree).
+  const usesTfjs = readdirSync(join(pkgDir, 'src'), { recursive: true }).some(
+    (f) => /\.ts$/.test(f) && readFileSync(join(pkgDir, 'src', f), 'utf8').includes("from '@tensorflow/tfjs-core'"),
+  );
+  if (usesTfjs && !pkg.peerDependencies?.['@tensorflow/tfjs-core'])
+    problems.push(`${pkg.name}: @tensorflow/tfjs-core must be a peer dependency`);
   for (const [sub, target] of Object.entries(pkg.exports)) {
     if (sub === './package.json') continue;
     for (const key of ['import', 'types']) {

@@ -14,6 +14,7 @@ import { CLIP_TINY_DIR } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
+import { evaluateKnn, ffmpegViewLoader } from './evaluate.js';
 import type { EvalReport } from './report.js';
 
 let dir = '';
@@ -353,6 +354,129 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(r.out).toContain('| frozen CLIP |');
     expect(r.out).toContain('| kNN |');
     expect(readFileSync(out, 'utf8')).toBe(r.out);
+  });
+
+  it('skips unreadable videos of several kinds, lists them in the report, and computes the metrics on the rest', async () => {
+    // 9 readable videos (one of them an AVI named .mp4) and 5 broken ones of different kinds in the test list;
+    // one broken video in the train list.
+    const bad = join(dir, 'broken');
+    mkdirSync(bad, { recursive: true });
+    const first = synth.files[0] as string;
+    const bytes = readFileSync(first);
+    copyFileSync(fileURLToPath(new URL('./__fixtures__/no_moov.mp4', import.meta.url)), join(bad, 'no_moov.mp4'));
+    writeFileSync(join(bad, 'truncated.avi'), bytes.subarray(0, Math.floor(bytes.length * 0.75)));
+    writeFileSync(join(bad, 'empty.mp4'), new Uint8Array(0));
+    writeFileSync(
+      join(bad, 'garbage.avi'),
+      Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251),
+    );
+    writeFileSync(join(bad, 'notes.mp4'), 'not a video, only a text file named like one\n');
+    copyFileSync(first, join(bad, 'avi_named.mp4')); // readable: the container is probed, not guessed from the name
+    const brokenNames = ['no_moov.mp4', 'truncated.avi', 'empty.mp4', 'garbage.avi', 'notes.mp4'];
+    const label = (f: string) => synth.classNames.findIndex((c) => f.includes(`/${c}/`));
+    const testLines = [
+      ...synth.files.slice(1).map((f) => `${f} ${label(f)}`),
+      `${join(bad, 'avi_named.mp4')} ${label(first)}`,
+      ...brokenNames.map((n, i) => `${join(bad, n)} ${i % 3}`),
+    ];
+    writeFileSync(join(dir, 'broken-test.txt'), `${testLines.join('\n')}\n`);
+    writeFileSync(
+      join(dir, 'broken-train.txt'),
+      `${[...synth.files.map((f) => `${f} ${label(f)}`), `${join(bad, 'no_moov.mp4')} 0`].join('\n')}\n`,
+    );
+    const args = (out: string) => [
+      'knn',
+      '--model',
+      CLIP_TINY_DIR,
+      '--dataset',
+      'list',
+      '--train-list',
+      join(dir, 'broken-train.txt'),
+      '--test-list',
+      join(dir, 'broken-test.txt'),
+      ...views,
+      ...cache(),
+      '--out',
+      out,
+    ];
+    // 5 of 14 test videos unreadable: more than the default 10 %, the run stops and lists them.
+    const stopped = await cli(args(join(dir, 'broken-default')));
+    expect(stopped.code).toBe(1);
+    expect(stopped.err).toMatch(
+      /DataError: \d+ of 10 videos of split all train could not be read|DataError: \d+ of 14 videos of split all test/,
+    );
+    expect(stopped.err).not.toMatch(/\n\s+at /); // no stack trace
+    // Allowed up to 40 %: the run finishes, every broken file is listed with its reason.
+    const out = join(dir, 'broken-40');
+    const r = await cli([...args(out), '--max-bad-fraction', '0.4']);
+    expect(r.code, r.err).toBe(0);
+    const report = readJson(join(out, 'report.json'));
+    const split = report.splits[0] as NonNullable<(typeof report.splits)[0]>;
+    expect([split.numTrain, split.numTrainSkipped, split.numTest, split.numTestSkipped]).toEqual([9, 1, 9, 5]);
+    expect(split.confusion.flat().reduce((a, b) => a + b, 0)).toBe(9);
+    const skipped = split.skipped ?? [];
+    expect(skipped.map((s) => `${s.subset} ${s.path.slice(bad.length + 1)}`).sort()).toEqual(
+      ['train no_moov.mp4', ...brokenNames.map((n) => `test ${n}`)].sort(),
+    );
+    const reason = (name: string) => skipped.find((s) => s.subset === 'test' && s.path.endsWith(name))?.reason ?? '';
+    expect(reason('no_moov.mp4')).toContain('moov atom not found');
+    expect(reason('truncated.avi')).toContain('truncated');
+    expect(reason('empty.mp4')).toContain('0 bytes');
+    expect(reason('notes.mp4')).toContain('corrupt, truncated or not a video');
+    expect(report.settings.maxBadFraction).toBe(0.4);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('| all | 9 (1 skipped) | 9 (5 skipped) |');
+    expect(md).toContain('## Skipped videos (6)');
+    expect(md).toContain(`- split all test: \`${join(bad, 'garbage.avi')}\``);
+    expect(r.err).toContain(`[lss-eval] split all test: skipping ${join(bad, 'empty.mp4')}: Empty video file (0 bytes)`);
+  });
+
+  it('a video that disappears during the run is skipped and reported', async () => {
+    const vanishing = join(dir, 'vanishing.avi');
+    copyFileSync(synth.files[0] as string, vanishing);
+    const testList = join(dir, 'vanish-test.txt');
+    const label = (f: string) => synth.classNames.findIndex((c) => f.includes(`/${c}/`));
+    writeFileSync(
+      testList,
+      `${[...synth.files.slice(1).map((f) => `${f} ${label(f)}`), `${vanishing} ${label(synth.files[0] as string)}`].join('\n')}\n`,
+    );
+    const load = ffmpegViewLoader();
+    let calls = 0;
+    const warnings: string[] = [];
+    const report = await evaluateKnn({
+      model: CLIP_TINY_DIR,
+      dataset: { kind: 'list', testList, trainList: testList },
+      views: { numClips: 1, numCrops: 1, numFrames: 4, size: 32 },
+      progress: false,
+      cacheDir: join(dir, 'cache'), // the readable videos are cached by the tests above
+      maxBadFraction: 0.2,
+      onWarning: (line) => warnings.push(line),
+      // The dataset was read with the file present; it goes away once extraction has started.
+      loadViews: async (sample, v) => {
+        if (calls++ === 0) rmSync(vanishing);
+        return load(sample, v);
+      },
+    });
+    const split = report.splits[0] as NonNullable<(typeof report.splits)[0]>;
+    expect([split.numTrain, split.numTest, split.numTrainSkipped, split.numTestSkipped]).toEqual([8, 8, 1, 1]);
+    expect(split.skipped?.map((s) => [s.subset, s.path, s.reason])).toEqual([
+      ['train', vanishing, `Video not found: ${vanishing}.`],
+      ['test', vanishing, `Video not found: ${vanishing}.`],
+    ]);
+    expect(warnings.some((w) => w.includes(`skipping ${vanishing}`))).toBe(true);
+  });
+
+  it('classify on an unreadable video fails with a clear error, not a stack trace', async () => {
+    const noMoov = fileURLToPath(new URL('./__fixtures__/no_moov.mp4', import.meta.url));
+    const r = await cli(['classify', noMoov, '--labels', 'archery, juggling balls', '--model', CLIP_TINY_DIR, ...views]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`lss-eval classify: DataError: Cannot classify ${noMoov}: the video cannot be read`);
+    expect(r.err).toContain('moov atom not found');
+    expect(r.err).toContain('Pass a readable video file');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    const missing = await cli(['classify', join(dir, 'nope.mp4'), '--labels', 'a, b', '--model', CLIP_TINY_DIR, ...views]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('Video not found');
   });
 
   it('fails with a clear message on a missing dataset flag or model', async () => {

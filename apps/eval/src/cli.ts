@@ -42,6 +42,8 @@ Views and features
   --size PX         crop size (default: the model's input size)
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable
   --backend B       ${BACKEND_NAMES.join(' | ')} (default wasm)
+  --max-bad-fraction F  unreadable videos are skipped and listed in the report; stop when more than
+                    this fraction of a split's train or test videos is unreadable (default 0.1)
 
 Zero-shot
   --prompts P       default | kinetics700 | ucf101 | FILE.json (list of templates with {})
@@ -90,6 +92,7 @@ const OPTIONS = {
   size: { type: 'string' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
+  'max-bad-fraction': { type: 'string' },
   backend: { type: 'string' },
   prompts: { type: 'string' },
   'raw-class-names': { type: 'boolean' },
@@ -281,11 +284,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       ...(values['text-model'] ? { textModel: values['text-model'] } : {}),
     };
     const views = parseViews(values);
+    const maxBadFraction = num(values, 'max-bad-fraction', (v) => v >= 0 && v <= 1, 'a fraction in [0, 1] such as 0.1');
     const common = {
       model,
       modelOptions,
       views,
       progress: !values.quiet,
+      onWarning: (line: string) => io.stderr(`[lss-eval] ${line}\n`),
+      ...(maxBadFraction !== undefined ? { maxBadFraction } : {}),
       ...(values['no-cache'] ? {} : { cacheDir: values.cache ?? '.lss-cache/features' }),
       ...(values.ffmpeg ? { ffmpegPath: values.ffmpeg } : {}),
     };

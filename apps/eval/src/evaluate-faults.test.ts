@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WeightsError } from '@lss/core';
+import { OutputError, WeightsError } from '@lss/core';
+import { mountSupport, mountTmpfs } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import type { ResolvedDataset } from './datasets.js';
 import { evaluateKnn, evaluateLinearProbe } from './evaluate.js';
@@ -92,5 +93,28 @@ describe('non-finite features are an error naming how many videos and which mode
     await expect(evaluateLinearProbe({ ...common, model })).rejects.toThrow(
       /for 2 of 40 videos of split all test \(e\.g\. \/videos\/v26, \/videos\/v29\)/,
     );
+  });
+});
+
+const support = mountSupport();
+describe.skipIf(!support.ok)(`--out on a read-only place${support.ok ? '' : ` (SKIPPED: ${support.why})`}`, () => {
+  it('fails before any feature is extracted, naming the folder and the real cause (read-only)', async () => {
+    const ro = mountTmpfs({ sizeKiB: 64, readOnly: true });
+    let loads = 0;
+    const counting: ViewLoader = async (s, v) => {
+      loads++;
+      return loadViews(s, v);
+    };
+    try {
+      const outDir = join(ro.path, 'reports', 'knn');
+      const run = evaluateKnn({ ...common, loadViews: counting, model: fakeModel(), k: 3, outDir });
+      await expect(run).rejects.toThrow(OutputError);
+      await expect(evaluateKnn({ ...common, loadViews: counting, model: fakeModel(), k: 3, outDir })).rejects.toThrow(
+        `Cannot write the report folder ${outDir}: the file system is read-only (EROFS)`,
+      );
+      expect(loads).toBe(0);
+    } finally {
+      ro.unmount();
+    }
   });
 });

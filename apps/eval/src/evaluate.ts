@@ -11,19 +11,28 @@
  */
 import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } from '@lss/concepts';
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
-import { ConfigError, ShapeError } from '@lss/core';
+import { ConfigError, DataError, ShapeError } from '@lss/core';
+import { ensureWritableDir } from '@lss/core/node';
 import type { VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
 import { exportFeatures } from './export.js';
-import { extractFeatures, type FeatureSample, type HostViews, type ViewLoader, type ViewSettings } from './feature-cache.js';
+import {
+  DEFAULT_MAX_BAD_FRACTION,
+  extractFeatures,
+  type FeatureSample,
+  type HostViews,
+  type SkippedFeatureVideo,
+  type ViewLoader,
+  type ViewSettings,
+} from './feature-cache.js';
 import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
-import { type EvalReport, makeReport, type PromptSet, type SplitResult, writeReport } from './report.js';
+import { type EvalReport, makeReport, type PromptSet, type SkippedVideoEntry, type SplitResult, writeReport } from './report.js';
 import { runSgdProbe, SGD_PROBE_DEFAULTS, type SgdProbeOptions } from './sgd-probe.js';
 import {
   averageNormalizedViews,
@@ -52,6 +61,14 @@ export interface EvaluateCommonOptions {
   readonly loadViews?: ViewLoader;
   /** ffmpeg binary for the default loader. */
   readonly ffmpegPath?: string;
+  /**
+   * Largest fraction of a split's train or test videos that may be unreadable (default 0.1). Unreadable
+   * videos are skipped, listed in the report and left out of the metrics; above this fraction the run
+   * stops with a `DataError` listing them.
+   */
+  readonly maxBadFraction?: number;
+  /** Warning lines (skipped videos, dataset notes); default: stderr with an `[lss-eval]` prefix. */
+  readonly onWarning?: (line: string) => void;
 }
 
 /** The default view loader: `@lss/data`'s test views (uniform clips, short side resize, crops), CLIP-normalised. */
@@ -85,6 +102,7 @@ interface Prepared {
   readonly dataset: ResolvedDataset;
   readonly views: ViewSettings;
   readonly loadViews: ViewLoader;
+  readonly warn: (line: string) => void;
 }
 
 function resolveViews(model: EvalModel, views: Partial<ViewSettings> | undefined): ViewSettings {
@@ -97,16 +115,28 @@ function resolveViews(model: EvalModel, views: Partial<ViewSettings> | undefined
 }
 
 async function prepare(options: EvaluateCommonOptions, needTrain: boolean): Promise<Prepared> {
+  // Outputs first: an unwritable report folder fails now, not after hours of feature extraction.
+  if (options.outDir) ensureWritableDir(options.outDir, 'report folder');
+  const exportDir = (options as { exportDir?: string }).exportDir;
+  if (exportDir) ensureWritableDir(exportDir, 'feature export folder');
   const dataset: ResolvedDataset = 'kind' in options.dataset ? resolveDataset(options.dataset, needTrain) : options.dataset;
   if (needTrain) {
     for (const s of dataset.splits) {
       if (!s.train) throw new ConfigError(`Split ${s.name} of ${dataset.name} has no training part; this protocol needs one.`);
     }
   }
-  for (const w of dataset.warnings) process.stderr.write(`[lss-eval] ${w}\n`);
+  const warn = options.onWarning ?? ((line: string) => process.stderr.write(`[lss-eval] ${line}\n`));
+  for (const w of dataset.warnings) warn(w);
   const owned = typeof options.model === 'string';
   const model = typeof options.model === 'string' ? await loadEvalModel(options.model, options.modelOptions) : options.model;
-  return { model, owned, dataset, views: resolveViews(model, options.views), loadViews: options.loadViews ?? ffmpegViewLoader(options) };
+  return {
+    model,
+    owned,
+    dataset,
+    views: resolveViews(model, options.views),
+    loadViews: options.loadViews ?? ffmpegViewLoader(options),
+    warn,
+  };
 }
 
 function samplesOf(samples: readonly VideoSample[]): FeatureSample[] {
@@ -114,33 +144,53 @@ function samplesOf(samples: readonly VideoSample[]): FeatureSample[] {
 }
 
 async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, samples: readonly VideoSample[], label: string) {
-  const features = await extractFeatures({
+  const f = await extractFeatures({
     model: p.model,
     samples: samplesOf(samples),
     views: p.views,
     loadViews: p.loadViews,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.maxBadFraction !== undefined ? { maxBadFraction: options.maxBadFraction } : {}),
     progressLabel: options.progress === false ? null : label,
+    name: label,
+    onSkip: (s) => p.warn(`${label}: skipping ${s.path}: ${s.reason}`),
   });
   assertFiniteFeatures(
-    features.data,
-    features.numVideos,
-    samples.map((s) => s.path),
+    f.data,
+    f.numVideos,
+    Array.from(f.sampleIndices, (i) => (samples[i] as VideoSample).path),
     p.model,
     label,
   );
-  return features;
+  if (f.skipped.length > 0) {
+    p.warn(`${label}: ${f.skipped.length} unreadable video(s) skipped; the metrics use the other ${f.numVideos}.`);
+  }
+  return f;
+}
+
+/** The per-split fields that say which listed videos were left out. */
+function skippedFields(test: { skipped: readonly SkippedFeatureVideo[] }, train?: { skipped: readonly SkippedFeatureVideo[] }) {
+  const skipped: SkippedVideoEntry[] = [
+    ...(train?.skipped ?? []).map((s) => ({ subset: 'train' as const, path: s.path, reason: s.reason })),
+    ...test.skipped.map((s) => ({ subset: 'test' as const, path: s.path, reason: s.reason })),
+  ];
+  return {
+    ...(train ? { numTrainSkipped: train.skipped.length } : {}),
+    numTestSkipped: test.skipped.length,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  };
 }
 
 function viewsLabel(v: ViewSettings): string {
   return `${v.numClips} clip(s) × ${v.numCrops} crop(s), ${v.numFrames} frames, ${v.size} px`;
 }
 
-function commonSettings(p: Prepared): Record<string, unknown> {
+function commonSettings(p: Prepared, options: EvaluateCommonOptions): Record<string, unknown> {
   return {
     testViews: viewsLabel(p.views),
     videoFeature: 'mean of the L2-normalised view features',
     backend: tf.getBackend(),
+    maxBadFraction: options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION,
     modelKind: p.model.kind === 'clip' ? 'frozen image CLIP, frame embeddings averaged' : 'video tower (trainer checkpoint)',
   };
 }
@@ -155,13 +205,15 @@ function splitResult(
   scores: ScoreMatrix,
   labels: Int32Array,
   numTrain: number | undefined,
-  details?: Record<string, unknown>,
+  details: Record<string, unknown> | undefined,
+  skips: ReturnType<typeof skippedFields>,
 ): SplitResult {
   const m = computeSplitMetrics(scores, labels);
   return {
     split: name,
     ...(numTrain !== undefined ? { numTrain } : {}),
     numTest: m.numSamples,
+    ...skips,
     top1: m.top1,
     top5: m.top5,
     confusion: m.confusion,
@@ -226,14 +278,21 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
       if (transductive) {
         const r = transductiveZeroShot(f, classifier, transductive);
         splits.push(
-          splitResult(split.name, r.scores, f.labels, undefined, {
-            transductiveIterations: r.iterations,
-            converged: r.converged,
-            assignmentChanges: r.changes.join(','),
-          }),
+          splitResult(
+            split.name,
+            r.scores,
+            f.labels,
+            undefined,
+            {
+              transductiveIterations: r.iterations,
+              converged: r.converged,
+              assignmentChanges: r.changes.join(','),
+            },
+            skippedFields(f),
+          ),
         );
       } else {
-        splits.push(splitResult(split.name, zeroShotScores(f, classifier), f.labels, undefined));
+        splits.push(splitResult(split.name, zeroShotScores(f, classifier), f.labels, undefined, undefined, skippedFields(f)));
       }
     }
     const report = makeReport({
@@ -241,11 +300,13 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
       dataset: { name: p.dataset.name, root: p.dataset.root, classNames: p.dataset.classNames },
       model: { kind: p.model.kind, path: p.model.path, hash: p.model.hash.slice(0, 16), label: p.model.label },
       settings: {
-        ...commonSettings(p),
+        ...commonSettings(p, options),
         classifier: 'category concept space of the class names (prompt ensemble: each template embedded, normalised, averaged, normalised)',
         classNames: options.rawClassNames ? 'as written in the dataset' : 'normalizeLabel (CamelCase and _ split into lower-case words)',
         textEngine: text.engine,
         textModel: options.textModel ?? p.model.textModelDir,
+        textTokenizer: text.source.tokenizer,
+        textWeights: text.source.weights.join(', '),
         score: 'cosine, mean over test views',
         ...(transductive
           ? {
@@ -268,12 +329,14 @@ function toFeatureSet(f: { data: Float32Array; numVideos: number; numViews: numb
   return { data: averageNormalizedViews(f), numSamples: f.numVideos, dim: f.dim, labels: f.labels };
 }
 
-async function trainTest(p: Prepared, options: EvaluateCommonOptions, split: EvalSplit): Promise<{ train: FeatureSet; test: FeatureSet }> {
-  const train = toFeatureSet(
-    await splitFeatures(p, options, (split.train as NonNullable<EvalSplit['train']>).samples, `split ${split.name} train`),
-  );
-  const test = toFeatureSet(await splitFeatures(p, options, split.test.samples, `split ${split.name} test`));
-  return { train, test };
+async function trainTest(
+  p: Prepared,
+  options: EvaluateCommonOptions,
+  split: EvalSplit,
+): Promise<{ train: FeatureSet; test: FeatureSet; skips: ReturnType<typeof skippedFields> }> {
+  const trainF = await splitFeatures(p, options, (split.train as NonNullable<EvalSplit['train']>).samples, `split ${split.name} train`);
+  const testF = await splitFeatures(p, options, split.test.samples, `split ${split.name} test`);
+  return { train: toFeatureSet(trainF), test: toFeatureSet(testF), skips: skippedFields(testF, trainF) };
 }
 
 export interface LinearProbeEvalOptions extends EvaluateCommonOptions {
@@ -292,11 +355,11 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
     const numClasses = p.dataset.classNames.length;
     const splits: SplitResult[] = [];
     for (const split of p.dataset.splits) {
-      const { train, test } = await trainTest(p, options, split);
+      const { train, test, skips } = await trainTest(p, options, split);
       if (options.sgd) {
         const r = runSgdProbe(train, test, { ...(options.sgd === true ? {} : options.sgd), numClasses });
         splits.push(
-          splitResult(split.name, r.scores, test.labels, train.numSamples, { finalTrainLoss: Number(r.finalTrainLoss.toFixed(4)) }),
+          splitResult(split.name, r.scores, test.labels, train.numSamples, { finalTrainLoss: Number(r.finalTrainLoss.toFixed(4)) }, skips),
         );
         if (options.exportDir)
           exportFeatures(`${options.exportDir}/split-${split.name}`, train, test, {
@@ -306,13 +369,20 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
       } else {
         const r = runLinearProbe(train, test, { ...(options.probe ?? {}), numClasses });
         splits.push(
-          splitResult(split.name, r.scores, test.labels, train.numSamples, {
-            chosenC: r.chosenC,
-            lbfgsIterations: r.iterations,
-            lbfgsStop: r.stopReason,
-            engine: r.engine,
-            heldOutTop1: r.selection.map((s) => `C=${s.c}: ${s.heldOutTop1.toFixed(1)}`).join('; '),
-          }),
+          splitResult(
+            split.name,
+            r.scores,
+            test.labels,
+            train.numSamples,
+            {
+              chosenC: r.chosenC,
+              lbfgsIterations: r.iterations,
+              lbfgsStop: r.stopReason,
+              engine: r.engine,
+              heldOutTop1: r.selection.map((s) => `C=${s.c}: ${s.heldOutTop1.toFixed(1)}`).join('; '),
+            },
+            skips,
+          ),
         );
         if (options.exportDir) {
           exportFeatures(`${options.exportDir}/split-${split.name}`, r.preparedTrain, r.preparedTest, {
@@ -330,13 +400,13 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
     const probe = options.probe ?? {};
     const settings = options.sgd
       ? {
-          ...commonSettings(p),
+          ...commonSettings(p, options),
           probe: 'SGD (DINO/SVT eval_linear style)',
           ...SGD_PROBE_DEFAULTS,
           ...(options.sgd === true ? {} : options.sgd),
         }
       : {
-          ...commonSettings(p),
+          ...commonSettings(p, options),
           probe: 'multinomial logistic regression, L2 on W (sklearn objective C·ΣCE + ½‖W‖²), full-batch L-BFGS in float64',
           cGrid: (probe.cGrid ?? DEFAULT_C_GRID).join(', '),
           selection: `stratified held-out ${Math.round((probe.heldOutFraction ?? 0.2) * 100)}% of train (seed ${probe.seed ?? 0}), best held-out top-1, then refit on all of train`,
@@ -370,13 +440,17 @@ export async function evaluateKnn(options: KnnEvalOptions): Promise<EvalReport> 
     const temperature = options.temperature ?? KNN_DEFAULTS.temperature;
     const splits: SplitResult[] = [];
     for (const split of p.dataset.splits) {
-      const { train, test } = await trainTest(p, options, split);
+      const { train, test, skips } = await trainTest(p, options, split);
       const scores = knnScores(train, test, { k, temperature, numClasses: p.dataset.classNames.length });
       const effectiveK = Math.min(k, train.numSamples);
-      const result = splitResult(split.name, scores, test.labels, train.numSamples, {
-        effectiveK,
-        top5Positions: knnTop5Positions(effectiveK),
-      });
+      const result = splitResult(
+        split.name,
+        scores,
+        test.labels,
+        train.numSamples,
+        { effectiveK, top5Positions: knnTop5Positions(effectiveK) },
+        skips,
+      );
       // DINO: top-5 counts only the first min(5, k) ranked classes (the rest have no neighbour's vote).
       splits.push({ ...result, top5: knnAccuracy(scores, test.labels, effectiveK).top5 });
     }
@@ -386,7 +460,7 @@ export async function evaluateKnn(options: KnnEvalOptions): Promise<EvalReport> 
         dataset: { name: p.dataset.name, root: p.dataset.root, classNames: p.dataset.classNames },
         model: { kind: p.model.kind, path: p.model.path, hash: p.model.hash.slice(0, 16), label: p.model.label },
         settings: {
-          ...commonSettings(p),
+          ...commonSettings(p, options),
           k,
           temperature,
           vote: 'Σ exp(cos / T) over the k nearest training videos (DINO eval_knn)',
@@ -433,6 +507,19 @@ export async function classifyVideo(
   const model = typeof options.model === 'string' ? await loadEvalModel(options.model, options.modelOptions) : options.model;
   try {
     const promptSet = resolvePromptSet(options.prompts);
+    // The video first: an unreadable one fails before the text encoder is loaded.
+    const views = resolveViews(model, options.views);
+    const loader = options.loadViews ?? ffmpegViewLoader(options);
+    let loaded: HostViews;
+    try {
+      loaded = await loader({ path: videoPath, label: 0 }, views);
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      throw new DataError(
+        `Cannot classify ${videoPath}: the video cannot be read (${error.message}). Pass a readable video file (download or re-encode this one again).`,
+        { file: videoPath, cause: error },
+      );
+    }
     const text = await loadTextEncoder(options.textModel ?? model.textModelDir, { engine: options.textEngine ?? 'auto', clip: model.clip });
     let classifier: { matrix: Float32Array; shape: readonly [number, number] };
     try {
@@ -441,9 +528,6 @@ export async function classifyVideo(
     } finally {
       await text.release();
     }
-    const views = resolveViews(model, options.views);
-    const loader = options.loadViews ?? ffmpegViewLoader(options);
-    const loaded = await loader({ path: videoPath, label: 0 }, views);
     const emb = await model.encodeViews(loaded);
     assertFiniteFeatures(emb, 1, [videoPath], model, 'classify');
     const scores = zeroShotScores({ data: emb, numVideos: 1, numViews: views.numClips * views.numCrops, dim: model.embedDim }, classifier);

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataError } from '@lss/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extractFeatures, type FeatureModel, type FeatureSample, featureCacheKey, type ViewLoader } from './feature-cache.js';
 
@@ -103,6 +104,72 @@ describe('feature extraction with a cache', () => {
     const bad: ViewLoader = async () => ({ data: new Float32Array(2 * 2 * 4 * 4 * 3), shape: [1, 2, 2, 4, 4, 3] });
     await expect(extractFeatures({ model, samples: samples.slice(0, 1), views, loadViews: bad, progressLabel: null })).rejects.toThrow(
       /expected \[2, /,
+    );
+  });
+
+  it('skips unreadable videos (DataError), reports them, leaves them out of the rows and of the cache', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lss-eval-cache-'));
+    const badPaths = new Set(['/videos/v3.mp4', '/videos/v8.mp4']);
+    const flaky: ViewLoader = async (s, v) => {
+      if (badPaths.has(s.path)) throw new DataError(`ffmpeg cannot read ${s.path} as a video: moov atom not found.`);
+      return loadViews(s, v);
+    };
+    const seen: string[] = [];
+    const r = await extractFeatures({
+      model,
+      samples,
+      views,
+      loadViews: flaky,
+      cacheDir: dir,
+      shardSize: 4,
+      batchVideos: 3,
+      maxBadFraction: 0.2,
+      progressLabel: null,
+      onSkip: (s) => seen.push(s.path),
+    });
+    expect(seen).toEqual(['/videos/v3.mp4', '/videos/v8.mp4']);
+    expect(r.skipped.map((s) => s.path)).toEqual(seen);
+    expect(r.skipped[0]?.reason).toContain('moov atom not found');
+    expect(r.numVideos).toBe(8);
+    expect(Array.from(r.sampleIndices)).toEqual([0, 1, 2, 4, 5, 6, 7, 9]);
+    expect(Array.from(r.labels)).toEqual([0, 1, 2, 1, 2, 0, 1, 0]);
+    expect(r.data[(3 * 2 + 1) * 3]).toBe(41); // row 3 is video 4, clip 1
+    expect(r.data[(7 * 2 + 0) * 3]).toBe(90); // row 7 is video 9
+    // The readable videos are cached; the bad ones are tried again (and now load).
+    badPaths.clear();
+    const again = await extractFeatures({ model, samples, views, loadViews: flaky, cacheDir: dir, shardSize: 4, progressLabel: null });
+    expect([again.fromCache, again.extracted, again.skipped.length, again.numVideos]).toEqual([8, 2, 0, 10]);
+  });
+
+  it('stops with a DataError listing the videos once more than maxBadFraction are unreadable', async () => {
+    const bad: ViewLoader = async (s, v) => {
+      if (/v[0-2]\./.test(s.path)) throw new DataError(`Empty video file (0 bytes): ${s.path}.`);
+      return loadViews(s, v);
+    };
+    // 3 of 10 bad: allowed at 0.3, not at the default 0.1 nor at 0.25.
+    await expect(
+      extractFeatures({ model, samples, views, loadViews: bad, progressLabel: null, maxBadFraction: 0.3 }),
+    ).resolves.toMatchObject({
+      numVideos: 7,
+    });
+    for (const maxBadFraction of [undefined, 0.25]) {
+      const error = await extractFeatures({
+        model,
+        samples,
+        views,
+        loadViews: bad,
+        progressLabel: 'split 1 test',
+        progressStream: null,
+        ...(maxBadFraction !== undefined ? { maxBadFraction } : {}),
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DataError);
+      const message = (error as Error).message;
+      expect(message).toMatch(/of 10 videos of split 1 test could not be read, more than the allowed (10|25) %/);
+      expect(message).toContain('/videos/v0.mp4: Empty video file');
+      expect(message).toContain('--max-bad-fraction');
+    }
+    await expect(extractFeatures({ model, samples, views, loadViews, progressLabel: null, maxBadFraction: 2 })).rejects.toThrow(
+      /maxBadFraction must be a fraction in \[0, 1\]; received 2/,
     );
   });
 });

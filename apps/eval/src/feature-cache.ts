@@ -52,8 +52,23 @@ export interface FeatureSample {
   readonly label: number;
 }
 
-/** Loads the test views of one video as `[numClips * numCrops, T, H, W, 3]`. */
+/**
+ * Loads the test views of one video as `[numClips * numCrops, T, H, W, 3]`. Throws `DataError` for a video
+ * that cannot be read (missing, empty, corrupt, truncated): {@link extractFeatures} skips and reports it.
+ * Any other error aborts the extraction.
+ */
 export type ViewLoader = (sample: FeatureSample, views: ViewSettings) => Promise<HostViews>;
+
+/** A video left out of the features because it could not be read. */
+export interface SkippedFeatureVideo {
+  /** Absolute path. */
+  readonly path: string;
+  /** The loader's `DataError` message. */
+  readonly reason: string;
+}
+
+/** Default of {@link ExtractFeaturesOptions.maxBadFraction}: a run aborts when more than 10 % of its videos are unreadable. */
+export const DEFAULT_MAX_BAD_FRACTION = 0.1;
 
 export interface ExtractFeaturesOptions {
   readonly model: FeatureModel;
@@ -68,13 +83,31 @@ export interface ExtractFeaturesOptions {
   readonly batchVideos?: number;
   /** Progress bar label; `null` turns the bar off. */
   readonly progressLabel?: string | null;
+  /** What these samples are, for messages (default: the progress label, else 'the dataset'), e.g. 'split 1 test'. */
+  readonly name?: string;
   readonly progressStream?: NodeJS.WritableStream | null;
   /** Stops after the current shard when aborted (the cache stays consistent). */
   readonly signal?: AbortSignal;
+  /**
+   * Largest fraction of the (distinct) videos that may be unreadable (default
+   * {@link DEFAULT_MAX_BAD_FRACTION}). Unreadable videos are skipped and reported; once more than this
+   * fraction is bad, extraction stops with a `DataError` listing them.
+   */
+  readonly maxBadFraction?: number;
+  /** Called once per skipped video, when it is found (default: nothing; the result lists them). */
+  readonly onSkip?: (skipped: SkippedFeatureVideo) => void;
 }
 
+/**
+ * Features of the readable samples, in the order of `samples` (rows of skipped videos are left out:
+ * `numVideos` counts the rows, `sampleIndices` maps each row back to its position in `samples`).
+ */
 export interface ExtractedFeatures extends ViewFeatures {
   readonly labels: Int32Array;
+  /** Position in `samples` of each row: [numVideos]. */
+  readonly sampleIndices: Int32Array;
+  /** Videos that could not be read, with the reason, in the order found. */
+  readonly skipped: readonly SkippedFeatureVideo[];
   /** Videos read from the cache / computed in this call. */
   readonly fromCache: number;
   readonly extracted: number;
@@ -114,6 +147,19 @@ export function featureCacheKey(
     size: views.size,
   };
   return { key: createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 20), inputs };
+}
+
+/** A `DataError` listing the unreadable videos of a run that has too many of them. */
+export function tooManyBadVideos(skipped: readonly SkippedFeatureVideo[], total: number, maxBadFraction: number, what: string): DataError {
+  const list = skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n');
+  return new DataError(
+    `${skipped.length} of ${total} videos of ${what} could not be read, more than the allowed ${formatFraction(maxBadFraction)}; stopping:\n${list}\n` +
+      'Fix or remove them (`lss-data check` lists every bad file of a dataset), or allow more with --max-bad-fraction.',
+  );
+}
+
+function formatFraction(f: number): string {
+  return `${Number((100 * f).toPrecision(4))} %`;
 }
 
 function checkViews(views: ViewSettings): void {
@@ -159,6 +205,11 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
   const dim = model.embedDim;
   const shardSize = options.shardSize ?? 64;
   const batchVideos = options.batchVideos ?? 4;
+  const maxBadFraction = options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION;
+  const what = options.name ?? options.progressLabel ?? 'the dataset';
+  if (!(maxBadFraction >= 0 && maxBadFraction <= 1)) {
+    throw new ConfigError(`maxBadFraction must be a fraction in [0, 1]; received ${maxBadFraction}. 0.1 allows 10 % unreadable videos.`);
+  }
   const { key, inputs } = featureCacheKey(model, views);
   const paths = options.samples.map((s) => resolve(s.path));
   const found = new Map<string, Float32Array>(); // path -> [V, D]
@@ -207,53 +258,101 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
           stream: options.progressStream ?? process.stderr,
         });
   let extracted = 0;
-  const load = (batch: string[]) => Promise.all(batch.map((p) => options.loadViews(labelOf.get(p) as FeatureSample, views)));
+  const numDistinct = new Set(paths).size;
+  const skipped: SkippedFeatureVideo[] = [];
+  const bad = new Set<string>();
+  // One outcome per video: its views, or the reason it cannot be read (a DataError of the loader).
+  const load = (batch: string[]) =>
+    Promise.all(
+      batch.map((p) =>
+        options.loadViews(labelOf.get(p) as FeatureSample, views).then(
+          (v) => ({ ok: true as const, views: v }),
+          (error: unknown) => {
+            if (!(error instanceof DataError)) throw error;
+            return { ok: false as const, reason: error.message };
+          },
+        ),
+      ),
+    );
   for (let shardStart = 0; shardStart < todo.length; shardStart += shardSize) {
     if (options.signal?.aborted) break;
     const shardPaths = todo.slice(shardStart, shardStart + shardSize);
-    const shardData = new Float32Array(shardPaths.length * numViews * dim); // [S, V, D]
+    const shardData = new Float32Array(shardPaths.length * numViews * dim); // [S, V, D], readable rows first
+    const shardKept: string[] = [];
     let next = load(shardPaths.slice(0, batchVideos));
     for (let b = 0; b < shardPaths.length; b += batchVideos) {
       const batchPaths = shardPaths.slice(b, b + batchVideos);
-      const loaded = await next;
+      const outcomes = await next;
       if (b + batchVideos < shardPaths.length) next = load(shardPaths.slice(b + batchVideos, b + 2 * batchVideos)); // prefetch while encoding
-      const stacked = stackViews(loaded, batchPaths, numViews, [views.numFrames, views.size, views.size, 3]); // [(B V), T, H, W, 3]
+      const loaded: HostViews[] = [];
+      const okPaths: string[] = [];
+      outcomes.forEach((o, i) => {
+        const p = batchPaths[i] as string;
+        if (o.ok) {
+          loaded.push(o.views);
+          okPaths.push(p);
+        } else {
+          const s = { path: p, reason: o.reason };
+          skipped.push(s);
+          bad.add(p);
+          options.onSkip?.(s);
+        }
+      });
+      if (bad.size > maxBadFraction * numDistinct) {
+        next.catch(() => undefined);
+        throw tooManyBadVideos(skipped, numDistinct, maxBadFraction, what);
+      }
+      bar?.tick(batchPaths.length);
+      if (okPaths.length === 0) continue;
+      const stacked = stackViews(loaded, okPaths, numViews, [views.numFrames, views.size, views.size, 3]); // [(B V), T, H, W, 3]
       const emb = await model.encodeViews(stacked);
-      if (emb.length !== batchPaths.length * numViews * dim) {
+      if (emb.length !== okPaths.length * numViews * dim) {
         throw new ShapeError(
-          `Model ${model.label} returned ${emb.length} values for ${batchPaths.length * numViews} views; expected [${batchPaths.length * numViews}, ${dim}].`,
+          `Model ${model.label} returned ${emb.length} values for ${okPaths.length * numViews} views; expected [${okPaths.length * numViews}, ${dim}].`,
         );
       }
-      shardData.set(emb, b * numViews * dim);
-      batchPaths.forEach((p, i) => found.set(p, emb.slice(i * numViews * dim, (i + 1) * numViews * dim)));
-      extracted += batchPaths.length;
-      bar?.tick(batchPaths.length);
+      shardData.set(emb, shardKept.length * numViews * dim);
+      shardKept.push(...okPaths);
+      okPaths.forEach((p, i) => found.set(p, emb.slice(i * numViews * dim, (i + 1) * numViews * dim)));
+      extracted += okPaths.length;
     }
-    if (dir && manifest) {
-      const file = `shard-${String(manifest.shards.length).padStart(5, '0')}-${createHash('sha256').update(shardPaths.join('\n')).digest('hex').slice(0, 8)}.safetensors`;
+    if (dir && manifest && shardKept.length > 0) {
+      // Only readable videos are cached: a skipped one is tried again by the next run.
+      const file = `shard-${String(manifest.shards.length).padStart(5, '0')}-${createHash('sha256').update(shardKept.join('\n')).digest('hex').slice(0, 8)}.safetensors`;
       writeSafetensorsFile(
         join(dir, file),
-        { features: { data: shardData, shape: [shardPaths.length, numViews, dim] } },
-        { paths: JSON.stringify(shardPaths) },
+        { features: { data: shardData.subarray(0, shardKept.length * numViews * dim), shape: [shardKept.length, numViews, dim] } },
+        { paths: JSON.stringify(shardKept) },
       );
-      manifest.shards.push({ file, paths: shardPaths });
+      manifest.shards.push({ file, paths: shardKept });
       writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
     }
   }
   bar?.done();
-  if (options.signal?.aborted && found.size < new Set(paths).size) {
+  if (options.signal?.aborted && found.size + bad.size < numDistinct) {
     throw new DataError(
-      `Feature extraction stopped after ${extracted} new videos (${found.size} of ${new Set(paths).size} available); run the same command again to resume from the cache.`,
+      `Feature extraction stopped after ${extracted} new videos (${found.size} of ${numDistinct} available); run the same command again to resume from the cache.`,
     );
   }
-  const data = new Float32Array(paths.length * numViews * dim); // [N, V, D]
-  paths.forEach((p, i) => data.set(found.get(p) as Float32Array, i * numViews * dim));
+  const rows: number[] = [];
+  paths.forEach((p, i) => {
+    if (found.has(p)) rows.push(i);
+  });
+  if (rows.length === 0 && skipped.length > 0) {
+    throw new DataError(
+      `None of the ${numDistinct} videos of ${what} could be read:\n${skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n')}\nCheck the dataset paths (\`lss-data check\` lists every bad file).`,
+    );
+  }
+  const data = new Float32Array(rows.length * numViews * dim); // [N, V, D]
+  rows.forEach((p, r) => data.set(found.get(paths[p] as string) as Float32Array, r * numViews * dim));
   return {
     data,
-    numVideos: paths.length,
+    numVideos: rows.length,
     numViews,
     dim,
-    labels: Int32Array.from(options.samples, (s) => s.label),
+    labels: Int32Array.from(rows, (i) => (options.samples[i] as FeatureSample).label),
+    sampleIndices: Int32Array.from(rows),
+    skipped,
     fromCache,
     extracted,
     cacheKey: key,

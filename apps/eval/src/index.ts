@@ -28,6 +28,7 @@ export {
 } from './evaluate.js';
 export { type ExportedFeaturesMeta, exportFeatures } from './export.js';
 export {
+  DEFAULT_MAX_BAD_FRACTION,
   type ExtractedFeatures,
   type ExtractFeaturesOptions,
   extractFeatures,
@@ -36,6 +37,8 @@ export {
   type FeatureSample,
   featureCacheKey,
   type HostViews,
+  type SkippedFeatureVideo,
+  tooManyBadVideos,
   type ViewLoader,
   type ViewSettings,
 } from './feature-cache.js';
@@ -85,6 +88,7 @@ export {
   type ReportModel,
   readReport,
   reportToMarkdown,
+  type SkippedVideoEntry,
   type SplitResult,
   writeReport,
 } from './report.js';

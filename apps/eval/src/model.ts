@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, VisionTower } from '@lss/backbone';
@@ -237,11 +238,11 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
   }
   // A CLIP folder or file: frozen image CLIP, frame embeddings averaged.
   const clip = await loadClip(path, { video: false, root });
-  const weights = statSync(path).isDirectory() ? findClipWeights(path) : path;
+  const weights = clip.origin?.weights ?? [path];
   return {
     kind: 'clip',
     path: resolve(path),
-    hash: hashFileSha256(weights),
+    hash: hashWeightFiles(weights),
     label: options.label ?? `${basename(resolve(path))} (frozen CLIP, frame average)`,
     embedDim: clip.config.vision.embedDim,
     imageSize: clip.config.vision.imageSize,
@@ -253,32 +254,55 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
   };
 }
 
-function findClipWeights(dir: string): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
-  const name = files.includes('model.safetensors') ? 'model.safetensors' : files[0];
-  if (!name) throw new WeightsError(`${dir} has no .safetensors file; expected a CLIP folder with model.safetensors.`);
-  return join(dir, name);
+/** SHA-256 of a checkpoint: of its file, or of its shards' hashes in order. */
+function hashWeightFiles(files: readonly string[]): string {
+  if (files.length === 1) return hashFileSha256(files[0] as string);
+  return createHash('sha256')
+    .update(files.map((f) => hashFileSha256(f)).join('\n'))
+    .digest('hex');
 }
 
 export type TextEngine = 'auto' | 'onnx' | 'tfjs';
 
+/** Where the zero-shot text encoder came from (reported in the evaluation settings). */
+export interface TextSource {
+  /** Folder of the tokenizer (and of the ONNX model for the onnx engine). */
+  readonly tokenizer: string;
+  /** Files of the text weights: the ONNX model, or the CLIP safetensors file(s) the tfjs text tower was loaded from. */
+  readonly weights: readonly string[];
+}
+
+/** True when `dir` holds CLIP weights (safetensors, a sharded index, or a pickle that loadClip will explain). */
+function holdsClipWeights(dir: string): boolean {
+  return readdirSync(dir).some((f) => f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json') || /\.(bin|pt|pth)$/.test(f));
+}
+
 /**
  * The text encoder for zero-shot classifiers of `model`: ONNX (onnxruntime-node) when `engine` is 'onnx',
  * or 'auto' and the folder has `onnx/text_model.onnx` and onnxruntime-node is installed (it is an optional
- * peer dependency); else the tfjs text tower of the same folder.
+ * peer dependency); else the tfjs text tower. The tokenizer always comes from `textModelDir`; the tfjs text
+ * weights come from `textModelDir` when it holds CLIP weights, otherwise (a tokenizer-only folder, the
+ * companion of an OpenAI-named file) from `options.clip`, the CLIP being evaluated. `source` says which.
  * Returns the encoder and a `release` that frees what was loaded for it.
  */
 export async function loadTextEncoder(
   textModelDir: string | null,
   options: { engine?: TextEngine; clip?: ClipModel | null } = {},
-): Promise<{ encoder: TextEncoder; engine: 'onnx' | 'tfjs'; release: () => Promise<void> }> {
+): Promise<{ encoder: TextEncoder; engine: 'onnx' | 'tfjs'; source: TextSource; release: () => Promise<void> }> {
   if (!textModelDir) {
     throw new ConfigError(
       'No text model for the zero-shot classifier: the checkpoint does not name its CLIP folder. Pass --text-model DIR (the CLIP folder the model was trained from).',
     );
   }
+  if (!existsSync(textModelDir) || !statSync(textModelDir).isDirectory()) {
+    throw new ConfigError(
+      `--text-model: ${textModelDir} is not a folder; expected a CLIP folder (tokenizer files, and CLIP weights or onnx/text_model.onnx).`,
+    );
+  }
+  const dir = resolve(textModelDir);
   const engine = options.engine ?? 'auto';
-  const hasOnnx = existsSync(join(textModelDir, 'onnx', 'text_model.onnx'));
+  const onnxFile = join(dir, 'onnx', 'text_model.onnx');
+  const hasOnnx = existsSync(onnxFile);
   const ortInstalled =
     engine === 'auto' && hasOnnx
       ? await loadOnnxRuntime().then(
@@ -287,15 +311,34 @@ export async function loadTextEncoder(
         )
       : false;
   if (engine === 'onnx' || (engine === 'auto' && hasOnnx && ortInstalled)) {
-    const encoder = await loadOnnxTextEncoder(textModelDir);
-    return { encoder, engine: 'onnx', release: async () => void (await encoder.dispose?.()) };
+    const encoder = await loadOnnxTextEncoder(dir);
+    return {
+      encoder,
+      engine: 'onnx',
+      source: { tokenizer: dir, weights: [onnxFile] },
+      release: async () => void (await encoder.dispose?.()),
+    };
   }
-  const tokenizer = await loadClipTokenizer(textModelDir);
-  const owned = options.clip ? null : await loadClip(textModelDir, { video: false, root: `evaltext${++rootCounter}` });
-  const clip = options.clip ?? (owned as ClipModel);
+  const tokenizer = await loadClipTokenizer(dir);
+  const given = options.clip ?? null;
+  const givenDir = given?.origin?.weights[0] ? dirname(resolve(given.origin.weights[0])) : null;
+  let clip: ClipModel;
+  let owned: ClipModel | null = null;
+  if (holdsClipWeights(dir)) {
+    // The folder's own text weights, unless they are exactly the CLIP already loaded.
+    if (given && givenDir === dir) clip = given;
+    else clip = owned = await loadClip(dir, { video: false, root: `evaltext${++rootCounter}` });
+  } else if (given) {
+    clip = given;
+  } else {
+    throw new ConfigError(
+      `--text-model ${textModelDir} holds a tokenizer but no CLIP weights (no .safetensors, no onnx/text_model.onnx), and the model being evaluated has no CLIP text tower to pair it with. Pass a CLIP folder with its weights.`,
+    );
+  }
+  const weights = clip.origin?.weights ?? [];
   const encoder = createTfjsTextEncoder(clip, tokenizer, {
-    id: basename(resolve(textModelDir)),
-    modelHash: hashFileSha256(findClipWeights(textModelDir)),
+    id: basename(dir),
+    modelHash: weights.length > 0 ? hashWeightFiles(weights) : 'unknown',
   });
-  return { encoder, engine: 'tfjs', release: async () => owned?.dispose() };
+  return { encoder, engine: 'tfjs', source: { tokenizer: dir, weights }, release: async () => owned?.dispose() };
 }

@@ -3,19 +3,34 @@
  * same as a Markdown table, a confusion-matrix picture (SVG) per split, and a side-by-side comparison
  * of several reports.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
-import { writeFileAtomic } from '@lss/core/node';
+import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
 import { formatMeanStd, type MeanStd, meanStd, STD_DEFINITION } from './metrics.js';
 
 export type Protocol = 'zero-shot' | 'zero-shot-transductive' | 'linear-probe' | 'linear-probe-sgd' | 'knn' | 'classify';
 
+/** A listed video that could not be read and was left out of a split's features. */
+export interface SkippedVideoEntry {
+  readonly subset: 'train' | 'test';
+  readonly path: string;
+  readonly reason: string;
+}
+
 /** One evaluated split (an official split, K400's validation set, or 'all'). */
 export interface SplitResult {
   readonly split: string;
+  /** Training videos the probe / k-NN used (readable ones only). */
   readonly numTrain?: number;
+  /** Test videos the metrics were computed on (readable ones only). */
   readonly numTest: number;
+  /** Listed training videos left out because they could not be read. */
+  readonly numTrainSkipped?: number;
+  /** Listed test videos left out because they could not be read. */
+  readonly numTestSkipped?: number;
+  /** The videos left out, with the reason. */
+  readonly skipped?: readonly SkippedVideoEntry[];
   /** Percent. */
   readonly top1: number;
   /** Percent. */
@@ -98,14 +113,29 @@ export function reportToMarkdown(report: EvalReport): string {
   const hasTrain = report.splits.some((s) => s.numTrain !== undefined);
   lines.push(`| split |${hasTrain ? ' train |' : ''} test | top-1 (%) | top-5 (%) |`);
   lines.push(`|---|${hasTrain ? '---:|' : ''}---:|---:|---:|`);
+  const withSkips = (n: number | undefined, skipped: number | undefined) =>
+    n === undefined ? '' : skipped ? `${n} (${skipped} skipped)` : String(n);
   for (const s of report.splits) {
-    lines.push(`| ${s.split} |${hasTrain ? ` ${s.numTrain ?? ''} |` : ''} ${s.numTest} | ${s.top1.toFixed(1)} | ${s.top5.toFixed(1)} |`);
+    lines.push(
+      `| ${s.split} |${hasTrain ? ` ${withSkips(s.numTrain, s.numTrainSkipped)} |` : ''} ${withSkips(s.numTest, s.numTestSkipped)} | ${s.top1.toFixed(1)} | ${s.top5.toFixed(1)} |`,
+    );
   }
   const n = report.summary.top1.numSplits;
   lines.push(
     `| **mean ± std (${n} split${n === 1 ? '' : 's'})** |${hasTrain ? ' |' : ''} | **${formatMeanStd(report.summary.top1)}** | **${formatMeanStd(report.summary.top5)}** |`,
   );
   lines.push('', `std: ${report.summary.std}.`, '');
+  const skipped = report.splits.flatMap((s) => (s.skipped ?? []).map((v) => ({ split: s.split, ...v })));
+  if (skipped.length > 0) {
+    lines.push(
+      `## Skipped videos (${skipped.length})`,
+      '',
+      'Listed videos that could not be read; every metric above is computed without them (the train and test columns count the videos used).',
+      '',
+    );
+    for (const v of skipped) lines.push(`- split ${v.split} ${v.subset}: \`${v.path}\`: ${v.reason.replaceAll('\n', ' ')}`);
+    lines.push('');
+  }
   lines.push(
     '## Model',
     '',
@@ -197,7 +227,7 @@ export function confusionToSvg(confusion: readonly (readonly number[])[], classN
 
 /** Writes `report.json`, `report.md` and `confusion-split-<name>.svg` per split into `dir`. Returns the paths. */
 export function writeReport(dir: string, report: EvalReport): { json: string; markdown: string; confusion: string[] } {
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir, 'report folder');
   const json = join(dir, 'report.json');
   const markdown = join(dir, 'report.md');
   writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);

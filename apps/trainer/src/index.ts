@@ -60,6 +60,7 @@ export {
   type RunResult,
   runTraining,
 } from './run.js';
+export { acquireRunLock, RUN_LOCK_FILE, type RunLock, type RunLockHolder } from './run-lock.js';
 export { buildSchedules, type CosineScheduleOptions, cosineSchedule, type ScheduleConfig, type Schedules } from './schedules.js';
 export {
   type ConceptTensors,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveVideoVit } from '@lss/backbone';
 import { ConfigError, NonFiniteLossError, SeededRandom } from '@lss/core';
-import { writeFileAtomic } from '@lss/core/node';
+import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
 import {
   createObjectives,
   loadObjectiveVariables,
@@ -32,6 +32,7 @@ import { buildTowers } from './model.js';
 import { AdamW, OPTIMIZER_ROOT } from './optim/adamw.js';
 import { renderTrainingPlot } from './plot.js';
 import { ProgressReporter } from './progress.js';
+import { acquireRunLock } from './run-lock.js';
 import { buildSchedules } from './schedules.js';
 import { type HostBatch, optimizedVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
 
@@ -82,6 +83,11 @@ export interface RunResult {
   readonly studentPath: string | null;
   readonly teacherPath: string | null;
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
+}
+
+/** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The git commit of the working tree, or null outside a repository. */
@@ -180,6 +186,19 @@ function configDiff(a: unknown, b: unknown, prefix = ''): string[] {
  * const result = await runTraining(config);
  */
 export async function runTraining(config: TrainConfig, options: RunOptions = {}): Promise<RunResult> {
+  // Before any expensive work: the run folder must be writable (real cause named: read-only, disk
+  // full...), and no other trainer may use it (run.lock; a stale lock of a killed trainer is taken over).
+  ensureWritableDir(config.workdir, 'run folder');
+  ensureWritableDir(join(config.workdir, 'checkpoints'), 'checkpoint folder');
+  const lock = acquireRunLock(config.workdir, { log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) });
+  try {
+    return await runLocked(config, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunResult> {
   const workdir = config.workdir;
   const checkpointDir = join(workdir, 'checkpoints');
   mkdirSync(checkpointDir, { recursive: true });
@@ -310,11 +329,11 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
   const onSignal = (signal?: NodeJS.Signals) => {
     const name = signal ?? 'signal';
     if (stopRequested !== null) {
-      progress.log(`${name} again: exiting without a checkpoint.`);
+      log(`${name} again: exiting without a checkpoint.`);
       process.exit(130);
     }
     stopRequested = name;
-    progress.log(`${signal}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
+    log(`${name}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
   };
   if (options.handleSignals) {
     process.on('SIGINT', onSignal);
@@ -423,6 +442,9 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
         });
       }
       step = completed;
+      // Let the event loop run once per step: signal handlers (and timers) run only from libuv's loop,
+      // and with an in-memory or cached source every await above resolves through microtasks alone.
+      await yieldToEventLoop();
       if (nonFiniteStreak >= config.logging.maxNonFiniteSteps) {
         const path = await save(step, rngState);
         progress.done();

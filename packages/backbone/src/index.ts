@@ -13,12 +13,15 @@ export { checkpointed, clipBlock, dividedSpaceTimeBlock, recomputeInBackward, te
 export {
   type ArchitectureHints,
   ClipModel,
+  type ClipOrigin,
   clipFromSource,
   hintsFromHfConfig,
+  hintsFromOpenClipConfig,
   type LoadClipOptions,
   loadClip,
   loadClipFromBytes,
   weightSourceFromFile,
+  weightSourceFromIndex,
 } from './clip.js';
 export {
   ACTIVATIONS,

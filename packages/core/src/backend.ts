@@ -34,6 +34,7 @@ export async function initBackend(name: BackendName = 'wasm'): Promise<BackendIn
     throw new ConfigError(`Unknown backend ${JSON.stringify(name)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
   }
   await registerGradientFixes();
+  const listenersBefore = processListeners();
   let provider: string | undefined;
   switch (name) {
     case 'wasm':
@@ -67,7 +68,58 @@ export async function initBackend(name: BackendName = 'wasm'): Promise<BackendIn
       `tfjs could not initialise the ${name} backend on this machine; try --backend wasm or --backend cpu.`,
     );
   await tf.ready();
+  removeListenersAddedSince(listenersBefore);
+  if (name === 'cpu') absorbCpuBanner();
   return { name: tf.getBackend(), tfjsVersion: tf.version_core, ...(provider ? { provider } : {}) };
+}
+
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const PROCESS_EVENTS: readonly ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+type Listeners = Map<ProcessEvent, readonly unknown[]>;
+interface ProcessLike {
+  listeners(event: ProcessEvent): unknown[];
+  removeListener(event: ProcessEvent, listener: unknown): void;
+}
+const nodeProcess = (): ProcessLike | undefined => {
+  const p = (globalThis as { process?: Partial<ProcessLike> }).process;
+  return typeof p?.listeners === 'function' && typeof p.removeListener === 'function' ? (p as ProcessLike) : undefined;
+};
+
+function processListeners(): Listeners {
+  const p = nodeProcess();
+  return new Map(PROCESS_EVENTS.map((e) => [e, p ? [...p.listeners(e)] : []]));
+}
+
+/**
+ * The wasm backend's Emscripten module installs `uncaughtException` and `unhandledRejection` handlers
+ * that rethrow from inside its one-line, 36 KB minified source: Node then prints that whole line
+ * above any later uncaught error and exits with code 7. Removing the handlers it added restores
+ * Node's own report (the error and its stack, exit code 1).
+ */
+function removeListenersAddedSince(before: Listeners): void {
+  const p = nodeProcess();
+  if (!p) return;
+  for (const event of PROCESS_EVENTS) {
+    const old = before.get(event) ?? [];
+    for (const listener of p.listeners(event)) if (!old.includes(listener)) p.removeListener(event, listener);
+  }
+}
+
+/**
+ * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our
+ * node backend" on its first tensor in Node. The caller chose cpu on purpose, so that first write
+ * happens here with tfjs's own logging switched off for its duration (tfjs's `PROD` flag only
+ * silences `log.warn`/`log.log`).
+ */
+function absorbCpuBanner(): void {
+  const env = tf.env();
+  const prod = env.getBool('PROD');
+  env.set('PROD', true);
+  try {
+    tf.tensor1d([0]).dispose();
+  } finally {
+    env.set('PROD', prod);
+  }
 }
 
 async function loadNativeTensorflow(): Promise<string> {

@@ -51,6 +51,20 @@ export class DataError extends LssError {
   }
 }
 
+/**
+ * A file or folder cannot be written or created: read-only file system, no permission, disk full.
+ * `path` is the file or folder concerned; `reason` the system error code (`EROFS`, `ENOSPC`, ...) when known.
+ */
+export class OutputError extends LssError {
+  readonly path: string;
+  readonly reason?: string;
+  constructor(message: string, options: { path: string; reason?: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.path = options.path;
+    if (options.reason !== undefined) this.reason = options.reason;
+  }
+}
+
 /** Formats a shape for messages: `[2, 3, 224, 224, 3]`. */
 export function formatShape(shape: readonly (number | null | undefined)[]): string {
   return `[${shape.map((d) => (d == null ? '*' : String(d))).join(', ')}]`;

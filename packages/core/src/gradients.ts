@@ -66,12 +66,15 @@ const replaced = new Map<string, tf.GradConfig>();
 export const GRADIENT_FIXES: readonly tf.GradConfig[] = [batchMatMulGradient];
 
 /**
- * Registers tfjs's full gradient set (through the `@tensorflow/tfjs` umbrella, whose Node build
- * registers every gradient) and then LSS.js's fixes. Idempotent.
+ * Registers tfjs-core's full gradient set and then LSS.js's fixes. Idempotent.
+ *
+ * The gradient set is tfjs-core 4.22.0's own (`register_all_gradients`), bundled into
+ * `dist/tfjs-registrations.js` at build time (see build/tfjs-registrations-plugin.ts) so that only
+ * `@tensorflow/tfjs-core` is needed, not the `@tensorflow/tfjs` umbrella.
  */
 export async function registerGradientFixes(): Promise<void> {
   if (registered) return;
-  await import('@tensorflow/tfjs');
+  await import('#tfjs-registrations');
   applyGradientFixes();
   registered = true;
 }

@@ -15,6 +15,7 @@ export {
   LssError,
   MAX_ECHO_CHARS,
   NonFiniteLossError,
+  OutputError,
   ShapeError,
   WeightsError,
 } from './errors.js';

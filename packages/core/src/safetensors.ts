@@ -331,12 +331,21 @@ export function decodeTensor(entry: SafetensorsEntry, raw: Uint8Array, source = 
       case 'F64':
         for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
         break;
-      case 'F16':
-        for (let i = 0; i < n; i++) out[i] = float16ToFloat32(view.getUint16(2 * i, true));
-        break;
-      default: {
+      case 'F16': {
+        // One table lookup per value (float32 bit patterns of all 65536 halves): memory speed.
+        const table = float16Table();
         const u32 = new Uint32Array(out.buffer);
-        for (let i = 0; i < n; i++) u32[i] = view.getUint16(2 * i, true) << 16;
+        const u16 = halfWords(raw, n);
+        if (u16) for (let i = 0; i < n; i++) u32[i] = table[u16[i] as number] as number;
+        else for (let i = 0; i < n; i++) u32[i] = table[view.getUint16(2 * i, true)] as number;
+        break;
+      }
+      default: {
+        // BF16 is the upper half of a float32.
+        const u32 = new Uint32Array(out.buffer);
+        const u16 = halfWords(raw, n);
+        if (u16) for (let i = 0; i < n; i++) u32[i] = (u16[i] as number) << 16;
+        else for (let i = 0; i < n; i++) u32[i] = view.getUint16(2 * i, true) << 16;
       }
     }
     return { ...base, dtype: 'float32', data: out };
@@ -369,7 +378,28 @@ export function decodeTensor(entry: SafetensorsEntry, raw: Uint8Array, source = 
   return { ...base, dtype: 'int32', data: out };
 }
 
-/** IEEE 754 half to single precision. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** `raw` as `n` little-endian 16-bit words without copying, or a copy when unaligned; null on big-endian hosts. */
+function halfWords(raw: Uint8Array, n: number): Uint16Array | null {
+  if (!LITTLE_ENDIAN) return null;
+  if (raw.byteOffset % 2 === 0) return new Uint16Array(raw.buffer, raw.byteOffset, n);
+  return new Uint16Array(raw.slice(0, 2 * n).buffer, 0, n);
+}
+
+let halfTable: Uint32Array | undefined;
+
+/** float32 bit patterns of every IEEE half (256 KB, built on first use from {@link float16ToFloat32}). */
+function float16Table(): Uint32Array {
+  if (!halfTable) {
+    const f32 = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f32[h] = float16ToFloat32(h);
+    halfTable = new Uint32Array(f32.buffer);
+  }
+  return halfTable;
+}
+
+/** IEEE 754 half precision (bits in the low 16 bits of `h`) to a number. */
 export function float16ToFloat32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;

@@ -17,6 +17,7 @@ import {
   type SafetensorsInput,
   type SafetensorsTensor,
 } from '../safetensors.js';
+import { outputErrorFrom } from './output.js';
 
 function readExactly(fd: number, length: number, position: number, path: string): Uint8Array {
   const out = new Uint8Array(length);
@@ -89,22 +90,41 @@ export function writeSafetensorsFile(
   metadata: Readonly<Record<string, string>> = {},
 ): void {
   const plan = planSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const prefix = new Uint8Array(8);
-    new DataView(prefix.buffer).setUint32(0, plan.header.length, true);
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setUint32(0, plan.header.length, true);
+  writeAtomically(path, 'safetensors file', (fd) => {
     writeAll(fd, prefix);
     writeAll(fd, plan.header);
     for (const t of plan.tensors) writeAll(fd, encodeTensorData(t));
+  });
+}
+
+/**
+ * Writes `path` through a temporary file `path.tmp-<pid>` (write, fsync, rename). On any failure the
+ * temporary file is removed, `path` keeps its previous contents, and the error is an OutputError naming
+ * the path and the real cause (disk full, read-only, permission).
+ */
+function writeAtomically(path: string, what: string, write: (fd: number) => void): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, 'w');
+    write(fd);
     fsyncSync(fd);
-  } catch (error) {
     closeSync(fd);
+    fd = null;
+    renameSync(tmp, path);
+  } catch (error) {
+    if (fd !== null) {
+      try {
+        closeSync(fd);
+      } catch {
+        // the write error is the one to report
+      }
+    }
     rmSync(tmp, { force: true });
-    throw error;
+    throw outputErrorFrom(error, path, what);
   }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
@@ -114,16 +134,11 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 
 /** Writes a text file atomically (temporary file, fsync, rename). */
 export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, typeof contents === 'string' ? new TextEncoder().encode(contents) : contents);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  const bytes = typeof contents === 'string' ? new TextEncoder().encode(contents) : contents;
+  writeAtomically(path, 'file', (fd) => writeAll(fd, bytes));
 }
+
+export { ensureWritableDir, outputErrorFrom } from './output.js';
 
 /** SHA-256 (hex) of a file, streamed in 4 MiB chunks (model hashes for caches and provenance). */
 export function hashFile(path: string): string {

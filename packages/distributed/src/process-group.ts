@@ -1,0 +1,172 @@
+/**
+ * A c10d process group (PyTorch's distributed runtime, Gloo backend) over host typed arrays.
+ *
+ * Semantics follow `torch.distributed`: every rank calls the same collectives in the same order; each call
+ * is asynchronous (it runs on a libuv worker thread, so signals and timers still run) and times out after
+ * `timeoutMs`. Arrays are reduced in place; do not touch them until the returned promise settles.
+ */
+import { LssError } from '@lss/core';
+import { type CollectiveArray, loadBinding, type NativeProcessGroup } from './native.js';
+import { parseInitMethod, type Rendezvous } from './rendezvous.js';
+
+export type { CollectiveArray } from './native.js';
+
+/** A collective failed: a peer died, hung past the timeout, or the arrays disagree across ranks. */
+export class DistributedError extends LssError {
+  readonly rank: number;
+  readonly collective: string;
+  constructor(message: string, rank: number, collective: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.rank = rank;
+    this.collective = collective;
+  }
+}
+
+/** Reduction of {@link ProcessGroup.allReduce}: `mean` is `sum / worldSize`, as DDP averages gradients. */
+export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
+
+export interface ProcessGroupOptions extends Rendezvous {
+  /** Timeout of rendezvous and of every collective, in milliseconds (PyTorch's default is 30 min). */
+  readonly timeoutMs?: number;
+  /** Largest all-reduce bucket in bytes (PyTorch DDP: 25 MiB). */
+  readonly bucketBytes?: number;
+}
+
+/** 25 MiB, the bucket size of PyTorch's DistributedDataParallel. */
+export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
+
+/** The collectives LSS.js uses, with PyTorch's names. */
+export class ProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly localRank: number;
+  readonly backend = 'gloo' as const;
+  readonly timeoutMs: number;
+  private readonly bucketBytes: number;
+  private native: NativeProcessGroup | undefined;
+
+  private constructor(options: ProcessGroupOptions, native: NativeProcessGroup) {
+    this.rank = options.rank;
+    this.worldSize = options.worldSize;
+    this.localRank = options.localRank;
+    this.timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    this.bucketBytes = options.bucketBytes ?? DEFAULT_BUCKET_BYTES;
+    this.native = native;
+  }
+
+  /**
+   * Joins the group: rank 0 serves the TCP store at the init method's address (as torchrun's MASTER_ADDR/
+   * MASTER_PORT), the others connect; returns once all `worldSize` ranks have joined.
+   *
+   * @throws BackendUnavailableError when the c10d binding was not built; DistributedError when the
+   *   rendezvous fails or times out.
+   */
+  static async init(options: ProcessGroupOptions): Promise<ProcessGroup> {
+    const binding = loadBinding();
+    const method = parseInitMethod(options.initMethod);
+    const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    // The TCP store's constructor blocks until every rank has connected: run it off the main thread's
+    // critical path by yielding first (it is short when the ranks start together).
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      const native = new binding.ProcessGroup(
+        method.kind === 'tcp'
+          ? {
+              rank: options.rank,
+              size: options.worldSize,
+              timeoutMs,
+              store: 'tcp',
+              host: method.host,
+              port: method.port,
+              isServer: options.rank === 0,
+            }
+          : { rank: options.rank, size: options.worldSize, timeoutMs, store: 'file', path: method.path },
+      );
+      return new ProcessGroup({ ...options, timeoutMs }, native);
+    } catch (cause) {
+      throw new DistributedError(
+        `Rank ${options.rank} of ${options.worldSize} could not join the process group at ${options.initMethod} within ${timeoutMs / 1000} s: ${(cause as Error).message.slice(0, 500)}. Check that every rank uses the same address and world size and that the port is free and reachable.`,
+        options.rank,
+        'rendezvous',
+        { cause },
+      );
+    }
+  }
+
+  /**
+   * Reduces `arrays` in place across ranks (`op` over ranks, element-wise). Arrays are packed into buckets
+   * of at most `bucketBytes`, one c10d call per bucket. Every rank must pass arrays of the same lengths
+   * and types in the same order.
+   */
+  allReduce(arrays: readonly CollectiveArray[], op: ReduceOp = 'sum'): Promise<void> {
+    return this.run('allReduce', (native) => native.allReduce([...arrays], op, this.bucketBytes));
+  }
+
+  /**
+   * {@link allReduce} that blocks the calling thread until every rank has contributed, for reductions
+   * needed inside a synchronous computation (a batch statistic inside a gradient tape), as PyTorch's
+   * collectives block inside autograd. Keep it to small arrays; gradients go through {@link allReduce}.
+   *
+   * @throws DistributedError when a peer dies or the timeout passes.
+   */
+  allReduceSync(arrays: readonly CollectiveArray[], op: ReduceOp = 'sum'): void {
+    const native = this.open('allReduce');
+    const started = Date.now();
+    try {
+      native.allReduce([...arrays], op, this.bucketBytes, true);
+    } catch (cause) {
+      throw this.failure('allReduce', started, cause);
+    }
+  }
+
+  /** Copies `root`'s `array` into `array` on every rank. */
+  broadcast(array: CollectiveArray, root = 0): Promise<void> {
+    return this.run('broadcast', (native) => native.broadcast(array, root));
+  }
+
+  /** Every rank's `array` (all of one length), concatenated in rank order: `[worldSize * array.length]`. */
+  async allGather<T extends CollectiveArray>(array: T): Promise<T> {
+    const Ctor = array.constructor as new (n: number) => T;
+    const out = new Ctor(array.length * this.worldSize);
+    await this.run('allGather', (native) => native.allGather(array, out));
+    return out;
+  }
+
+  /** Waits until every rank has reached the barrier. */
+  barrier(): Promise<void> {
+    return this.run('barrier', (native) => native.barrier());
+  }
+
+  /** Leaves the group (no further collectives). Safe to call twice. */
+  destroy(): void {
+    this.native?.destroy();
+    this.native = undefined;
+  }
+
+  private open(collective: string): NativeProcessGroup {
+    if (!this.native) {
+      throw new DistributedError(`${collective} after destroy(): the process group is closed.`, this.rank, collective);
+    }
+    return this.native;
+  }
+
+  private failure(collective: string, started: number, cause: unknown): DistributedError {
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    return new DistributedError(
+      `${collective} failed on rank ${this.rank} of ${this.worldSize} after ${seconds} s: ${(cause as Error).message.slice(0, 500)}. Another rank probably died or hangs (timeout ${this.timeoutMs / 1000} s); the last checkpoint is still valid: resume from it.`,
+      this.rank,
+      collective,
+      { cause },
+    );
+  }
+
+  private async run(collective: string, call: (native: NativeProcessGroup) => Promise<void>): Promise<void> {
+    const native = this.open(collective);
+    const started = Date.now();
+    try {
+      await call(native);
+    } catch (cause) {
+      throw this.failure(collective, started, cause);
+    }
+  }
+}
