@@ -54,6 +54,7 @@ export {
   parseTimestamp,
   probeVideo,
   resolveFfmpeg,
+  rgbFilters,
   scanVideoFrames,
 } from './ffmpeg.js';
 export {
@@ -70,7 +71,9 @@ export {
   type Hmdb51Options,
   type KineticsOptions,
   type ListFileOptions,
+  listVideoEntries,
   listVideoFiles,
+  nonFileReason,
   readFolderPerClass,
   readHmdb51,
   readKinetics400,
