@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
 import { exportFeatures } from './export.js';
 import {
+  checkViews,
   DEFAULT_MAX_BAD_FRACTION,
   extractFeatures,
   type FeatureSample,
@@ -511,6 +512,7 @@ export async function classifyVideo(
     const promptSet = resolvePromptSet(options.prompts);
     // The video first: an unreadable one fails before the text encoder is loaded.
     const views = resolveViews(model, options.views);
+    checkViews(views, 1);
     const loader = options.loadViews ?? ffmpegViewLoader(options);
     let loaded: HostViews;
     try {

@@ -11,6 +11,13 @@ import { AdamW } from './optim/adamw.js';
 import { buildSchedules } from './schedules.js';
 import { type HostBatch, optimizedVariables, relativeVariables, type TrainState, trainStep } from './train-step.js';
 
+// libtorch's BLAS blocks a matMul differently for different batch sizes, so two equivalent step layouts
+// (micro-batches, one clip per call) round differently; AdamW's g / sqrt(v) turns that into up to a few
+// 1e-5 on a weight after one step. cpu/wasm sum in the same order and stay within 1e-5.
+const WEIGHT_TOL = tf.getBackend() === 'torch' ? 1e-4 : 1e-5;
+/** |a - b| <= 1e-6 * |b| + 1e-6: float32 sums in a different order (the loss is ~50, 1 ulp ~ 4e-6). */
+const expectCloseRel = (a: number, b: number): void => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.abs(b) + 1e-6);
+
 /** AdamW that records the (summed) gradients and the gradient scale it is given, then updates as usual. */
 class RecordingAdamW extends AdamW {
   readonly seen: { grads: Map<string, Float32Array>; gradScale: number }[] = [];
@@ -132,7 +139,7 @@ describe('trainStep', () => {
       const y = two[i] as Float32Array;
       let worst = 0;
       for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs((x[j] as number) - (y[j] as number)));
-      expect(worst).toBeLessThan(1e-5);
+      expect(worst).toBeLessThan(WEIGHT_TOL);
     });
     b.dispose();
   });
@@ -151,7 +158,7 @@ describe('trainStep', () => {
       const y = wb[i] as Float32Array;
       let worst = 0;
       for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs((x[j] as number) - (y[j] as number)));
-      expect(worst).toBeLessThan(1e-5);
+      expect(worst).toBeLessThan(WEIGHT_TOL);
     });
     b.dispose();
   });
@@ -227,7 +234,7 @@ describe('trainStep', () => {
       expect(viewwise.expectedKeys.some((k) => k.startsWith('teacher/'))).toBe(false);
       expectSameGradients(viewwise.seen.grads, joint.seen.grads);
       expect(viewwise.seen.gradScale).toBeCloseTo(joint.seen.gradScale, 6);
-      expect(viewwise.result.loss).toBeCloseTo(joint.result.loss, 5);
+      expectCloseRel(viewwise.result.loss, joint.result.loss);
       expect(viewwise.result.gradNorm).toBeCloseTo(joint.result.gradNorm, 4);
       for (const [k, v] of Object.entries(joint.result.terms)) expect(viewwise.result.terms[k]).toBeCloseTo(v, 5);
     });
@@ -238,7 +245,7 @@ describe('trainStep', () => {
       expect([...viewwise.seen.grads.keys()].sort()).toEqual(viewwise.expectedKeys);
       expect(viewwise.expectedKeys.some((k) => k.startsWith('objectives/'))).toBe(true);
       expectSameGradients(viewwise.seen.grads, joint.seen.grads);
-      expect(viewwise.result.loss).toBeCloseTo(joint.result.loss, 5);
+      expectCloseRel(viewwise.result.loss, joint.result.loss);
     });
 
     it('moves the teacher by EMA only, leaks nothing, and stops on a non-finite loss without updating', async () => {

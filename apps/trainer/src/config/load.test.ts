@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@lss/core';
 import { describe, expect, it } from 'vitest';
-import { applyOverride, configFromData, loadConfig, readConfigFile } from './load.js';
+import { applyOverride, configFromData, estimateStepInputBytes, loadConfig, readConfigFile } from './load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'lss-config-'));
 
@@ -101,7 +101,7 @@ describe('--set overrides', () => {
   it('rejects bad values with what was received and what was expected', () => {
     expect(() => configFromData(base, { overrides: ['optimizer.learningRate=fast'] })).toThrow(/expected a number; received "fast"/);
     expect(() => configFromData(base, { overrides: ['model.recompute=maybe'] })).toThrow(/expected true or false/);
-    expect(() => configFromData(base, { overrides: ['backend=cuda'] })).toThrow(/one of wasm, cpu, tensorflow, webgpu/);
+    expect(() => configFromData(base, { overrides: ['backend=cuda'] })).toThrow(/one of wasm, cpu, torch, auto, tensorflow, webgpu/);
     expect(() => configFromData(base, { overrides: ['optimizer.learningRate=-1'] })).toThrow(/optimizer.learningRate/);
     expect(() => configFromData(base, { overrides: ['objectives.5.weight=1'] })).toThrow(/not a valid index/);
   });
@@ -127,6 +127,29 @@ describe('--set overrides', () => {
     }
     expect(({} as Record<string, unknown>).x).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('bounds values that size allocations, naming the key (was a raw RangeError)', () => {
+    expect(() => configFromData(base, { overrides: ['views.globalSize=100000'] })).toThrow(ConfigError);
+    expect(() => configFromData(base, { overrides: ['views.globalSize=100000'] })).toThrow(
+      /views\.globalSize: Too big: expected number to be <=1024/,
+    );
+    expect(() => configFromData(base, { overrides: ['views.numFrames=100000'] })).toThrow(/views\.numFrames/);
+    expect(() => configFromData(base, { overrides: ['training.batchSize=1000000'] })).toThrow(/training\.batchSize/);
+    expect(() => configFromData(base, { overrides: ['data.videosPerClass=100000000'] })).toThrow(/data\.videosPerClass/);
+    expect(() => configFromData(base, { overrides: ['objectives=[{"name": "dino", "outDim": 1000000000}]'] })).toThrow(
+      /objectives\.0\.outDim/,
+    );
+  });
+
+  it('estimates the input memory of a step before allocating and names the fields when it cannot fit', () => {
+    const huge = ['views.globalSize=1024', 'views.localSize=1024', 'views.numLocal=64', 'views.numFrames=256', 'training.batchSize=4096'];
+    const c = () => configFromData(base, { overrides: huge });
+    expect(c).toThrow(ConfigError);
+    expect(c).toThrow(
+      /input views of one training step need [\d.]+ GiB .*training\.batchSize 4096 × views\.numFrames 256 .*views\.globalSize 1024².*Lower training\.batchSize/,
+    );
+    expect(estimateStepInputBytes(configFromData(base))).toBe(2 * 32 * 8 * 3 * 4 * (2 * 224 * 224 + 8 * 96 * 96));
   });
 
   it('rejects prototype-reaching keys in config files', () => {

@@ -12,6 +12,27 @@ import { BACKEND_NAMES } from '@lss/core';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
+/**
+ * Upper bounds of the values that size allocations (issue 16: an unbounded `views.globalSize=100000`
+ * ended in a raw RangeError). Each is far above any published setting (SVT: 224 px, 8 frames, 2 + 8
+ * views, batch 32 per GPU; DINO head 65536) and stops typos and runaway products early, naming the key.
+ */
+export const CONFIG_LIMITS = {
+  viewSize: 1024,
+  numFrames: 256,
+  numGlobal: 16,
+  numLocal: 64,
+  batchSize: 4096,
+  accumulationSteps: 1024,
+  syntheticClasses: 1000,
+  syntheticVideosPerClass: 10_000,
+  syntheticFrames: 1024,
+  syntheticSize: 1024,
+  headDim: 262_144,
+  headLayers: 16,
+  maxClipsPerCall: 65_536,
+} as const;
+const bounded = (max: number) => positiveInt.max(max);
 const nonNegativeInt = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
 const positive = z.number().positive();
@@ -28,14 +49,14 @@ export const modelSchema = z
     /** Architecture used when `clip` is null (random initialisation; benchmarks and tests). */
     preset: z.enum(['vit-b32', 'vit-b16', 'vit-l14']).default('vit-b16'),
     /** Frames per clip that the video tower is built for (temporal position embedding length). */
-    numFrames: positiveInt.default(8),
+    numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
     /** Recompute each block in the backward pass (gradient checkpointing): trades time for memory. */
     recompute: z.boolean().default(false),
     /**
      * At most this many clips (views x batch) per tower call; null puts all same-size views of a
      * micro-batch in one call. 1 keeps a ViT-B/16 step inside the 4 GiB wasm heap.
      */
-    maxClipsPerCall: positiveInt.nullable().default(null),
+    maxClipsPerCall: bounded(CONFIG_LIMITS.maxClipsPerCall).nullable().default(null),
     /**
      * Per-view backward (GradCache, Gao et al. 2021): the student embeds every view without a tape, the
      * loss gives dL/df per view, then each view is embedded again under its own small tape with dL/df held
@@ -74,12 +95,12 @@ const syntheticDataSchema = z
     kind: z.literal('synthetic'),
     /** Folder the generated dataset lives in; created when absent. */
     root: z.string().min(1),
-    numClasses: positiveInt.default(4),
-    videosPerClass: positiveInt.default(6),
+    numClasses: bounded(CONFIG_LIMITS.syntheticClasses).default(4),
+    videosPerClass: bounded(CONFIG_LIMITS.syntheticVideosPerClass).default(6),
     /** Frames per generated video. */
-    numFrames: positiveInt.default(16),
+    numFrames: bounded(CONFIG_LIMITS.syntheticFrames).default(16),
     /** Frame size of the generated videos (square). */
-    size: positiveInt.default(64),
+    size: bounded(CONFIG_LIMITS.syntheticSize).default(64),
     /** Generator seed (independent of the training seed so the dataset is fixed across runs). */
     seed: nonNegativeInt.default(0),
     /** Official-style split whose training subset is used (the generator writes three). */
@@ -112,12 +133,12 @@ export const dataSchema = z.discriminatedUnion('kind', [syntheticDataSchema, dat
 /** SVT's global and local spatio-temporal views and their augmentations (SPEC.md section 4). */
 export const viewsSchema = z
   .object({
-    numGlobal: positiveInt.default(2),
-    numLocal: nonNegativeInt.default(8),
+    numGlobal: bounded(CONFIG_LIMITS.numGlobal).default(2),
+    numLocal: nonNegativeInt.max(CONFIG_LIMITS.numLocal).default(8),
     /** Frames per view (global and local alike, as in SVT). */
-    numFrames: positiveInt.default(8),
-    globalSize: positiveInt.default(224),
-    localSize: positiveInt.default(96),
+    numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
+    globalSize: bounded(CONFIG_LIMITS.viewSize).default(224),
+    localSize: bounded(CONFIG_LIMITS.viewSize).default(96),
     /** Random-resized-crop area ranges (DINO's defaults). */
     globalScale: range.default([0.4, 1]),
     localScale: range.default([0.05, 0.4]),
@@ -151,7 +172,7 @@ export const optimizerSchema = z
     /** Global gradient-norm clipping; null turns it off. */
     clipGradNorm: positive.nullable().default(3),
     /** Micro-batches accumulated per optimizer step. */
-    accumulationSteps: positiveInt.default(1),
+    accumulationSteps: bounded(CONFIG_LIMITS.accumulationSteps).default(1),
     /** Keep AdamW's m and v in host memory (frees 8 bytes per parameter on the device, e.g. the wasm heap). */
     hostSlots: z.boolean().default(false),
   })
@@ -170,7 +191,7 @@ export const trainingSchema = z
   .object({
     epochs: z.number().positive().default(20),
     /** Clips per micro-batch. */
-    batchSize: positiveInt.default(32),
+    batchSize: bounded(CONFIG_LIMITS.batchSize).default(32),
     /** Optimizer steps per epoch; null derives it from the dataset size (floor(clips / (batch * accumulation))). */
     stepsPerEpoch: positiveInt.nullable().default(null),
     /** Stop after this many optimizer steps (the schedules still span `epochs`); null runs to the end. */
@@ -263,10 +284,10 @@ export const dinoSchema = z
   .object({
     name: z.literal('dino'),
     weight,
-    outDim: positiveInt.default(65536),
-    hiddenDim: positiveInt.default(2048),
-    bottleneckDim: positiveInt.default(256),
-    numLayers: positiveInt.default(3),
+    outDim: bounded(CONFIG_LIMITS.headDim).default(65536),
+    hiddenDim: bounded(CONFIG_LIMITS.headDim).default(2048),
+    bottleneckDim: bounded(CONFIG_LIMITS.headDim).default(256),
+    numLayers: bounded(CONFIG_LIMITS.headLayers).default(3),
     studentTemperature: temperature.default(0.1),
     teacherTemperature: temperatureSetting.default({ start: 0.04, end: 0.07, warmupLength: 30, unit: 'epoch' }),
     centerMomentum: probability.default(0.9),
@@ -303,7 +324,7 @@ export const trainConfigSchema = z
     /** Free-form run name, used in logs and as the default work-dir name. */
     name: z.string().min(1).default('lss'),
     seed: nonNegativeInt.default(0),
-    backend: z.enum(BACKEND_NAMES).default('wasm'),
+    backend: z.enum(BACKEND_NAMES).default('auto'),
     /** Where checkpoints, metrics, the plot and the resolved config go. */
     workdir: z.string().min(1).default('runs/lss'),
     model: modelSchema.default(modelSchema.parse({})),
