@@ -18,7 +18,17 @@ const allowed = {
   '@lss/distributed': ['@lss/core'],
   '@lss/onnx': ['@lss/core'],
   '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch', '@lss/onnx'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed', '@lss/backend-torch', '@lss/onnx'],
+  '@lss/trainer': [
+    '@lss/core',
+    '@lss/backbone',
+    '@lss/concepts',
+    '@lss/objectives',
+    '@lss/data',
+    '@lss/eval',
+    '@lss/distributed',
+    '@lss/backend-torch',
+    '@lss/onnx',
+  ],
 };
 const problems = [];
 const walk = (dir) =>
