@@ -16,8 +16,19 @@ const allowed = {
   '@lss/objectives': ['@lss/core'],
   '@lss/data': ['@lss/core'],
   '@lss/distributed': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed', '@lss/backend-torch'],
+  '@lss/onnx': ['@lss/core'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch', '@lss/onnx'],
+  '@lss/trainer': [
+    '@lss/core',
+    '@lss/backbone',
+    '@lss/concepts',
+    '@lss/objectives',
+    '@lss/data',
+    '@lss/eval',
+    '@lss/distributed',
+    '@lss/backend-torch',
+    '@lss/onnx',
+  ],
 };
 const problems = [];
 const walk = (dir) =>
