@@ -5,13 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, type BackendName, ConfigError, initBackend, LssError } from '@lss/core';
+import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
 import { writeFileAtomic } from '@lss/core/node';
 import type { SplitNumber } from '@lss/data/node';
+import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSpec } from './datasets.js';
 import { classifyVideo, evaluateKnn, evaluateLinearProbe, evaluateZeroShot } from './evaluate.js';
-import type { ViewSettings } from './feature-cache.js';
+import { checkViews, type ViewSettings } from './feature-cache.js';
+import { exportOnnxModelFolder } from './onnx-model.js';
 import { compareReports, type EvalReport, readReport, reportToMarkdown } from './report.js';
 
 export const USAGE = `lss-eval: evaluate LSS video checkpoints and frozen CLIP (SPEC.md section 5)
@@ -22,11 +24,19 @@ Commands
   lss-eval knn           --model PATH DATASET [--k 20] [--temperature 0.07] [options]
   lss-eval classify VIDEO --labels "archery, juggling balls, ..." --model PATH [--top 5]
   lss-eval compare REPORT.json REPORT.json ... [--names a,b,...] [--out FILE.md]
+  lss-eval export-onnx   --model PATH --out DIR [--frames N] [--quantize int8] [--text-model DIR]
 
 Model (--model): a trainer checkpoint (step-*.safetensors or its folder; --role teacher|student,
   default teacher), a video-tower .safetensors, or a CLIP folder (frozen image CLIP, frames averaged).
   --text-model DIR      CLIP folder for the text encoder (default: the checkpoint's or the CLIP folder)
   --text-engine E       auto (ONNX when onnx/text_model.onnx exists) | onnx | tfjs
+  --engine E            tfjs (default) | onnx: run the video tower with onnxruntime-node (an exported folder,
+                        or the model exported once into .lss-cache/onnx); an exported folder always runs on onnx
+  --threads N           onnxruntime intra-op threads (default: all cores)
+
+Export (export-onnx): a complete model folder: onnx/video_model.onnx (pixel_values [B,T,H,W,3] CLIP-normalised
+  -> video_embeds [B,D], dynamic batch, opset 17), onnx/text_model.onnx, tokenizer files, lss_video.json
+  --quantize int8       linear-layer weights as int8 per output channel (dynamic quantisation in ONNX Runtime)
 
 DATASET
   --dataset ucf101  --videos DIR --annotations DIR   (classInd.txt, trainlist0N.txt, testlist0N.txt)
@@ -37,7 +47,7 @@ DATASET
   --splits 1,2,3    official splits to evaluate (UCF-101 / HMDB-51; default all three)
 
 Views and features
-  --views CxK       clips x crops per test video (default 1x1; SPEC also reports 4x3)
+  --views CxK       clips x crops per test video (zero-shot default: both 1x1 and 4x3, SPEC section 5; probes, k-NN: 1x1)
   --frames N        frames per view (default: the checkpoint's, 8 for CLIP)
   --size PX         crop size (default: the model's input size)
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable
@@ -56,6 +66,11 @@ Linear probe
   --no-normalize    do not L2-normalise features before the probe
   --sgd             SVT-style SGD probe: --epochs N --lr BASE_LR --batch-size N --momentum M --weight-decay W
   --export DIR      write the probe's features as .npy for scikit-learn
+
+Distributed (under torchrun --no_python ... node lss-eval ...; see @lss/distributed)
+  --dist-url URL    tcp://host:port or file:///path instead of torchrun's MASTER_ADDR/MASTER_PORT
+  --dist-timeout S  seconds a rank waits for the others (default 1800)
+  Feature extraction is sharded over the ranks; rank 0 prints and writes the report.
 
 Output
   --out DIR         report.json, report.md and confusion-split-*.svg (default runs/eval/<command>-<dataset>-<time>)
@@ -113,11 +128,16 @@ const OPTIONS = {
   k: { type: 'string' },
   temperature: { type: 'string' },
   labels: { type: 'string' },
+  engine: { type: 'string' },
+  threads: { type: 'string' },
+  quantize: { type: 'string' },
   top: { type: 'string' },
   names: { type: 'string' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
   ffmpeg: { type: 'string' },
+  'dist-url': { type: 'string' },
+  'dist-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -152,6 +172,8 @@ function parseViews(values: Values): Partial<ViewSettings> {
   if (frames !== undefined) out.numFrames = frames;
   const size = num(values, 'size', isPositiveInt, 'a positive integer (pixels)');
   if (size !== undefined) out.size = size;
+  // Bounds and the memory estimate before any model is loaded (defaults fill what is not given).
+  checkViews({ numClips: 1, numCrops: 1, numFrames: 8, size: 224, ...out });
   return out;
 }
 
@@ -265,13 +287,53 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       io.stdout(md);
       return 0;
     }
-    if (!['zero-shot', 'linear-probe', 'knn', 'classify'].includes(command)) {
-      throw new ConfigError(`Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify or compare.`);
+    if (!['zero-shot', 'linear-probe', 'knn', 'classify', 'export-onnx'].includes(command)) {
+      throw new ConfigError(
+        `Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify, compare or export-onnx.`,
+      );
     }
-    const backend = (values.backend ?? 'wasm') as BackendName;
+    const backend = (values.backend ?? 'auto') as BackendName;
     if (!(BACKEND_NAMES as readonly string[]).includes(backend))
       throw new ConfigError(`--backend: received ${JSON.stringify(backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
-    if (tf.getBackend() !== backend) await initBackend(backend);
+    if (tf.getBackend() !== backend) io.stderr(`lss-eval: ${describeBackend(await initBackend(backend))}\n`);
+    const group = await joinProcessGroup(values, io);
+    try {
+      return await runCommand(command, values, positionals, group ? quietUnlessRankZero(io, group.rank) : io, group);
+    } finally {
+      group?.destroy();
+    }
+  } catch (error) {
+    if (error instanceof LssError) {
+      io.stderr(`lss-eval ${command}: ${error.name}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** The process group when started by torchrun (or with --dist-url and RANK/WORLD_SIZE), else undefined. */
+async function joinProcessGroup(values: Values, io: CliIo): Promise<ProcessGroup | undefined> {
+  const rdv = rendezvousFromEnv(process.env, values['dist-url']);
+  if (!rdv) return undefined;
+  const timeoutS = num(values, 'dist-timeout', (v) => v > 0, 'a positive number of seconds') ?? 1800;
+  const group = await ProcessGroup.init({ ...rdv, timeoutMs: timeoutS * 1000 });
+  io.stderr(`lss-eval: rank ${group.rank} of ${group.worldSize} (${group.backend}, ${rdv.initMethod}), features sharded over ranks\n`);
+  return group;
+}
+
+/** Ranks other than 0 print nothing on stdout (rank 0 reports); warnings still go to stderr with the rank. */
+function quietUnlessRankZero(io: CliIo, rank: number): CliIo {
+  return rank === 0 ? io : { stdout: () => undefined, stderr: (t) => io.stderr(`[rank ${rank}] ${t}`) };
+}
+
+async function runCommand(
+  command: string,
+  values: Values,
+  positionals: readonly string[],
+  io: CliIo,
+  group: ProcessGroup | undefined,
+): Promise<number> {
+  {
     const role = values.role;
     if (role !== undefined && role !== 'teacher' && role !== 'student')
       throw new ConfigError(`--role: received ${JSON.stringify(role)}; expected teacher or student.`);
@@ -279,17 +341,38 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     if (!['auto', 'onnx', 'tfjs'].includes(textEngine))
       throw new ConfigError(`--text-engine: received ${JSON.stringify(textEngine)}; expected auto, onnx or tfjs.`);
     const model = need(values, 'model', 'a trainer checkpoint, a video-tower .safetensors or a CLIP folder');
+    const engine = values.engine ?? 'tfjs';
+    if (engine !== 'tfjs' && engine !== 'onnx')
+      throw new ConfigError(`--engine: received ${JSON.stringify(engine)}; expected tfjs or onnx.`);
+    const threads = num(values, 'threads', isPositiveInt, 'a positive integer');
+    const frames = num(values, 'frames', isPositiveInt, 'a positive integer');
+    const quantize = values.quantize;
+    if (quantize !== undefined && quantize !== 'int8')
+      throw new ConfigError(`--quantize: received ${JSON.stringify(quantize)}; expected int8.`);
     const modelOptions = {
       ...(role ? { role: role as 'teacher' | 'student' } : {}),
       ...(values['text-model'] ? { textModel: values['text-model'] } : {}),
+      engine: engine as 'tfjs' | 'onnx',
+      ...(threads ? { threads } : {}),
+      ...(frames ? { frames } : {}),
+      ...(values.cache ? { onnxCacheDir: join(values.cache, 'onnx') } : {}),
     };
+    if (command === 'export-onnx') {
+      const out = need(values, 'out', 'the folder to write the ONNX model into');
+      const r = await exportOnnxModelFolder(model, out, { ...modelOptions, ...(quantize ? { quantize: 'int8' as const } : {}) });
+      io.stdout(
+        `Exported ${r.meta.source.label} -> ${r.dir}\n  video: ${r.meta.frames} frames x ${r.meta.imageSize} px -> ${r.meta.embedDim}-d, ${r.nodes} nodes, opset ${r.meta.opset}, quantize ${r.meta.quantize}${r.quantizedLinears ? ` (${r.quantizedLinears} int8 linear layers)` : ''}\n  text: ${r.meta.text.from}\n  files: ${r.files.map((f) => f.slice(r.dir.length + 1)).join(', ')}\n`,
+      );
+      return 0;
+    }
     const views = parseViews(values);
     const maxBadFraction = num(values, 'max-bad-fraction', (v) => v >= 0 && v <= 1, 'a fraction in [0, 1] such as 0.1');
     const common = {
       model,
       modelOptions,
       views,
-      progress: !values.quiet,
+      progress: !values.quiet && (group?.rank ?? 0) === 0,
+      ...(group ? { shard: group } : {}),
       onWarning: (line: string) => io.stderr(`[lss-eval] ${line}\n`),
       ...(maxBadFraction !== undefined ? { maxBadFraction } : {}),
       ...(values['no-cache'] ? {} : { cacheDir: values.cache ?? '.lss-cache/features' }),
@@ -315,8 +398,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       return 0;
     }
     const dataset = parseDataset(values);
+    // Rank 0 alone writes the report (every rank computes the same metrics from the gathered features).
     const outDir =
-      values.out ?? join('runs', 'eval', `${command}${values.transductive ? '-transductive' : ''}-${dataset.kind}-${timestamp()}`);
+      (group?.rank ?? 0) !== 0
+        ? undefined
+        : (values.out ?? join('runs', 'eval', `${command}${values.transductive ? '-transductive' : ''}-${dataset.kind}-${timestamp()}`));
     let report: EvalReport;
     if (command === 'zero-shot') {
       const iterations = num(values, 'iterations', (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
@@ -378,13 +464,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         ...(temperature !== undefined ? { temperature } : {}),
       });
     }
-    printReport(io, report, outDir);
+    if (outDir) printReport(io, report, outDir);
     return 0;
-  } catch (error) {
-    if (error instanceof LssError) {
-      io.stderr(`lss-eval ${command}: ${error.name}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
   }
 }

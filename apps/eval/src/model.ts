@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, VisionTower } from '@lss/backbone';
@@ -7,6 +8,7 @@ import { ConfigError, WeightsError } from '@lss/core';
 import { hashFile, readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureModel, HostViews } from './feature-cache.js';
+import { ensureOnnxExport, isOnnxModelFolder, loadOnnxEvalModel } from './onnx-model.js';
 import { createTfjsTextEncoder } from './text-encoder.js';
 
 /** SHA-256 (hex) of a file (`hashFile` of `@lss/core/node`, kept under the name eval exports). */
@@ -20,6 +22,8 @@ export interface EvalModel extends FeatureModel {
   readonly textModelDir: string | null;
   /** The loaded CLIP when the model is a CLIP folder (its text tower is reused by the tfjs engine). */
   readonly clip: ClipModel | null;
+  /** The tfjs computation `[B, T, H, W, 3]` -> `[B, D]` (absent for ONNX models); what ONNX export traces. */
+  readonly tfjsCall?: (x: tf.Tensor5D) => tf.Tensor2D;
   dispose(): void;
 }
 
@@ -32,6 +36,17 @@ export interface LoadEvalModelOptions {
   readonly maxImagesPerCall?: number;
   /** Label for tables (default: derived from the path). */
   readonly label?: string;
+  /**
+   * 'tfjs' (default) runs the tfjs tower; 'onnx' runs an exported folder with onnxruntime-node (a
+   * non-ONNX model is exported first, once, into `onnxCacheDir`). An exported folder always runs on ONNX.
+   */
+  readonly engine?: 'tfjs' | 'onnx';
+  /** onnxruntime intra-op threads (default: onnxruntime's choice). */
+  readonly threads?: number;
+  /** Frames per clip for the ONNX export of a CLIP folder (default 8). */
+  readonly frames?: number;
+  /** Where `engine: 'onnx'` keeps exports of non-ONNX models (default `.lss-cache/onnx`). */
+  readonly onnxCacheDir?: string;
 }
 
 interface TrainerSidecar {
@@ -90,6 +105,7 @@ function videoTowerModel(
     textModelDir: fields.textModelDir,
     clip: null,
     encodeViews: (views) => encodeInChunks(views, fields.maxImagesPerCall, (x) => tower.call(x)),
+    tfjsCall: (x) => tower.call(x),
     dispose: () => tower.dispose(),
   };
 }
@@ -168,6 +184,7 @@ export function evalModelFromClip(
     textModelDir: fields.textModelDir === undefined ? fields.path : fields.textModelDir,
     clip,
     encodeViews: (views) => encodeInChunks(views, fields.maxImagesPerCall ?? 32, (x) => clip.encodeVideos(x)),
+    tfjsCall: (x) => clip.encodeVideos(x),
     dispose: () => {},
   };
 }
@@ -182,6 +199,19 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
       `Model ${path} does not exist; pass a trainer checkpoint (step-*.safetensors or its folder), a video-tower .safetensors or a CLIP folder.`,
     );
   }
+  if (isOnnxModelFolder(path)) {
+    if (options.engine === 'tfjs') {
+      throw new ConfigError(
+        `${path} is an exported ONNX model folder; run it with --engine onnx, or pass the checkpoint it was exported from.`,
+      );
+    }
+    return loadOnnxEvalModel(path, {
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.label ? { label: options.label } : {}),
+    });
+  }
+  if (options.engine === 'onnx')
+    return loadOnnxEvalModel(await ensureOnnxExport(path, options), options.threads ? { threads: options.threads } : {});
   const maxImagesPerCall = options.maxImagesPerCall ?? 32;
   const root = `eval${++rootCounter}`;
   const trainer = findTrainerCheckpoint(path);
@@ -237,11 +267,11 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
   }
   // A CLIP folder or file: frozen image CLIP, frame embeddings averaged.
   const clip = await loadClip(path, { video: false, root });
-  const weights = statSync(path).isDirectory() ? findClipWeights(path) : path;
+  const weights = clip.origin?.weights ?? [path];
   return {
     kind: 'clip',
     path: resolve(path),
-    hash: hashFileSha256(weights),
+    hash: hashWeightFiles(weights),
     label: options.label ?? `${basename(resolve(path))} (frozen CLIP, frame average)`,
     embedDim: clip.config.vision.embedDim,
     imageSize: clip.config.vision.imageSize,
@@ -249,36 +279,60 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
     textModelDir: options.textModel ? resolve(options.textModel) : statSync(path).isDirectory() ? resolve(path) : dirname(resolve(path)),
     clip,
     encodeViews: (views) => encodeInChunks(views, maxImagesPerCall, (x) => clip.encodeVideos(x)),
+    tfjsCall: (x) => clip.encodeVideos(x),
     dispose: () => clip.dispose(),
   };
 }
 
-function findClipWeights(dir: string): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
-  const name = files.includes('model.safetensors') ? 'model.safetensors' : files[0];
-  if (!name) throw new WeightsError(`${dir} has no .safetensors file; expected a CLIP folder with model.safetensors.`);
-  return join(dir, name);
+/** SHA-256 of a checkpoint: of its file, or of its shards' hashes in order. */
+function hashWeightFiles(files: readonly string[]): string {
+  if (files.length === 1) return hashFileSha256(files[0] as string);
+  return createHash('sha256')
+    .update(files.map((f) => hashFileSha256(f)).join('\n'))
+    .digest('hex');
 }
 
 export type TextEngine = 'auto' | 'onnx' | 'tfjs';
 
+/** Where the zero-shot text encoder came from (reported in the evaluation settings). */
+export interface TextSource {
+  /** Folder of the tokenizer (and of the ONNX model for the onnx engine). */
+  readonly tokenizer: string;
+  /** Files of the text weights: the ONNX model, or the CLIP safetensors file(s) the tfjs text tower was loaded from. */
+  readonly weights: readonly string[];
+}
+
+/** True when `dir` holds CLIP weights (safetensors, a sharded index, or a pickle that loadClip will explain). */
+function holdsClipWeights(dir: string): boolean {
+  return readdirSync(dir).some((f) => f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json') || /\.(bin|pt|pth)$/.test(f));
+}
+
 /**
  * The text encoder for zero-shot classifiers of `model`: ONNX (onnxruntime-node) when `engine` is 'onnx',
  * or 'auto' and the folder has `onnx/text_model.onnx` and onnxruntime-node is installed (it is an optional
- * peer dependency); else the tfjs text tower of the same folder.
+ * peer dependency); else the tfjs text tower. The tokenizer always comes from `textModelDir`; the tfjs text
+ * weights come from `textModelDir` when it holds CLIP weights, otherwise (a tokenizer-only folder, the
+ * companion of an OpenAI-named file) from `options.clip`, the CLIP being evaluated. `source` says which.
  * Returns the encoder and a `release` that frees what was loaded for it.
  */
 export async function loadTextEncoder(
   textModelDir: string | null,
   options: { engine?: TextEngine; clip?: ClipModel | null } = {},
-): Promise<{ encoder: TextEncoder; engine: 'onnx' | 'tfjs'; release: () => Promise<void> }> {
+): Promise<{ encoder: TextEncoder; engine: 'onnx' | 'tfjs'; source: TextSource; release: () => Promise<void> }> {
   if (!textModelDir) {
     throw new ConfigError(
       'No text model for the zero-shot classifier: the checkpoint does not name its CLIP folder. Pass --text-model DIR (the CLIP folder the model was trained from).',
     );
   }
+  if (!existsSync(textModelDir) || !statSync(textModelDir).isDirectory()) {
+    throw new ConfigError(
+      `--text-model: ${textModelDir} is not a folder; expected a CLIP folder (tokenizer files, and CLIP weights or onnx/text_model.onnx).`,
+    );
+  }
+  const dir = resolve(textModelDir);
   const engine = options.engine ?? 'auto';
-  const hasOnnx = existsSync(join(textModelDir, 'onnx', 'text_model.onnx'));
+  const onnxFile = join(dir, 'onnx', 'text_model.onnx');
+  const hasOnnx = existsSync(onnxFile);
   const ortInstalled =
     engine === 'auto' && hasOnnx
       ? await loadOnnxRuntime().then(
@@ -287,15 +341,34 @@ export async function loadTextEncoder(
         )
       : false;
   if (engine === 'onnx' || (engine === 'auto' && hasOnnx && ortInstalled)) {
-    const encoder = await loadOnnxTextEncoder(textModelDir);
-    return { encoder, engine: 'onnx', release: async () => void (await encoder.dispose?.()) };
+    const encoder = await loadOnnxTextEncoder(dir);
+    return {
+      encoder,
+      engine: 'onnx',
+      source: { tokenizer: dir, weights: [onnxFile] },
+      release: async () => void (await encoder.dispose?.()),
+    };
   }
-  const tokenizer = await loadClipTokenizer(textModelDir);
-  const owned = options.clip ? null : await loadClip(textModelDir, { video: false, root: `evaltext${++rootCounter}` });
-  const clip = options.clip ?? (owned as ClipModel);
+  const tokenizer = await loadClipTokenizer(dir);
+  const given = options.clip ?? null;
+  const givenDir = given?.origin?.weights[0] ? dirname(resolve(given.origin.weights[0])) : null;
+  let clip: ClipModel;
+  let owned: ClipModel | null = null;
+  if (holdsClipWeights(dir)) {
+    // The folder's own text weights, unless they are exactly the CLIP already loaded.
+    if (given && givenDir === dir) clip = given;
+    else clip = owned = await loadClip(dir, { video: false, root: `evaltext${++rootCounter}` });
+  } else if (given) {
+    clip = given;
+  } else {
+    throw new ConfigError(
+      `--text-model ${textModelDir} holds a tokenizer but no CLIP weights (no .safetensors, no onnx/text_model.onnx), and the model being evaluated has no CLIP text tower to pair it with. Pass a CLIP folder with its weights.`,
+    );
+  }
+  const weights = clip.origin?.weights ?? [];
   const encoder = createTfjsTextEncoder(clip, tokenizer, {
-    id: basename(resolve(textModelDir)),
-    modelHash: hashFileSha256(findClipWeights(textModelDir)),
+    id: basename(dir),
+    modelHash: weights.length > 0 ? hashWeightFiles(weights) : 'unknown',
   });
-  return { encoder, engine: 'tfjs', release: async () => owned?.dispose() };
+  return { encoder, engine: 'tfjs', source: { tokenizer: dir, weights }, release: async () => owned?.dispose() };
 }

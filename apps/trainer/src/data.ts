@@ -9,7 +9,6 @@
  * or rank. Worker threads (`FileClipSource`) render the views of the next steps while the model steps
  * (`TrainInput`); an unreadable clip is replaced by a clip drawn from the same numbers.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError, hashString, SeededRandom } from '@lss/core';
@@ -30,7 +29,6 @@ import {
 } from '@lss/data';
 import {
   clipViewSeed,
-  generateSyntheticDataset,
   type LoadViewsOptions,
   readFolderPerClass,
   readHmdb51,
@@ -41,6 +39,7 @@ import {
   ViewWorkerPool,
 } from '@lss/data/node';
 import type { TrainConfig } from './config/schema.js';
+import { ensureSyntheticDataset } from './synthetic-data.js';
 import type { HostBatch } from './train-step.js';
 
 /** Where the views of one training sample come from. */
@@ -189,18 +188,7 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
   if (d.kind === 'synthetic') {
     const videosDir = join(d.root, 'UCF-101');
     const annotationsDir = join(d.root, 'ucfTrainTestlist');
-    if (!existsSync(join(annotationsDir, 'classInd.txt'))) {
-      log(`generating the synthetic dataset in ${d.root} (${d.numClasses} classes x ${d.videosPerClass} videos)`);
-      await generateSyntheticDataset({
-        dir: d.root,
-        numClasses: d.numClasses,
-        videosPerClass: d.videosPerClass,
-        numFrames: d.numFrames,
-        width: d.size,
-        height: d.size,
-        seed: d.seed,
-      });
-    }
+    await ensureSyntheticDataset(d, log); // generated, reused, or regenerated when its settings changed
     const dataset = readUcf101({ videosDir, annotationsDir, split: d.split as SplitNumber, subset: 'train' });
     return new FileClipSource(dataset.samples, sourceOptions(d));
   }

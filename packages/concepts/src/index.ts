@@ -21,6 +21,7 @@ export {
   fillTemplate,
   type ZeroShotClassifier,
 } from './build.js';
+export { cleanClipText, fixText } from './clean-text.js';
 export {
   type ClassDescriptions,
   type DescriptionFile,

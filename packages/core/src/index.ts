@@ -5,7 +5,15 @@
  * import { initBackend, readSafetensors, SeededRandom } from '@lss/core';
  * await initBackend('wasm');
  */
-export { BACKEND_NAMES, type BackendInfo, type BackendName, initBackend } from './backend.js';
+export { gelu } from './activations.js';
+export {
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  type BackendOptions,
+  describeBackend,
+  initBackend,
+} from './backend.js';
 export {
   BackendUnavailableError,
   ConfigError,

@@ -11,6 +11,7 @@
  * ]);
  * const { total, terms } = sumLossTerms(objectives, inputs); // inside the gradient tape
  */
+export { CLIP_INIT_LOGIT_SCALE, CLIP_MAX_LOGIT_SCALE, clipContrastiveLoss } from './clip-loss.js';
 export {
   ConceptAlignment,
   createConceptAlignment,
@@ -24,11 +25,20 @@ export {
   LSS_TEACHER_TEMPERATURE,
 } from './concept-distillation.js';
 export { createDino, DEFAULT_DINO, Dino } from './dino.js';
-export { crossViewCrossEntropy, type DinoLossOptions, dinoLoss, dinoLossTerms, updateCenter } from './dino-loss.js';
+export {
+  crossViewCrossEntropy,
+  type DinoLossOptions,
+  dinoLoss,
+  dinoLossTerms,
+  sharpenedTeacherLogits,
+  updateCenter,
+} from './dino-loss.js';
 export { stopGradient } from './gradient.js';
 export {
+  asWeighted,
   createObjective,
   createObjectives,
+  linkTeacherDistributions,
   loadObjectiveVariables,
   objectiveFactories,
   objectiveVariables,
@@ -38,8 +48,10 @@ export {
   sumLossTerms,
 } from './registry.js';
 export { scheduleValue, validateTemperature, warmupThenConstant } from './schedules.js';
+export { TeacherDistribution, type TeacherDistributionConfig } from './teacher-distribution.js';
 export type {
   AfterStepInputs,
+  BatchMean,
   BuiltinObjectiveSpec,
   ConceptAlignmentConfig,
   ConceptAlignmentSpec,

@@ -77,3 +77,27 @@ describe('loadClipTokenizer (@huggingface/tokenizers on clip-tiny)', () => {
     await expect(loadClipTokenizer(join(tmp, 'nothing-here'))).rejects.toThrow(/does not exist/);
   });
 });
+
+describe("ids equal OpenAI's clip.tokenize for text its cleaning changes (shared/cases/tokenizer/openai-ids.json)", () => {
+  const cases = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'openai-ids.json'), 'utf8')) as {
+    text: string;
+    openai_ids: number[];
+  }[];
+  let tok: Tokenizer;
+  beforeAll(async () => {
+    tok = await loadClipTokenizer(CLIP_TINY_DIR);
+  });
+  for (const { text, openai_ids } of cases) {
+    it(JSON.stringify(text), () => {
+      expect(tok.encodeOne(text)).toEqual(openai_ids);
+      const batch = tok.tokenize([text]);
+      expect(Array.from(batch.ids.subarray(0, openai_ids.length))).toEqual(openai_ids);
+    });
+  }
+  it('prompt templates and descriptions are cleaned the same way (a template around an escaped class name)', () => {
+    expect(tok.encodeOne('a video of a person &quot;rock &amp;amp; roll dancing&quot;.')).toEqual(
+      tok.encodeOne('a video of a person "rock & roll dancing".'),
+    );
+    expect(tok.encodeOne('ﬁshing with a ﬂy rod, it’s ｃａｌｍ')).toEqual(tok.encodeOne("fishing with a fly rod, it's calm"));
+  });
+});

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '@lss/core';
+import { cleanClipText } from '../clean-text.js';
 import {
   assertNonEmptyText,
   CLIP_CONTEXT_LENGTH,
@@ -79,7 +80,9 @@ export async function loadClipTokenizer(modelDirOrId: string, options: ClipToken
       `Tokenizer files at ${modelDirOrId} could not be read as a Hugging Face tokenizer (${(e as Error).message}); expected tokenizer.json and tokenizer_config.json as saved by transformers' save_pretrained.`,
     );
   }
-  const hf: HfTokenizer = { encode: (text) => engine.encode(text).ids };
+  // OpenAI's cleaning (ftfy, HTML unescaping twice, whitespace) before Hugging Face's normaliser, so
+  // every text (class names, prompts, descriptions, free labels) gets clip.tokenize's ids.
+  const hf: HfTokenizer = { encode: (text) => engine.encode(cleanClipText(text)).ids };
   const sample = hf.encode('a');
   if (sample[0] !== SOT_TOKEN_ID || sample[sample.length - 1] !== EOT_TOKEN_ID) {
     throw new ConfigError(
