@@ -219,7 +219,7 @@ function keysOf(schema: Schema): string[] {
 export function applyOverride(data: JsonObject, assignment: string, schema: Schema = trainConfigSchema): void {
   const eq = assignment.indexOf('=');
   if (eq <= 0) {
-    throw new ConfigError(`--set expects key=value (e.g. --set optimizer.learningRate=5e-4); received ${JSON.stringify(assignment)}.`);
+    throw new ConfigError(`--set expects key=value (e.g. --set optimizer.baseLearningRate=5e-4); received ${JSON.stringify(assignment)}.`);
   }
   const key = assignment.slice(0, eq).trim();
   const raw = assignment.slice(eq + 1);
