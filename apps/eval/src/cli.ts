@@ -46,7 +46,7 @@ DATASET
   --splits 1,2,3    official splits to evaluate (UCF-101 / HMDB-51; default all three)
 
 Views and features
-  --views CxK       clips x crops per test video (default 1x1; SPEC also reports 4x3)
+  --views CxK       clips x crops per test video (zero-shot default: both 1x1 and 4x3, SPEC section 5; probes, k-NN: 1x1)
   --frames N        frames per view (default: the checkpoint's, 8 for CLIP)
   --size PX         crop size (default: the model's input size)
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable

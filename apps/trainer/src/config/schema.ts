@@ -3,13 +3,17 @@
  * error, every default written here (and explained), `TrainConfig` inferred from it.
  *
  * The recipe is SVT's, made explicit (SPEC.md section 4): AdamW with linear warm-up then cosine decay
- * of the learning rate, cosine weight decay 0.04 -> 0.4, EMA teacher momentum cosine 0.996 -> 1,
- * gradient-norm clipping, 2 global + 8 local 8-frame views. Objectives are a discriminated union on
+ * of the learning rate (`baseLearningRate × global batch / 256`), cosine weight decay 0.04 -> 0.4, EMA
+ * teacher momentum cosine 0.996 -> 1, per-parameter gradient clipping at 3, 2 global + 8 local 8-frame
+ * views. Objective defaults come from `@lss/objectives` (`DEFAULT_*`), never restated here. Objectives are a discriminated union on
  * `name` (SPEC.md section 3) or a `module` entry naming a file that exports an `Objective` factory.
  */
 
 import { BACKEND_NAMES } from '@lss/core';
+import { DEFAULT_CONCEPT_ALIGNMENT, DEFAULT_CONCEPT_DISTILLATION, DEFAULT_DINO, DEFAULT_UNIFORM_PRIOR } from '@lss/objectives';
 import { z } from 'zod';
+import { MEMORY_PLAN_CHOICES } from '../memory-plan.js';
+import { CLIP_MODES } from '../optim/clip.js';
 
 const positiveInt = z.number().int().positive();
 /**
@@ -30,7 +34,6 @@ export const CONFIG_LIMITS = {
   syntheticSize: 1024,
   headDim: 262_144,
   headLayers: 16,
-  maxClipsPerCall: 65_536,
 } as const;
 const bounded = (max: number) => positiveInt.max(max);
 const nonNegativeInt = z.number().int().nonnegative();
@@ -50,21 +53,6 @@ export const modelSchema = z
     preset: z.enum(['vit-b32', 'vit-b16', 'vit-l14']).default('vit-b16'),
     /** Frames per clip that the video tower is built for (temporal position embedding length). */
     numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
-    /** Recompute each block in the backward pass (gradient checkpointing): trades time for memory. */
-    recompute: z.boolean().default(false),
-    /**
-     * At most this many clips (views x batch) per tower call; null puts all same-size views of a
-     * micro-batch in one call. 1 keeps a ViT-B/16 step inside the 4 GiB wasm heap.
-     */
-    maxClipsPerCall: bounded(CONFIG_LIMITS.maxClipsPerCall).nullable().default(null),
-    /**
-     * Per-view backward (GradCache, Gao et al. 2021): the student embeds every view without a tape, the
-     * loss gives dL/df per view, then each view is embedded again under its own small tape with dL/df held
-     * constant and its gradients are summed in host memory. Same gradient as the joint backward (tested),
-     * one extra forward; the device holds one clip's activations and one set of gradients at a time
-     * instead of all views' (what lets a ViT-B/16 step fit the 4 GiB wasm heap). false: one tape over all views.
-     */
-    viewwiseBackward: z.boolean().default(false),
   })
   .strict();
 
@@ -157,11 +145,17 @@ export const viewsSchema = z
 /** AdamW with schedules (DINO `cosine_scheduler` style) and clipping. */
 export const optimizerSchema = z
   .object({
-    /** Peak learning rate after warm-up (already scaled for the batch size; we do not rescale). */
-    learningRate: positive.default(5e-4),
-    /** Final learning rate of the cosine decay. */
+    /**
+     * Peak learning rate after warm-up for a batch of `referenceBatchSize` clips (SVT/DINO `lr`). The
+     * run uses `baseLearningRate × global batch / referenceBatchSize` (global batch = `training.batchSize`
+     * × `accumulationSteps` × processes), applied where the schedules are built and printed at start.
+     */
+    baseLearningRate: positive.default(5e-4),
+    /** The batch size `baseLearningRate` is given for (SVT/DINO: 256). */
+    referenceBatchSize: positiveInt.default(256),
+    /** Final learning rate of the cosine decay (not scaled, as DINO's `min_lr`). */
     minLearningRate: z.number().nonnegative().default(1e-6),
-    /** Linear warm-up length in epochs (fractions allowed). */
+    /** Linear warm-up length in epochs (fractions allowed). SVT: 10. */
     warmupEpochs: z.number().nonnegative().default(10),
     /** Weight decay at the start and end of the cosine schedule. */
     weightDecay: z.number().nonnegative().default(0.04),
@@ -169,12 +163,16 @@ export const optimizerSchema = z
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.999),
     epsilon: positive.default(1e-8),
-    /** Global gradient-norm clipping; null turns it off. */
+    /** Gradient-norm clipping threshold; null turns clipping off. */
     clipGradNorm: positive.nullable().default(3),
-    /** Micro-batches accumulated per optimizer step. */
+    /**
+     * `per-parameter`: each parameter tensor's gradient is clipped to `clipGradNorm` on its own (DINO's
+     * `clip_gradients`, which SVT calls; the recipe's). `global`: the norm over all gradients together
+     * (`torch.nn.utils.clip_grad_norm_`).
+     */
+    clipMode: z.enum(CLIP_MODES).default('per-parameter'),
+    /** Micro-batches accumulated per optimizer step (invisible: the same step as one batch of batchSize × accumulationSteps). */
     accumulationSteps: bounded(CONFIG_LIMITS.accumulationSteps).default(1),
-    /** Keep AdamW's m and v in host memory (frees 8 bytes per parameter on the device, e.g. the wasm heap). */
-    hostSlots: z.boolean().default(false),
   })
   .strict();
 
@@ -196,6 +194,11 @@ export const trainingSchema = z
     stepsPerEpoch: positiveInt.nullable().default(null),
     /** Stop after this many optimizer steps (the schedules still span `epochs`); null runs to the end. */
     maxSteps: positiveInt.nullable().default(null),
+    /**
+     * Where activations, gradients and AdamW's moments live (the maths is the same): `auto` picks from
+     * the backend (wasm: `low-memory`, the 4 GiB heap workarounds; otherwise `joint`, the plain step).
+     */
+    memoryPlan: z.enum(MEMORY_PLAN_CHOICES).default('auto'),
   })
   .strict();
 
@@ -242,30 +245,30 @@ const temperatureSetting = z.union([
     .strict(),
 ]);
 
-/** SPEC.md: τ_t warmed up linearly from 0.004 to 0.007 over the first epochs (5 here). */
-const SPEC_TEACHER_TEMPERATURE = { start: 0.004, end: 0.007, warmupLength: 5, unit: 'epoch' as const };
-
 /** `concept-distillation` (SPEC.md section 3). Defaults are the spec's. */
 export const conceptDistillationSchema = z
   .object({
     name: z.literal('concept-distillation'),
     weight,
-    studentTemperature: temperature.default(0.01),
-    teacherTemperature: temperatureSetting.default(SPEC_TEACHER_TEMPERATURE),
-    /** DINO-style running centre of the teacher scores (off by default). */
-    centering: z.boolean().default(false),
-    centerMomentum: probability.default(0.9),
+    studentTemperature: temperature.default(DEFAULT_CONCEPT_DISTILLATION.studentTemperature),
+    /** The teacher distribution's temperature; concept alignment uses the same distribution (SPEC section 3). */
+    teacherTemperature: temperatureSetting.default(DEFAULT_CONCEPT_DISTILLATION.teacherTemperature as z.output<typeof temperatureSetting>),
+    /** DINO-style running centre of the teacher scores (off by default); concept alignment sees it too. */
+    centering: z.boolean().default(DEFAULT_CONCEPT_DISTILLATION.centering),
+    centerMomentum: probability.default(DEFAULT_CONCEPT_DISTILLATION.centerMomentum),
     spaces,
   })
   .strict();
 
-/** `concept-alignment` (SPEC.md section 3). */
+/**
+ * `concept-alignment` (SPEC.md section 3). Its teacher distributions are concept distillation's (same
+ * temperature, same centre), so it has no teacher temperature of its own.
+ */
 export const conceptAlignmentSchema = z
   .object({
     name: z.literal('concept-alignment'),
     weight,
-    studentTemperature: temperature.default(0.01),
-    teacherTemperature: temperatureSetting.default(SPEC_TEACHER_TEMPERATURE),
+    studentTemperature: temperature.default(DEFAULT_CONCEPT_ALIGNMENT.studentTemperature),
   })
   .strict();
 
@@ -274,24 +277,29 @@ export const uniformPriorSchema = z
   .object({
     name: z.literal('uniform-prior'),
     weight,
-    studentTemperature: temperature.default(0.01),
+    studentTemperature: temperature.default(DEFAULT_UNIFORM_PRIOR.studentTemperature),
     spaces,
   })
   .strict();
 
-/** `dino` baseline on a learned projection head (SVT / DINO), for ablations. `inputDim` comes from the model. */
+/**
+ * `dino` baseline on a learned projection head (SVT / DINO), for ablations, with SVT's defaults
+ * (`DEFAULT_DINO`: teacher temperature 0.04, last layer frozen in the first epoch). `inputDim` comes from the model.
+ */
 export const dinoSchema = z
   .object({
     name: z.literal('dino'),
     weight,
-    outDim: bounded(CONFIG_LIMITS.headDim).default(65536),
-    hiddenDim: bounded(CONFIG_LIMITS.headDim).default(2048),
-    bottleneckDim: bounded(CONFIG_LIMITS.headDim).default(256),
-    numLayers: bounded(CONFIG_LIMITS.headLayers).default(3),
-    studentTemperature: temperature.default(0.1),
-    teacherTemperature: temperatureSetting.default({ start: 0.04, end: 0.07, warmupLength: 30, unit: 'epoch' }),
-    centerMomentum: probability.default(0.9),
-    seed: nonNegativeInt.default(0),
+    outDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.outDim),
+    hiddenDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.hiddenDim),
+    bottleneckDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.bottleneckDim),
+    numLayers: bounded(CONFIG_LIMITS.headLayers).default(DEFAULT_DINO.numLayers),
+    studentTemperature: temperature.default(DEFAULT_DINO.studentTemperature),
+    teacherTemperature: temperatureSetting.default(DEFAULT_DINO.teacherTemperature as z.output<typeof temperatureSetting>),
+    centerMomentum: probability.default(DEFAULT_DINO.centerMomentum),
+    /** Epochs during which the head's last layer is not updated (DINO `freeze_last_layer`). */
+    freezeLastLayerEpochs: z.number().nonnegative().default(DEFAULT_DINO.freezeLastLayerEpochs),
+    seed: nonNegativeInt.default(DEFAULT_DINO.seed),
   })
   .strict();
 
