@@ -213,6 +213,23 @@ export const SUPPORTED_KERNELS: readonly string[] = [
  * translation, and a {@link ShapeError} when the graph changes with the batch size beyond shapes.
  */
 export function exportToOnnx(fn: (x: tf.Tensor) => tf.Tensor, options: OnnxExportOptions): OnnxExport {
+  return buildOnnx(traceForExport(fn, options), options);
+}
+
+/** The two traces (batch 1 with constant values, batch 2 with shapes only) an export is built from. */
+export interface ExportTraces {
+  readonly a: KernelTrace;
+  readonly b: KernelTrace;
+}
+
+/**
+ * Traces `fn` at batch 1 and 2 (the costly part of an export: two forward passes). Build several
+ * models from one pair of traces (e.g. fp32 and int8) with {@link buildOnnx}.
+ */
+export function traceForExport(
+  fn: (x: tf.Tensor) => tf.Tensor,
+  options: Pick<OnnxExportOptions, 'itemShape' | 'inputDtype' | 'makeInput'>,
+): ExportTraces {
   const dtype = options.inputDtype ?? 'float32';
   const make =
     options.makeInput ??
@@ -233,6 +250,13 @@ export function exportToOnnx(fn: (x: tf.Tensor) => tf.Tensor, options: OnnxExpor
       `ONNX export: the traced graph depends on the batch size (kernel ${i}: ${a.ops[i]?.kernel ?? 'none'} at batch 1, ${b.ops[i]?.kernel ?? 'none'} at batch 2); expected the same kernels for every batch size.`,
     );
   }
+  return { a, b };
+}
+
+/** Writes the ONNX model of two traces from {@link traceForExport} (see {@link exportToOnnx}). */
+export function buildOnnx(traces: ExportTraces, options: OnnxExportOptions): OnnxExport {
+  const { a, b } = traces;
+  const dtype = options.inputDtype ?? 'float32';
   const g = new GraphBuilder(options.inputName);
   const names = new Map<number, string>();
   const shapes = new Map<number, readonly number[]>();
