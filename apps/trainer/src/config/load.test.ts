@@ -141,7 +141,7 @@ describe('--set overrides', () => {
 
   it('echoes hostile --set values and keys cut to a bounded length', () => {
     const long = 'x'.repeat(1_000_000);
-    for (const assignment of [`optimizer.learningRate=${long}`, `${long}=1`, long]) {
+    for (const assignment of [`optimizer.baseLearningRate=${long}`, `${long}=1`, long]) {
       let message = '';
       try {
         configFromData(base, { overrides: [assignment] });
