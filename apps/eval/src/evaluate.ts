@@ -13,7 +13,7 @@ import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } f
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
 import { ensureWritableDir } from '@lss/core/node';
-import type { VideoSample } from '@lss/data';
+import { describeTestProtocol, type VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
@@ -197,6 +197,8 @@ function viewsLabel(v: ViewSettings): string {
 function commonSettings(p: Prepared, options: EvaluateCommonOptions): Record<string, unknown> {
   return {
     testViews: viewsLabel(p.views),
+    // Sampler, resize and crop fraction, interpolation and normalisation of the default loader (CLIP's _transform).
+    testProtocol: options.loadViews ? 'custom view loader' : describeTestProtocol({ ...p.views, normalize: true }),
     videoFeature: 'mean of the L2-normalised view features',
     backend: tf.getBackend(),
     maxBadFraction: options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION,

@@ -33,6 +33,7 @@ const PATH_KEYS: readonly (readonly string[])[] = [
   ['model', 'clip'],
   ['concepts', 'textModel'],
   ['concepts', 'cacheDir'],
+  ['concepts', 'world'],
   ['data', 'root'],
   ['data', 'annotations'],
 ];
