@@ -36,6 +36,7 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
         expect(res.max).toEqual([worldSize - 1, 0]);
         expect(res.broadcast).toEqual([(worldSize - 1) * 3 + 1, worldSize - 1]);
         expect(res.gather).toEqual(ranks.flatMap((r) => [r, r * r]));
+        expect(res.bytes).toEqual(ranks.map((r) => 'x'.repeat(r + 1)));
       }
     });
   }
