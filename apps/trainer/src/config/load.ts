@@ -182,6 +182,8 @@ interface Def {
   options?: Schema[];
   entries?: Record<string, string | number>;
   values?: unknown[];
+  /** z.enum's members (zod 4 keeps them here, not in `values`). */
+  entries?: Record<string, unknown>;
   discriminator?: string;
   in?: Schema;
   valueType?: Schema;
@@ -238,7 +240,10 @@ export function applyOverride(data: JsonObject, assignment: string, schema: Sche
       const arm = def.options?.find((o) => {
         const d = defOf(unwrap(o).schema);
         const lit = d.shape?.[def.discriminator as string];
-        return lit !== undefined && (defOf(lit).values ?? []).includes(current);
+        if (lit === undefined) return false;
+        // The discriminator is a z.literal (values) or a z.enum (entries), e.g. data.kind.
+        const ld = defOf(unwrap(lit).schema);
+        return (ld.values ?? Object.values(ld.entries ?? {})).includes(current);
       });
       if (!arm) {
         throw new ConfigError(
