@@ -6,15 +6,18 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
+// @lss/backend-torch (the native tfjs backend) depends on no @lss package; core reaches it only through a
+// dynamic import (an optional peer, so that pnpm links it when an app installs it); apps may depend on it.
 const allowed = {
-  '@lss/core': [],
+  '@lss/backend-torch': [],
+  '@lss/core': ['@lss/backend-torch'],
   '@lss/backbone': ['@lss/core'],
   '@lss/concepts': ['@lss/core'],
   '@lss/objectives': ['@lss/core'],
   '@lss/data': ['@lss/core'],
   '@lss/distributed': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch'],
+  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed', '@lss/backend-torch'],
 };
 const problems = [];
 const walk = (dir) =>
@@ -33,6 +36,8 @@ for (const group of ['packages', 'apps']) {
       continue;
     }
     const runtime = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies };
+    if (pkg.name === '@lss/core' && pkg.dependencies?.['@lss/backend-torch'])
+      problems.push('@lss/core must not depend on @lss/backend-torch statically (optional peer + dynamic import only)');
     for (const dep of Object.keys(runtime)) {
       if (dep.startsWith('@lss/') && !ok.includes(dep)) problems.push(`${pkg.name} depends on ${dep}; allowed: ${ok.join(', ') || 'none'}`);
     }

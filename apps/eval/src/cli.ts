@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, type BackendName, ConfigError, initBackend, LssError } from '@lss/core';
+import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
 import { writeFileAtomic } from '@lss/core/node';
 import type { SplitNumber } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -268,10 +268,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     if (!['zero-shot', 'linear-probe', 'knn', 'classify'].includes(command)) {
       throw new ConfigError(`Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify or compare.`);
     }
-    const backend = (values.backend ?? 'wasm') as BackendName;
+    const backend = (values.backend ?? 'auto') as BackendName;
     if (!(BACKEND_NAMES as readonly string[]).includes(backend))
       throw new ConfigError(`--backend: received ${JSON.stringify(backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
-    if (tf.getBackend() !== backend) await initBackend(backend);
+    if (tf.getBackend() !== backend) io.stderr(`lss-eval: ${describeBackend(await initBackend(backend))}\n`);
     const role = values.role;
     if (role !== undefined && role !== 'teacher' && role !== 'student')
       throw new ConfigError(`--role: received ${JSON.stringify(role)}; expected teacher or student.`);

@@ -3,7 +3,7 @@
  * `@lss/core`, run. Everything else lives in testable modules (flax `main.py` style).
  */
 import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, type BackendName, initBackend, LssError } from '@lss/core';
+import { BACKEND_NAMES, type BackendName, describeBackend, initBackend, LssError } from '@lss/core';
 import { listShippedConfigs, loadConfig } from './config/load.js';
 import { runTraining } from './run.js';
 
@@ -61,7 +61,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       io.out(JSON.stringify(config, null, 2));
       return 0;
     }
-    await initBackend(config.backend as BackendName);
+    io.err(`lss-train: ${describeBackend(await initBackend(config.backend as BackendName))}`);
     const result = await runTraining(config, { handleSignals: true, resume: !v['no-resume'] });
     io.out(
       JSON.stringify({

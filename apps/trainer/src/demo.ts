@@ -15,7 +15,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { saveVideoVit } from '@lss/backbone';
-import { type BackendName, initBackend } from '@lss/core';
+import { type BackendName, describeBackend, initBackend } from '@lss/core';
 import {
   type DatasetSpec,
   type EvalModel,
@@ -31,7 +31,7 @@ import { buildTowers } from './model.js';
 import { runTraining } from './run.js';
 
 const workDir = resolve(process.env.LSS_DEMO_DIR ?? 'runs/demo');
-const backend = (process.env.LSS_BACKEND ?? 'wasm') as BackendName;
+const backend = (process.env.LSS_BACKEND ?? 'auto') as BackendName;
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Row {
@@ -61,7 +61,7 @@ function table(rows: readonly Row[]): string {
 
 async function demo(): Promise<void> {
   const started = performance.now();
-  await initBackend(backend);
+  console.log(`demo: ${describeBackend(await initBackend(backend))}`);
   const trainDir = join(workDir, 'train');
   rmSync(trainDir, { recursive: true, force: true }); // a fresh run each time (the dataset and caches are kept)
   mkdirSync(workDir, { recursive: true });

@@ -1,12 +1,13 @@
 /**
- * Backend selection for LSS.js apps: wasm (default), cpu (reference), tensorflow (native, optional),
- * webgpu (experimental). Libraries never choose a backend; apps call {@link initBackend} once.
+ * Backend selection for LSS.js apps: wasm (default), cpu (reference), torch (libtorch through the
+ * optional `@lss/backend-torch` addon), auto (torch when it loads, else wasm), tensorflow (native,
+ * optional), webgpu (experimental). Libraries never choose a backend; apps call {@link initBackend} once.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, ConfigError } from './errors.js';
 import { registerGradientFixes } from './gradients.js';
 
-export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+export const BACKEND_NAMES = ['wasm', 'cpu', 'torch', 'auto', 'tensorflow', 'webgpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo {
@@ -16,6 +17,20 @@ export interface BackendInfo {
   readonly tfjsVersion: string;
   /** For `tensorflow`: which package provided it. */
   readonly provider?: string;
+  /** For `torch`: `cpu` or `cuda`. */
+  readonly device?: string;
+  /** For `torch`: libtorch intra-op/OpenMP/OpenBLAS threads. */
+  readonly threads?: number;
+  /** For `auto` when torch did not load: why (one line). */
+  readonly fallbackReason?: string;
+}
+
+/** Options of {@link initBackend} for the torch backend (others ignore them). */
+export interface BackendOptions {
+  /** libtorch threads (default `LSS_TORCH_THREADS`, else the machine's cores). */
+  readonly threads?: number;
+  /** `cpu` or `cuda` (default `LSS_TORCH_DEVICE`, else `cpu`). */
+  readonly device?: 'cpu' | 'cuda';
 }
 
 // Dynamic specifiers stop bundlers and TypeScript from requiring optional packages at build time.
@@ -29,19 +44,32 @@ const importOptional = (specifier: string): Promise<unknown> => import(/* @vite-
  * import { initBackend } from '@lss/core';
  * const { name } = await initBackend(); // 'wasm'
  */
-export async function initBackend(name: BackendName = 'wasm'): Promise<BackendInfo> {
+export async function initBackend(name: BackendName = 'wasm', options: BackendOptions = {}): Promise<BackendInfo> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new ConfigError(`Unknown backend ${JSON.stringify(name)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
   }
   await registerGradientFixes();
+  if (name === 'auto') {
+    try {
+      return await initBackend('torch', options);
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      const info = await initBackend('wasm');
+      return { ...info, fallbackReason: error.message.split('\n')[0] ?? '' };
+    }
+  }
   const listenersBefore = processListeners();
   let provider: string | undefined;
+  let torch: { device: string; threads: number } | undefined;
   switch (name) {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       break;
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
+      break;
+    case 'torch':
+      torch = await loadTorch(options);
       break;
     case 'tensorflow':
       provider = await loadNativeTensorflow();
@@ -70,7 +98,44 @@ export async function initBackend(name: BackendName = 'wasm'): Promise<BackendIn
   await tf.ready();
   removeListenersAddedSince(listenersBefore);
   if (name === 'cpu') absorbCpuBanner();
-  return { name: tf.getBackend(), tfjsVersion: tf.version_core, ...(provider ? { provider } : {}) };
+  return {
+    name: tf.getBackend(),
+    tfjsVersion: tf.version_core,
+    ...(provider ? { provider } : {}),
+    ...(torch ? { device: torch.device, threads: torch.threads } : {}),
+  };
+}
+
+/** One line for CLIs: `backend torch (cpu, 2 threads)` / `backend wasm (torch unavailable: ...)`. */
+export function describeBackend(info: BackendInfo): string {
+  if (info.name === 'torch') return `backend torch (device ${info.device ?? 'cpu'}, ${info.threads ?? '?'} threads)`;
+  const reason = info.fallbackReason ? ` (torch unavailable: ${info.fallbackReason})` : '';
+  return `backend ${info.name}${reason}`;
+}
+
+interface TorchModule {
+  registerTorchBackend(options: BackendOptions): { device: string; threads: number };
+}
+
+async function loadTorch(options: BackendOptions): Promise<{ device: string; threads: number }> {
+  let mod: TorchModule;
+  try {
+    mod = (await importOptional('@lss/backend-torch')) as TorchModule;
+  } catch (cause) {
+    throw new BackendUnavailableError(
+      [
+        `The torch backend needs the package @lss/backend-torch, which could not be imported (${(cause as Error).message.split('\n')[0]}).`,
+        'Install it next to @lss/core: `pnpm add @lss/backend-torch` (it builds against a local libtorch: Debian `apt-get install libtorch-dev libopenblas0-pthread`, or a pip PyTorch).',
+        'Otherwise use --backend wasm.',
+      ].join('\n'),
+      { cause },
+    );
+  }
+  try {
+    return mod.registerTorchBackend(options);
+  } catch (cause) {
+    throw new BackendUnavailableError(`The torch backend could not start: ${(cause as Error).message}`, { cause });
+  }
 }
 
 type ProcessEvent = 'uncaughtException' | 'unhandledRejection';

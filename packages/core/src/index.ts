@@ -5,7 +5,14 @@
  * import { initBackend, readSafetensors, SeededRandom } from '@lss/core';
  * await initBackend('wasm');
  */
-export { BACKEND_NAMES, type BackendInfo, type BackendName, initBackend } from './backend.js';
+export {
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  type BackendOptions,
+  describeBackend,
+  initBackend,
+} from './backend.js';
 export {
   BackendUnavailableError,
   ConfigError,

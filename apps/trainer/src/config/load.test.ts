@@ -108,7 +108,7 @@ describe('--set overrides', () => {
   it('rejects bad values with what was received and what was expected', () => {
     expect(() => configFromData(base, { overrides: ['optimizer.learningRate=fast'] })).toThrow(/expected a number; received "fast"/);
     expect(() => configFromData(base, { overrides: ['model.recompute=maybe'] })).toThrow(/expected true or false/);
-    expect(() => configFromData(base, { overrides: ['backend=cuda'] })).toThrow(/one of wasm, cpu, tensorflow, webgpu/);
+    expect(() => configFromData(base, { overrides: ['backend=cuda'] })).toThrow(/one of wasm, cpu, torch, auto, tensorflow, webgpu/);
     expect(() => configFromData(base, { overrides: ['optimizer.learningRate=-1'] })).toThrow(/optimizer.learningRate/);
     expect(() => configFromData(base, { overrides: ['objectives.5.weight=1'] })).toThrow(/not a valid index/);
   });

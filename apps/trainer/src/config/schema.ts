@@ -303,7 +303,7 @@ export const trainConfigSchema = z
     /** Free-form run name, used in logs and as the default work-dir name. */
     name: z.string().min(1).default('lss'),
     seed: nonNegativeInt.default(0),
-    backend: z.enum(BACKEND_NAMES).default('wasm'),
+    backend: z.enum(BACKEND_NAMES).default('auto'),
     /** Where checkpoints, metrics, the plot and the resolved config go. */
     workdir: z.string().min(1).default('runs/lss'),
     model: modelSchema.default(modelSchema.parse({})),

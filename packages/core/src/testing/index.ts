@@ -15,7 +15,7 @@ export class TensorLeakError extends LssError {}
  * const out = expectNoLeaks(() => model.call(x), 1); // the one returned tensor
  */
 export function expectNoLeaks<T>(fn: () => T, allowed = 0): T {
-  const before = tf.memory().numTensors;
+  const before = snapshot();
   const result = fn();
   if (result instanceof Promise) {
     throw new TypeError('expectNoLeaks got an async function; use expectNoLeaksAsync.');
@@ -26,18 +26,46 @@ export function expectNoLeaks<T>(fn: () => T, allowed = 0): T {
 
 /** Async version of {@link expectNoLeaks}. */
 export async function expectNoLeaksAsync<T>(fn: () => Promise<T>, allowed = 0): Promise<T> {
-  const before = tf.memory().numTensors;
+  const before = snapshot();
   const result = await fn();
   check(before, allowed);
   return result;
 }
 
-function check(before: number, allowed: number): void {
-  const grown = tf.memory().numTensors - before;
+interface MemorySnapshot {
+  readonly tensors: number;
+  readonly dataBuffers: number;
+  /** Native handles, on backends that report them (torch: the addon's live libtorch tensors). */
+  readonly handles?: number;
+}
+
+function snapshot(): MemorySnapshot {
+  const m = tf.memory() as tf.MemoryInfo & { numHandles?: number };
+  return {
+    tensors: m.numTensors,
+    dataBuffers: m.numDataBuffers,
+    ...(m.numHandles === undefined ? {} : { handles: m.numHandles }),
+  };
+}
+
+function check(before: MemorySnapshot, allowed: number): void {
+  const after = snapshot();
+  const grown = after.tensors - before.tensors;
   if (grown !== allowed) {
     throw new TensorLeakError(
       `Tensor count grew by ${grown}; expected ${allowed}. Wrap the computation in tf.tidy or dispose intermediates.`,
     );
+  }
+  // On a native backend every tfjs data buffer owns exactly one native handle: more handles than
+  // buffers means the backend itself leaked (e.g. a kernel's intermediate was never freed).
+  if (before.handles !== undefined && after.handles !== undefined) {
+    const handlesGrown = after.handles - before.handles;
+    const buffersGrown = after.dataBuffers - before.dataBuffers;
+    if (handlesGrown !== buffersGrown) {
+      throw new TensorLeakError(
+        `Native tensor handles grew by ${handlesGrown} while tfjs data buffers grew by ${buffersGrown}; the backend (${tf.getBackend()}) leaked ${handlesGrown - buffersGrown} handle(s).`,
+      );
+    }
   }
 }
 
