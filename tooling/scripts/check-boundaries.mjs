@@ -17,7 +17,16 @@ const allowed = {
   '@lss/data': ['@lss/core'],
   '@lss/distributed': ['@lss/core'],
   '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch'],
-  '@lss/trainer': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/objectives', '@lss/data', '@lss/eval', '@lss/distributed', '@lss/backend-torch'],
+  '@lss/trainer': [
+    '@lss/core',
+    '@lss/backbone',
+    '@lss/concepts',
+    '@lss/objectives',
+    '@lss/data',
+    '@lss/eval',
+    '@lss/distributed',
+    '@lss/backend-torch',
+  ],
 };
 const problems = [];
 const walk = (dir) =>

@@ -65,12 +65,15 @@ export function extractBlocks(root: string, file: string): ReadmeBlock[] {
   return blocks;
 }
 
+/** An install command, optionally after environment assignments (`ONNXRUNTIME_NODE_INSTALL=skip pnpm add ...`). */
+export const INSTALL = /^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:pnpm add|npm install|npm i) /;
+
 /** `pnpm add ...` / `npm install ...` lines of a shell block, as argument lists (comments dropped). */
 export function installLines(code: string): string[][] {
   return code
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
-    .filter((l) => /^(pnpm add|npm install|npm i) /.test(l))
+    .filter((l) => INSTALL.test(l))
     .map((l) => l.split(/\s+/));
 }
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './fixtures.js';
-import { extractBlocks, importedPackages, installLines, type ReadmeBlock, readmePaths } from './readme-blocks.js';
+import { extractBlocks, INSTALL, importedPackages, installLines, type ReadmeBlock, readmePaths } from './readme-blocks.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lss-readme-'));
 const tarballs = new Map<string, string>();
@@ -54,9 +54,16 @@ function runInstall(block: ReadmeBlock, args: string[]): void {
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'readme-consumer', private: true, type: 'module' }));
   // Dependencies of the tarballs (`@lss/core: 0.1.0`) resolve to the tarballs too, never to the registry.
   writeFileSync(join(project, 'pnpm-workspace.yaml'), `overrides:\n${[...tarballs].map(([n, t]) => `  '${n}': 'file:${t}'`).join('\n')}\n`);
-  const [cmd, ...rest] = args.map((a) => tarballs.get(a) ?? a);
+  const env: Record<string, string> = {};
+  let words = args.map((a) => tarballs.get(a) ?? a);
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0] as string)) {
+    const [k, ...v] = (words[0] as string).split('=');
+    env[k as string] = v.join('=');
+    words = words.slice(1);
+  }
+  const [cmd, ...rest] = words;
   expect(cmd, `${block.readme}:${block.line}: only pnpm install lines are run`).toBe('pnpm');
-  const r = spawnSync('pnpm', rest, { cwd: project, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync('pnpm', rest, { cwd: project, encoding: 'utf8', timeout: 240_000, env: { ...process.env, ...env } });
   expect(r.status, `${block.readme}:${block.line}: \`${args.join(' ')}\` failed:\n${tail(r.stdout)}\n${tail(r.stderr)}`).toBe(0);
 }
 
@@ -84,7 +91,7 @@ describe.each([...new Set(blocks.map((b) => b.readme))])('%s', (readme) => {
       it.skip(title, () => {});
       continue;
     }
-    it(title, () => {
+    it(title, { timeout: 300_000 }, () => {
       if (block.lang === 'ts') return runTs(block);
       const installs = installLines(block.code);
       for (const args of installs) {
@@ -96,7 +103,7 @@ describe.each([...new Set(blocks.map((b) => b.readme))])('%s', (readme) => {
       }
       const rest = block.code
         .split('\n')
-        .filter((l) => !/^\s*(pnpm add|npm install|npm i) /.test(l))
+        .filter((l) => !INSTALL.test(l.trim()))
         .join('\n');
       if (rest.replace(/#.*$/gm, '').trim() === '') return;
       const r = spawnSync('bash', ['-euo', 'pipefail', '-c', rest], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 });
