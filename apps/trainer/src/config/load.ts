@@ -180,10 +180,9 @@ interface Def {
   element?: Schema;
   items?: Schema[];
   options?: Schema[];
+  /** z.enum's members (zod 4 keeps them here, not in `values`). */
   entries?: Record<string, string | number>;
   values?: unknown[];
-  /** z.enum's members (zod 4 keeps them here, not in `values`). */
-  entries?: Record<string, unknown>;
   discriminator?: string;
   in?: Schema;
   valueType?: Schema;
