@@ -16,7 +16,8 @@ const allowed = {
   '@lss/objectives': ['@lss/core'],
   '@lss/data': ['@lss/core'],
   '@lss/distributed': ['@lss/core'],
-  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch'],
+  '@lss/onnx': ['@lss/core'],
+  '@lss/eval': ['@lss/core', '@lss/backbone', '@lss/concepts', '@lss/data', '@lss/distributed', '@lss/backend-torch', '@lss/onnx'],
   '@lss/trainer': [
     '@lss/core',
     '@lss/backbone',
@@ -26,6 +27,7 @@ const allowed = {
     '@lss/eval',
     '@lss/distributed',
     '@lss/backend-torch',
+    '@lss/onnx',
   ],
 };
 const problems = [];

@@ -14,6 +14,17 @@ else
   PNPM=(npx -y "pnpm@$PNPM_VERSION")
 fi
 echo "[lss] pnpm $("${PNPM[@]}" --version), node $(node --version)"
+# @lss/backend-torch (the 'torch' tfjs backend) compiles at install against a local libtorch and downloads
+# nothing: Debian's libtorch-dev, a folder in LSS_LIBTORCH, or a pip PyTorch (packages/backend-torch/README.md).
+if [ -z "${LSS_LIBTORCH:-}" ] && [ ! -f /usr/include/ATen/ATen.h ] && ! python3 -c 'import torch' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[lss] no libtorch found: installing Debian's libtorch-dev and libopenblas0-pthread for the torch backend (apt, once)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtorch-dev libopenblas0-pthread >/dev/null) \
+      || echo "[lss] could not install libtorch-dev: continuing without the torch backend (wasm)"
+  else
+    echo "[lss] no libtorch found and not root with apt: continuing without the torch backend (wasm); see packages/backend-torch/README.md"
+  fi
+fi
 "${PNPM[@]}" install --frozen-lockfile
 "${PNPM[@]}" build
 node tooling/scripts/check-packages.mjs
@@ -29,6 +40,21 @@ case "${1:-test}" in
     status=0
     # one workspace at a time: each vitest run already uses both cores
     "${PNPM[@]}" exec turbo run test --continue --concurrency=1 || status=$?
+    rm -f packages/*/test-report.torch.json apps/*/test-report.torch.json
+    if [ -f packages/backend-torch/build/Release/lss_torch.node ]; then
+      # The same suites again on the torch backend (fixtures within 1e-4, leak tests count native handles).
+      for pkg in @lss/backbone @lss/objectives @lss/trainer @lss/eval; do
+        echo "[lss] $pkg on the torch backend"
+        # 1 libtorch thread per vitest fork (the forks already fill the cores); the end-to-end trainer tests
+        # took ~200 s each on torch on the loaded 2-core machine, above vitest's 120 s default here.
+        LSS_TEST_BACKEND=torch LSS_TORCH_THREADS="${LSS_TORCH_THREADS:-1}" "${PNPM[@]}" --filter "$pkg" exec vitest run \
+          --testTimeout=600000 --outputFile.json=test-report.torch.json || status=$?
+      done
+      # tfjs's own op test suite (jasmine, shipped in @tensorflow/tfjs-core) against torch
+      "${PNPM[@]}" --filter @lss/backend-torch run test:tfjs || status=$?
+    else
+      echo "[lss] torch backend not built (packages/backend-torch/build/status.json says why): torch suites not run"
+    fi
     node tooling/scripts/test-summary.mjs || status=1
     exit "$status"
     ;;

@@ -25,11 +25,22 @@ for (const group of ['packages', 'apps', 'tooling']) {
       if (hasTests(dir)) problems.push(`${group}/${name}: has test files but wrote no test-report.json`);
       continue;
     }
-    const r = JSON.parse(readFileSync(report, 'utf8'));
-    passed += r.numPassedTests;
-    failed += r.numFailedTests;
-    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-    console.log(`  ${`${group}/${name}`.padEnd(22)} ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+    // test-report.torch.json: the same suite on the torch backend (tooling/scripts/run.sh);
+    // test-report.tfjs.json: tfjs's own op suite against torch (packages/backend-torch).
+    for (const [file, label] of [
+      ['test-report.json', ''],
+      ['test-report.torch.json', ' (torch)'],
+      ['test-report.tfjs.json', ' (tfjs ops)'],
+    ]) {
+      if (!existsSync(join(dir, file))) continue;
+      const r = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      passed += r.numPassedTests;
+      failed += r.numFailedTests;
+      skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+      console.log(
+        `  ${`${group}/${name}${label}`.padEnd(30)} ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
+      );
+    }
   }
 }
 for (const p of problems) console.error(`  ${p}`);

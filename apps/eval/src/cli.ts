@@ -11,7 +11,8 @@ import type { SplitNumber } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSpec } from './datasets.js';
 import { classifyVideo, evaluateKnn, evaluateLinearProbe, evaluateZeroShot } from './evaluate.js';
-import type { ViewSettings } from './feature-cache.js';
+import { checkViews, type ViewSettings } from './feature-cache.js';
+import { exportOnnxModelFolder } from './onnx-model.js';
 import { compareReports, type EvalReport, readReport, reportToMarkdown } from './report.js';
 
 export const USAGE = `lss-eval: evaluate LSS video checkpoints and frozen CLIP (SPEC.md section 5)
@@ -22,11 +23,19 @@ Commands
   lss-eval knn           --model PATH DATASET [--k 20] [--temperature 0.07] [options]
   lss-eval classify VIDEO --labels "archery, juggling balls, ..." --model PATH [--top 5]
   lss-eval compare REPORT.json REPORT.json ... [--names a,b,...] [--out FILE.md]
+  lss-eval export-onnx   --model PATH --out DIR [--frames N] [--quantize int8] [--text-model DIR]
 
 Model (--model): a trainer checkpoint (step-*.safetensors or its folder; --role teacher|student,
   default teacher), a video-tower .safetensors, or a CLIP folder (frozen image CLIP, frames averaged).
   --text-model DIR      CLIP folder for the text encoder (default: the checkpoint's or the CLIP folder)
   --text-engine E       auto (ONNX when onnx/text_model.onnx exists) | onnx | tfjs
+  --engine E            tfjs (default) | onnx: run the video tower with onnxruntime-node (an exported folder,
+                        or the model exported once into .lss-cache/onnx); an exported folder always runs on onnx
+  --threads N           onnxruntime intra-op threads (default: all cores)
+
+Export (export-onnx): a complete model folder: onnx/video_model.onnx (pixel_values [B,T,H,W,3] CLIP-normalised
+  -> video_embeds [B,D], dynamic batch, opset 17), onnx/text_model.onnx, tokenizer files, lss_video.json
+  --quantize int8       linear-layer weights as int8 per output channel (dynamic quantisation in ONNX Runtime)
 
 DATASET
   --dataset ucf101  --videos DIR --annotations DIR   (classInd.txt, trainlist0N.txt, testlist0N.txt)
@@ -37,7 +46,7 @@ DATASET
   --splits 1,2,3    official splits to evaluate (UCF-101 / HMDB-51; default all three)
 
 Views and features
-  --views CxK       clips x crops per test video (default 1x1; SPEC also reports 4x3)
+  --views CxK       clips x crops per test video (zero-shot default: both 1x1 and 4x3, SPEC section 5; probes, k-NN: 1x1)
   --frames N        frames per view (default: the checkpoint's, 8 for CLIP)
   --size PX         crop size (default: the model's input size)
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable
@@ -113,6 +122,9 @@ const OPTIONS = {
   k: { type: 'string' },
   temperature: { type: 'string' },
   labels: { type: 'string' },
+  engine: { type: 'string' },
+  threads: { type: 'string' },
+  quantize: { type: 'string' },
   top: { type: 'string' },
   names: { type: 'string' },
   out: { type: 'string' },
@@ -152,6 +164,8 @@ function parseViews(values: Values): Partial<ViewSettings> {
   if (frames !== undefined) out.numFrames = frames;
   const size = num(values, 'size', isPositiveInt, 'a positive integer (pixels)');
   if (size !== undefined) out.size = size;
+  // Bounds and the memory estimate before any model is loaded (defaults fill what is not given).
+  checkViews({ numClips: 1, numCrops: 1, numFrames: 8, size: 224, ...out });
   return out;
 }
 
@@ -265,8 +279,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       io.stdout(md);
       return 0;
     }
-    if (!['zero-shot', 'linear-probe', 'knn', 'classify'].includes(command)) {
-      throw new ConfigError(`Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify or compare.`);
+    if (!['zero-shot', 'linear-probe', 'knn', 'classify', 'export-onnx'].includes(command)) {
+      throw new ConfigError(
+        `Unknown command ${JSON.stringify(command)}; expected zero-shot, linear-probe, knn, classify, compare or export-onnx.`,
+      );
     }
     const backend = (values.backend ?? 'auto') as BackendName;
     if (!(BACKEND_NAMES as readonly string[]).includes(backend))
@@ -279,10 +295,30 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     if (!['auto', 'onnx', 'tfjs'].includes(textEngine))
       throw new ConfigError(`--text-engine: received ${JSON.stringify(textEngine)}; expected auto, onnx or tfjs.`);
     const model = need(values, 'model', 'a trainer checkpoint, a video-tower .safetensors or a CLIP folder');
+    const engine = values.engine ?? 'tfjs';
+    if (engine !== 'tfjs' && engine !== 'onnx')
+      throw new ConfigError(`--engine: received ${JSON.stringify(engine)}; expected tfjs or onnx.`);
+    const threads = num(values, 'threads', isPositiveInt, 'a positive integer');
+    const frames = num(values, 'frames', isPositiveInt, 'a positive integer');
+    const quantize = values.quantize;
+    if (quantize !== undefined && quantize !== 'int8')
+      throw new ConfigError(`--quantize: received ${JSON.stringify(quantize)}; expected int8.`);
     const modelOptions = {
       ...(role ? { role: role as 'teacher' | 'student' } : {}),
       ...(values['text-model'] ? { textModel: values['text-model'] } : {}),
+      engine: engine as 'tfjs' | 'onnx',
+      ...(threads ? { threads } : {}),
+      ...(frames ? { frames } : {}),
+      ...(values.cache ? { onnxCacheDir: join(values.cache, 'onnx') } : {}),
     };
+    if (command === 'export-onnx') {
+      const out = need(values, 'out', 'the folder to write the ONNX model into');
+      const r = await exportOnnxModelFolder(model, out, { ...modelOptions, ...(quantize ? { quantize: 'int8' as const } : {}) });
+      io.stdout(
+        `Exported ${r.meta.source.label} -> ${r.dir}\n  video: ${r.meta.frames} frames x ${r.meta.imageSize} px -> ${r.meta.embedDim}-d, ${r.nodes} nodes, opset ${r.meta.opset}, quantize ${r.meta.quantize}${r.quantizedLinears ? ` (${r.quantizedLinears} int8 linear layers)` : ''}\n  text: ${r.meta.text.from}\n  files: ${r.files.map((f) => f.slice(r.dir.length + 1)).join(', ')}\n`,
+      );
+      return 0;
+    }
     const views = parseViews(values);
     const maxBadFraction = num(values, 'max-bad-fraction', (v) => v >= 0 && v <= 1, 'a fraction in [0, 1] such as 0.1');
     const common = {

@@ -13,12 +13,13 @@ import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } f
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
 import { ensureWritableDir } from '@lss/core/node';
-import type { VideoSample } from '@lss/data';
+import { describeTestProtocol, type VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
 import { exportFeatures } from './export.js';
 import {
+  checkViews,
   DEFAULT_MAX_BAD_FRACTION,
   extractFeatures,
   type FeatureSample,
@@ -29,10 +30,18 @@ import {
 } from './feature-cache.js';
 import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
-import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe } from './linear-probe.js';
+import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
-import { type EvalReport, makeReport, type PromptSet, type SkippedVideoEntry, type SplitResult, writeReport } from './report.js';
+import {
+  type EvalReport,
+  makeReport,
+  type PromptSet,
+  type SkippedVideoEntry,
+  type SplitResult,
+  viewVariant,
+  writeReport,
+} from './report.js';
 import { runSgdProbe, SGD_PROBE_DEFAULTS, type SgdProbeOptions } from './sgd-probe.js';
 import {
   averageNormalizedViews,
@@ -188,6 +197,8 @@ function viewsLabel(v: ViewSettings): string {
 function commonSettings(p: Prepared, options: EvaluateCommonOptions): Record<string, unknown> {
   return {
     testViews: viewsLabel(p.views),
+    // Sampler, resize and crop fraction, interpolation and normalisation of the default loader (CLIP's _transform).
+    testProtocol: options.loadViews ? 'custom view loader' : describeTestProtocol({ ...p.views, normalize: true }),
     videoFeature: 'mean of the L2-normalised view features',
     backend: tf.getBackend(),
     maxBadFraction: options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION,
@@ -272,29 +283,43 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
     const transductive = options.transductive
       ? { ...TRANSDUCTIVE_DEFAULTS, ...(options.transductive === true ? {} : options.transductive) }
       : null;
-    const splits: SplitResult[] = [];
-    for (const split of p.dataset.splits) {
-      const f = await splitFeatures(p, options, split.test.samples, `split ${split.name} test`);
-      if (transductive) {
-        const r = transductiveZeroShot(f, classifier, transductive);
-        splits.push(
-          splitResult(
-            split.name,
-            r.scores,
-            f.labels,
-            undefined,
-            {
-              transductiveIterations: r.iterations,
-              converged: r.converged,
-              assignmentChanges: r.changes.join(','),
-            },
-            skippedFields(f),
-          ),
+    // SPEC section 5: both 1 x 1 and 4 x 3 test views are reported unless the caller chose the clips and crops.
+    const viewSets = zeroShotViewSets(p.views, options.views);
+    const perViews: { views: ViewSettings; splits: SplitResult[] }[] = [];
+    for (const views of viewSets) {
+      const q: Prepared = { ...p, views };
+      const splits: SplitResult[] = [];
+      for (const split of p.dataset.splits) {
+        const f = await splitFeatures(
+          q,
+          options,
+          split.test.samples,
+          `split ${split.name} test (${views.numClips}x${views.numCrops} views)`,
         );
-      } else {
-        splits.push(splitResult(split.name, zeroShotScores(f, classifier), f.labels, undefined, undefined, skippedFields(f)));
+        if (transductive) {
+          const r = transductiveZeroShot(f, classifier, transductive);
+          splits.push(
+            splitResult(
+              split.name,
+              r.scores,
+              f.labels,
+              undefined,
+              {
+                transductiveIterations: r.iterations,
+                converged: r.converged,
+                assignmentChanges: r.changes.join(','),
+              },
+              skippedFields(f),
+            ),
+          );
+        } else {
+          splits.push(splitResult(split.name, zeroShotScores(f, classifier), f.labels, undefined, undefined, skippedFields(f)));
+        }
       }
+      perViews.push({ views, splits });
     }
+    const [primary, ...others] = perViews as [(typeof perViews)[number], ...typeof perViews];
+    const splits = primary.splits;
     const report = makeReport({
       protocol: transductive ? 'zero-shot-transductive' : 'zero-shot',
       dataset: { name: p.dataset.name, root: p.dataset.root, classNames: p.dataset.classNames },
@@ -308,6 +333,7 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
         textTokenizer: text.source.tokenizer,
         textWeights: text.source.weights.join(', '),
         score: 'cosine, mean over test views',
+        ...(others.length > 0 ? { alsoReported: others.map((o) => viewsLabel(o.views)).join('; ') } : {}),
         ...(transductive
           ? {
               transductiveMaxIterations: transductive.maxIterations,
@@ -318,11 +344,21 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
       },
       promptSet,
       splits,
+      ...(others.length > 0 ? { otherTestViews: others.map((o) => viewVariant(viewsLabel(o.views), o.splits)) } : {}),
     });
     return finish(report, options);
   } finally {
     if (p.owned) p.model.dispose();
   }
+}
+
+/** The test views zero-shot reports: 1 x 1 and 4 x 3 (SPEC section 5) unless `requested` sets the clips or the crops. */
+export function zeroShotViewSets(resolved: ViewSettings, requested: Partial<ViewSettings> | undefined): ViewSettings[] {
+  if (requested?.numClips !== undefined || requested?.numCrops !== undefined) return [resolved];
+  return [
+    { ...resolved, numClips: 1, numCrops: 1 },
+    { ...resolved, numClips: 4, numCrops: 3 },
+  ];
 }
 
 function toFeatureSet(f: { data: Float32Array; numVideos: number; numViews: number; dim: number; labels: Int32Array }): FeatureSet {
@@ -333,10 +369,13 @@ async function trainTest(
   p: Prepared,
   options: EvaluateCommonOptions,
   split: EvalSplit,
-): Promise<{ train: FeatureSet; test: FeatureSet; skips: ReturnType<typeof skippedFields> }> {
-  const trainF = await splitFeatures(p, options, (split.train as NonNullable<EvalSplit['train']>).samples, `split ${split.name} train`);
+): Promise<{ train: FeatureSet; test: FeatureSet; skips: ReturnType<typeof skippedFields>; trainGroups: string[] }> {
+  const trainSamples = (split.train as NonNullable<EvalSplit['train']>).samples;
+  const trainF = await splitFeatures(p, options, trainSamples, `split ${split.name} train`);
   const testF = await splitFeatures(p, options, split.test.samples, `split ${split.name} test`);
-  return { train: toFeatureSet(trainF), test: toFeatureSet(testF), skips: skippedFields(testF, trainF) };
+  // The source-video group of each train row (the rows are the videos that could be read).
+  const trainGroups = Array.from(trainF.sampleIndices, (i) => videoGroup((trainSamples[i] as VideoSample).path));
+  return { train: toFeatureSet(trainF), test: toFeatureSet(testF), skips: skippedFields(testF, trainF), trainGroups };
 }
 
 export interface LinearProbeEvalOptions extends EvaluateCommonOptions {
@@ -355,7 +394,7 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
     const numClasses = p.dataset.classNames.length;
     const splits: SplitResult[] = [];
     for (const split of p.dataset.splits) {
-      const { train, test, skips } = await trainTest(p, options, split);
+      const { train, test, skips, trainGroups } = await trainTest(p, options, split);
       if (options.sgd) {
         const r = runSgdProbe(train, test, { ...(options.sgd === true ? {} : options.sgd), numClasses });
         splits.push(
@@ -367,7 +406,8 @@ export async function evaluateLinearProbe(options: LinearProbeEvalOptions): Prom
             preprocessing: 'mean of L2-normalised view features (the SGD probe normalises rows again)',
           });
       } else {
-        const r = runLinearProbe(train, test, { ...(options.probe ?? {}), numClasses });
+        // Hold out whole source videos (UCF-101 groups) when choosing C: clips of one video in both parts are optimistic.
+        const r = runLinearProbe(train, test, { groups: trainGroups, ...(options.probe ?? {}), numClasses });
         splits.push(
           splitResult(
             split.name,
@@ -509,6 +549,7 @@ export async function classifyVideo(
     const promptSet = resolvePromptSet(options.prompts);
     // The video first: an unreadable one fails before the text encoder is loaded.
     const views = resolveViews(model, options.views);
+    checkViews(views, 1);
     const loader = options.loadViews ?? ffmpegViewLoader(options);
     let loaded: HostViews;
     try {

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
@@ -162,10 +163,49 @@ function formatFraction(f: number): string {
   return `${Number((100 * f).toPrecision(4))} %`;
 }
 
-function checkViews(views: ViewSettings): void {
+/**
+ * Upper bounds of the test-view settings (issue 16: `--views 1000x1000` grew to 10 GiB with no output).
+ * Far above the protocols in use (SVT/TimeSformer: 3 clips × 3 crops, 8-96 frames, 224-448 px).
+ */
+export const VIEW_LIMITS = { numClips: 64, numCrops: 16, numFrames: 512, size: 1024 } as const;
+
+const VIEW_FLAGS: Readonly<Record<keyof ViewSettings, string>> = {
+  numClips: '--views CLIPSxCROPS',
+  numCrops: '--views CLIPSxCROPS',
+  numFrames: '--frames',
+  size: '--size',
+};
+
+/** Host bytes of the views of `batchVideos` videos, float32: videos × clips × crops × frames × size² × 3 × 4. */
+export function estimateViewBytes(views: ViewSettings, batchVideos: number): number {
+  return batchVideos * views.numClips * views.numCrops * views.numFrames * views.size * views.size * 3 * 4;
+}
+
+/**
+ * Checks test-view settings before anything is allocated: positive integers within {@link VIEW_LIMITS},
+ * and the views of one model call (`batchVideos` videos) within half of this machine's memory. The error
+ * names the setting and its command-line flag.
+ */
+export function checkViews(views: ViewSettings, batchVideos = 4, totalBytes: number = totalmem()): void {
   for (const k of ['numClips', 'numCrops', 'numFrames', 'size'] as const) {
     const v = views[k];
-    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`Test views: ${k} must be a positive integer; received ${v}.`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new ConfigError(`Test views: ${k} (${VIEW_FLAGS[k]}) must be a positive integer; received ${v}.`);
+    if (v > VIEW_LIMITS[k]) {
+      throw new ConfigError(
+        `Test views: ${k} (${VIEW_FLAGS[k]}) is ${v}; expected at most ${VIEW_LIMITS[k]} (views are held in memory as float32: ` +
+          'clips × crops × frames × size² × 3 × 4 bytes per video). Use a smaller value.',
+      );
+    }
+  }
+  const need = estimateViewBytes(views, batchVideos);
+  if (need > totalBytes / 2) {
+    const GiB = 1024 ** 3;
+    throw new ConfigError(
+      `Test views need ${(need / GiB).toFixed(1)} GiB of host memory per model call (${batchVideos} videos × numClips ${views.numClips} × numCrops ${views.numCrops} ` +
+        `(--views) × numFrames ${views.numFrames} (--frames) × size ${views.size}² (--size) × 3 × 4 bytes); this machine has ` +
+        `${(totalBytes / GiB).toFixed(1)} GiB and at most half of it may go to views. Lower --views, --frames or --size.`,
+    );
   }
 }
 
@@ -200,11 +240,11 @@ function readManifest(path: string, inputs: Record<string, unknown>): Manifest |
  */
 export async function extractFeatures(options: ExtractFeaturesOptions): Promise<ExtractedFeatures> {
   const { model, views } = options;
-  checkViews(views);
+  const batchVideos = options.batchVideos ?? 4;
+  checkViews(views, batchVideos);
   const numViews = views.numClips * views.numCrops;
   const dim = model.embedDim;
   const shardSize = options.shardSize ?? 64;
-  const batchVideos = options.batchVideos ?? 4;
   const maxBadFraction = options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION;
   const what = options.name ?? options.progressLabel ?? 'the dataset';
   if (!(maxBadFraction >= 0 && maxBadFraction <= 1)) {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expectNoLeaks } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import { exportFeatures } from './export.js';
-import { fitLogisticRegression, linearScores, runLinearProbe, stratifiedHoldout } from './linear-probe.js';
+import { fitLogisticRegression, groupedHoldout, linearScores, runLinearProbe, stratifiedHoldout, videoGroup } from './linear-probe.js';
 import { argmaxRows, computeSplitMetrics } from './metrics.js';
 import { readNpy } from './npy.js';
 import { runSgdProbe } from './sgd-probe.js';
@@ -83,6 +83,66 @@ describe('linear probe (L-BFGS multinomial logistic regression)', () => {
     expect(heldOut.map((i) => labels[i]).sort()).toEqual([0, 1]);
     expect(fit.length + heldOut.length).toBe(labels.length);
     expect(fit.some((i) => labels[i] === 2)).toBe(true);
+  });
+});
+
+describe('held-out split by source video (UCF-101 groups)', () => {
+  /**
+   * 2 classes x 12 groups x 4 clips; a clip's feature is its group's random direction plus small noise, and
+   * the label is the group's class: no signal generalises to an unseen group, but a probe that saw other
+   * clips of the same group recognises it. Sample-level holdout puts clips of one group in both parts.
+   */
+  function groupedData() {
+    const dim = 64;
+    const groups: string[] = [];
+    const labels: number[] = [];
+    const data: number[] = [];
+    let s = 12345;
+    const rand = () => {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      return s / 2 ** 32 - 0.5;
+    };
+    for (let y = 0; y < 2; y++) {
+      for (let g = 0; g < 12; g++) {
+        const direction = Array.from({ length: dim }, rand);
+        for (let c = 0; c < 4; c++) {
+          groups.push(`g${String(g + 8).padStart(2, '0')}`);
+          labels.push(y);
+          for (const d of direction) data.push(d + 0.02 * rand());
+        }
+      }
+    }
+    return { set: { data: Float32Array.from(data), numSamples: labels.length, dim, labels: Int32Array.from(labels) }, groups };
+  }
+
+  it('videoGroup reads the UCF-101 group; other names are their own group', () => {
+    expect(videoGroup('/d/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi')).toBe('g08');
+    expect(videoGroup('v_Archery_g25_c07.avi')).toBe('g25');
+    expect(videoGroup('/hmdb/brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi')).toBe(
+      '/hmdb/brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi',
+    );
+  });
+
+  it('groupedHoldout never splits a group and holds out about the fraction of each class', () => {
+    const { set, groups } = groupedData();
+    const { fit, heldOut } = groupedHoldout(set.labels, groups, 0.2, 0);
+    expect(fit.length + heldOut.length).toBe(set.numSamples);
+    const key = (i: number) => `${set.labels[i]}/${groups[i]}`;
+    const fitGroups = new Set(fit.map(key));
+    expect(heldOut.filter((i) => fitGroups.has(key(i)))).toEqual([]);
+    for (const y of [0, 1]) expect(heldOut.filter((i) => set.labels[i] === y).length).toBe(12); // 3 groups of 4 >= 0.2 x 48
+    expect(() => groupedHoldout(set.labels, groups.slice(1), 0.2, 0)).toThrow(/one per sample/);
+  });
+
+  it('with groups, the held-out score is not optimistic: unseen source videos are at chance, not memorised', () => {
+    const { set, groups } = groupedData();
+    const test = { ...set, numSamples: 4, data: set.data.slice(0, 4 * set.dim), labels: set.labels.slice(0, 4) };
+    const bySample = runLinearProbe(set, test, { cGrid: [1, 100, 1e4] });
+    const byGroup = runLinearProbe(set, test, { cGrid: [1, 100, 1e4], groups });
+    // Clips of a held-out sample's video were in the fit part: ~100% (the optimistic estimate the issue describes).
+    expect(Math.max(...bySample.selection.map((r) => r.heldOutTop1))).toBeGreaterThanOrEqual(95);
+    expect(Math.max(...byGroup.selection.map((r) => r.heldOutTop1))).toBeLessThan(85);
+    expect(byGroup.selectionNote).toMatch(/whole groups/);
   });
 });
 

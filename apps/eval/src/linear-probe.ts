@@ -216,6 +216,62 @@ export function stratifiedHoldout(labels: Int32Array, fraction: number, seed: nu
   return { fit, heldOut };
 }
 
+/**
+ * A held-out split that keeps whole groups together: in each class, groups (e.g. the clips cut from one
+ * UCF-101 source video, `g08`) are shuffled and held out whole until at least `fraction` of the class's
+ * samples are held out (never all of its groups; a class with one group holds nothing out). Clips of one
+ * source video in both parts would make the held-out score optimistic (the probe recognises the video).
+ * `groups[i]` is the group key of sample i; keys are taken per class (UCF's g08 of two classes differ).
+ */
+export function groupedHoldout(
+  labels: Int32Array,
+  groups: readonly string[],
+  fraction: number,
+  seed: number,
+): { fit: number[]; heldOut: number[] } {
+  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`Held-out fraction must be in (0, 1); received ${fraction}.`);
+  if (groups.length !== labels.length) {
+    throw new ConfigError(`groupedHoldout: ${groups.length} group keys for ${labels.length} samples; expected one per sample.`);
+  }
+  const rng = new SeededRandom(seed);
+  const byClass = new Map<number, Map<string, number[]>>();
+  labels.forEach((y, i) => {
+    const classGroups = byClass.get(y) ?? new Map<string, number[]>();
+    const key = groups[i] as string;
+    classGroups.set(key, [...(classGroups.get(key) ?? []), i]);
+    byClass.set(y, classGroups);
+  });
+  const fit: number[] = [];
+  const heldOut: number[] = [];
+  for (const y of [...byClass.keys()].sort((a, b) => a - b)) {
+    const classGroups = byClass.get(y) as Map<string, number[]>;
+    const keys = rng.shuffle([...classGroups.keys()].sort());
+    const size = keys.reduce((n, k) => n + (classGroups.get(k) as number[]).length, 0);
+    const target = Math.max(1, Math.round(fraction * size));
+    let taken = 0;
+    keys.forEach((k, g) => {
+      const members = classGroups.get(k) as number[];
+      if (taken < target && g < keys.length - 1) {
+        heldOut.push(...members);
+        taken += members.length;
+      } else fit.push(...members);
+    });
+  }
+  fit.sort((a, b) => a - b);
+  heldOut.sort((a, b) => a - b);
+  return { fit, heldOut };
+}
+
+/**
+ * The group of a video for held-out splits: UCF-101's source-video group (`v_ApplyEyeMakeup_g08_c01.avi`
+ * → `g08`), or the file itself when the name carries no group (each clip its own group).
+ */
+export function videoGroup(path: string): string {
+  const name = path.split(/[\\/]/).pop() ?? path;
+  const match = /_g(\d+)_c\d+/i.exec(name);
+  return match ? `g${match[1]}` : path;
+}
+
 /** The default C grid: 10^-2 … 10^4 (features L2-normalised, so logits need large weights). */
 export const DEFAULT_C_GRID: readonly number[] = [1e-2, 1e-1, 1, 10, 100, 1e3, 1e4];
 
@@ -224,6 +280,11 @@ export interface LinearProbeOptions {
   readonly cGrid?: readonly number[];
   /** Fraction of each training class held out to choose C (default 0.2). */
   readonly heldOutFraction?: number;
+  /**
+   * Group key per training sample (e.g. `videoGroup(path)`: UCF-101's source video): the held-out part
+   * takes whole groups ({@link groupedHoldout}). Absent: a stratified split of samples.
+   */
+  readonly groups?: readonly string[];
   /** Seed of the held-out split (default 0). */
   readonly seed?: number;
   /** 'l2' (default): L2-normalise every feature row before fitting and testing; 'none': use as given. */
@@ -299,7 +360,9 @@ export function runLinearProbe(train: FeatureSet, test: FeatureSet, options: Lin
   } else {
     const fraction = options.heldOutFraction ?? 0.2;
     const seed = options.seed ?? 0;
-    const { fit, heldOut } = stratifiedHoldout(preparedTrain.labels, fraction, seed);
+    const { fit, heldOut } = options.groups
+      ? groupedHoldout(preparedTrain.labels, options.groups, fraction, seed)
+      : stratifiedHoldout(preparedTrain.labels, fraction, seed);
     if (heldOut.length === 0 || fit.length === 0) {
       chosenC = grid[Math.floor(grid.length / 2)] as number;
       selectionNote = `Training split too small to hold samples out (${train.numSamples} samples); C set to the grid's middle value ${chosenC}.`;
@@ -332,7 +395,7 @@ export function runLinearProbe(train: FeatureSet, test: FeatureSet, options: Lin
       }
       chosenC = (best as CSelectionRow).c;
       selectionNote =
-        `C chosen on a stratified held-out ${Math.round(fraction * 100)}% of the training split (seed ${seed}; ` +
+        `C chosen on a stratified held-out ${Math.round(fraction * 100)}% of the training split${options.groups ? ', whole groups (source videos) held out' : ''} (seed ${seed}; ` +
         `${fit.length} fit / ${heldOut.length} held-out samples) by held-out top-1, ties by held-out cross-entropy; ` +
         'then refitted on the whole training split.';
     }

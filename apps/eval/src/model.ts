@@ -8,6 +8,7 @@ import { ConfigError, WeightsError } from '@lss/core';
 import { hashFile, readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureModel, HostViews } from './feature-cache.js';
+import { ensureOnnxExport, isOnnxModelFolder, loadOnnxEvalModel } from './onnx-model.js';
 import { createTfjsTextEncoder } from './text-encoder.js';
 
 /** SHA-256 (hex) of a file (`hashFile` of `@lss/core/node`, kept under the name eval exports). */
@@ -21,6 +22,8 @@ export interface EvalModel extends FeatureModel {
   readonly textModelDir: string | null;
   /** The loaded CLIP when the model is a CLIP folder (its text tower is reused by the tfjs engine). */
   readonly clip: ClipModel | null;
+  /** The tfjs computation `[B, T, H, W, 3]` -> `[B, D]` (absent for ONNX models); what ONNX export traces. */
+  readonly tfjsCall?: (x: tf.Tensor5D) => tf.Tensor2D;
   dispose(): void;
 }
 
@@ -33,6 +36,17 @@ export interface LoadEvalModelOptions {
   readonly maxImagesPerCall?: number;
   /** Label for tables (default: derived from the path). */
   readonly label?: string;
+  /**
+   * 'tfjs' (default) runs the tfjs tower; 'onnx' runs an exported folder with onnxruntime-node (a
+   * non-ONNX model is exported first, once, into `onnxCacheDir`). An exported folder always runs on ONNX.
+   */
+  readonly engine?: 'tfjs' | 'onnx';
+  /** onnxruntime intra-op threads (default: onnxruntime's choice). */
+  readonly threads?: number;
+  /** Frames per clip for the ONNX export of a CLIP folder (default 8). */
+  readonly frames?: number;
+  /** Where `engine: 'onnx'` keeps exports of non-ONNX models (default `.lss-cache/onnx`). */
+  readonly onnxCacheDir?: string;
 }
 
 interface TrainerSidecar {
@@ -91,6 +105,7 @@ function videoTowerModel(
     textModelDir: fields.textModelDir,
     clip: null,
     encodeViews: (views) => encodeInChunks(views, fields.maxImagesPerCall, (x) => tower.call(x)),
+    tfjsCall: (x) => tower.call(x),
     dispose: () => tower.dispose(),
   };
 }
@@ -169,6 +184,7 @@ export function evalModelFromClip(
     textModelDir: fields.textModelDir === undefined ? fields.path : fields.textModelDir,
     clip,
     encodeViews: (views) => encodeInChunks(views, fields.maxImagesPerCall ?? 32, (x) => clip.encodeVideos(x)),
+    tfjsCall: (x) => clip.encodeVideos(x),
     dispose: () => {},
   };
 }
@@ -183,6 +199,19 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
       `Model ${path} does not exist; pass a trainer checkpoint (step-*.safetensors or its folder), a video-tower .safetensors or a CLIP folder.`,
     );
   }
+  if (isOnnxModelFolder(path)) {
+    if (options.engine === 'tfjs') {
+      throw new ConfigError(
+        `${path} is an exported ONNX model folder; run it with --engine onnx, or pass the checkpoint it was exported from.`,
+      );
+    }
+    return loadOnnxEvalModel(path, {
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.label ? { label: options.label } : {}),
+    });
+  }
+  if (options.engine === 'onnx')
+    return loadOnnxEvalModel(await ensureOnnxExport(path, options), options.threads ? { threads: options.threads } : {});
   const maxImagesPerCall = options.maxImagesPerCall ?? 32;
   const root = `eval${++rootCounter}`;
   const trainer = findTrainerCheckpoint(path);
@@ -250,6 +279,7 @@ export async function loadEvalModel(path: string, options: LoadEvalModelOptions 
     textModelDir: options.textModel ? resolve(options.textModel) : statSync(path).isDirectory() ? resolve(path) : dirname(resolve(path)),
     clip,
     encodeViews: (views) => encodeInChunks(views, maxImagesPerCall, (x) => clip.encodeVideos(x)),
+    tfjsCall: (x) => clip.encodeVideos(x),
     dispose: () => clip.dispose(),
   };
 }

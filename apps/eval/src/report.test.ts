@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareReports, type EvalReport, makeReport, readReport, reportToMarkdown, writeReport } from './report.js';
+import { zeroShotViewSets } from './evaluate.js';
+import { compareReports, type EvalReport, makeReport, readReport, reportToMarkdown, viewVariant, writeReport } from './report.js';
 
 const confusion = [
   [2, 0],
@@ -32,6 +33,33 @@ describe('reports', () => {
     expect(md).toContain('sample standard deviation over splits (denominator n - 1)');
     expect(md).toContain('`a video of a person {}.`');
     expect(md).toContain('| views | 4x3 |');
+  });
+
+  it('zero-shot reports 1 x 1 and 4 x 3 by default (SPEC section 5); other test views get their own table', () => {
+    const resolved = { numClips: 1, numCrops: 1, numFrames: 8, size: 224 };
+    expect(zeroShotViewSets(resolved, undefined).map((v) => [v.numClips, v.numCrops])).toEqual([
+      [1, 1],
+      [4, 3],
+    ]);
+    expect(zeroShotViewSets(resolved, { numFrames: 8 }).map((v) => [v.numClips, v.numCrops])).toEqual([
+      [1, 1],
+      [4, 3],
+    ]);
+    expect(zeroShotViewSets({ ...resolved, numClips: 2 }, { numClips: 2 })).toEqual([{ ...resolved, numClips: 2 }]);
+    const base = fixedReport('clip', [73.4, 74.6, 74.0]);
+    const both: EvalReport = {
+      ...base,
+      otherTestViews: [
+        viewVariant(
+          '4 clip(s) × 3 crop(s), 8 frames, 224 px',
+          base.splits.map((x) => ({ ...x, top1: x.top1 + 1 })),
+        ),
+      ],
+    };
+    const md = reportToMarkdown(both);
+    expect(md).toContain('## Test views 4 clip(s) × 3 crop(s), 8 frames, 224 px');
+    expect(md).toContain('| 1 | 4 | 74.4 | 100.0 |');
+    expect(md).toContain('**75.0 ± 0.6**');
   });
 
   it('are written as JSON, Markdown and SVG and read back', () => {

@@ -70,7 +70,21 @@ export interface EvalReport {
   readonly promptSet?: PromptSet;
   readonly splits: readonly SplitResult[];
   readonly summary: { readonly top1: MeanStd; readonly top5: MeanStd; readonly std: string };
+  /** The same protocol under other test views (zero-shot reports 1 x 1 in `splits` and 4 x 3 here by default, SPEC section 5). */
+  readonly otherTestViews?: readonly ViewVariant[];
   readonly createdAt: string;
+}
+
+/** Results of a report's protocol under other test views. */
+export interface ViewVariant {
+  readonly testViews: string;
+  readonly splits: readonly SplitResult[];
+  readonly summary: { readonly top1: MeanStd; readonly top5: MeanStd };
+}
+
+/** A {@link ViewVariant} with its mean ± std over splits. */
+export function viewVariant(testViews: string, splits: readonly SplitResult[]): ViewVariant {
+  return { testViews, splits, summary: { top1: meanStd(splits.map((s) => s.top1)), top5: meanStd(splits.map((s) => s.top5)) } };
 }
 
 /** Builds a report; the summary is the mean ± sample std over the given splits. */
@@ -125,6 +139,11 @@ export function reportToMarkdown(report: EvalReport): string {
     `| **mean ± std (${n} split${n === 1 ? '' : 's'})** |${hasTrain ? ' |' : ''} | **${formatMeanStd(report.summary.top1)}** | **${formatMeanStd(report.summary.top5)}** |`,
   );
   lines.push('', `std: ${report.summary.std}.`, '');
+  for (const v of report.otherTestViews ?? []) {
+    lines.push(`## Test views ${v.testViews}`, '', '| split | test | top-1 (%) | top-5 (%) |', '|---|---:|---:|---:|');
+    for (const s of v.splits) lines.push(`| ${s.split} | ${s.numTest} | ${s.top1.toFixed(1)} | ${s.top5.toFixed(1)} |`);
+    lines.push(`| **mean ± std** | | **${formatMeanStd(v.summary.top1)}** | **${formatMeanStd(v.summary.top5)}** |`, '');
+  }
   const skipped = report.splits.flatMap((s) => (s.skipped ?? []).map((v) => ({ split: s.split, ...v })));
   if (skipped.length > 0) {
     lines.push(

@@ -124,7 +124,9 @@ async function main(): Promise<void> {
     schedules: buildSchedules({
       epochs: 1,
       stepsPerEpoch: Math.max(steps, 1),
-      learningRate: 1e-4,
+      baseLearningRate: 1e-4,
+      batchSize: 256,
+      referenceBatchSize: 256,
       minLearningRate: 1e-6,
       warmupEpochs: 0,
       weightDecay: 0.04,
@@ -133,10 +135,15 @@ async function main(): Promise<void> {
       momentumEnd: 1,
     }),
     concepts: { spaces: { category: unitRows(Kc, E, 1), description: unitRows(Kd, E, 2) }, relation: tf.tensor2d(relationData, [Kc, Kd]) },
-    clipGradNorm: 3,
-    recompute,
-    maxClipsPerCall: Number(values.chunk),
-    viewwiseBackward: values.viewwise === 'true',
+    clipping: { mode: 'per-parameter', maxNorm: 3 },
+    memory: {
+      name: values.viewwise === 'true' ? 'low-memory' : 'joint',
+      backward: values.viewwise === 'true' ? 'per-view' : 'joint',
+      recompute,
+      maxClipsPerCall: Number(values.chunk),
+      hostGradients: values.viewwise === 'true',
+      hostSlots: values['host-slots'] === 'true',
+    },
     ...(values.trace === 'true' ? { trace } : {}),
   };
   const batch: HostBatch = {

@@ -9,7 +9,6 @@
  * first batch; resuming mid-epoch needs random access by step, so the trainer calls `loadVideoViews`
  * per sample itself, with bounded concurrency and one step of prefetch.)
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataError, hashString, SeededRandom } from '@lss/core';
 import {
@@ -28,7 +27,6 @@ import {
 } from '@lss/data';
 import {
   decodeFrames,
-  generateSyntheticDataset,
   loadVideoViews,
   probeVideo,
   readFolderPerClass,
@@ -39,6 +37,7 @@ import {
   type SplitNumber,
 } from '@lss/data/node';
 import type { TrainConfig } from './config/schema.js';
+import { ensureSyntheticDataset } from './synthetic-data.js';
 import type { HostBatch } from './train-step.js';
 
 /** Where the views of one training sample come from. */
@@ -160,18 +159,7 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
   if (d.kind === 'synthetic') {
     const videosDir = join(d.root, 'UCF-101');
     const annotationsDir = join(d.root, 'ucfTrainTestlist');
-    if (!existsSync(join(annotationsDir, 'classInd.txt'))) {
-      log(`generating the synthetic dataset in ${d.root} (${d.numClasses} classes x ${d.videosPerClass} videos)`);
-      await generateSyntheticDataset({
-        dir: d.root,
-        numClasses: d.numClasses,
-        videosPerClass: d.videosPerClass,
-        numFrames: d.numFrames,
-        width: d.size,
-        height: d.size,
-        seed: d.seed,
-      });
-    }
+    await ensureSyntheticDataset(d, log); // generated, reused, or regenerated when its settings changed
     const dataset = readUcf101({ videosDir, annotationsDir, split: d.split as SplitNumber, subset: 'train' });
     return new FileClipSource(dataset.samples, { cacheFrames: d.cacheFrames });
   }

@@ -45,10 +45,27 @@ export {
 } from './config/schema.js';
 export { type ClipSource, FileClipSource, loadStep, MemoryClipSource, openClipSource, StepPlanner, svtViewConfig } from './data.js';
 export { copyStudentToTeacher, pairByPath, updateTeacher } from './ema.js';
+export {
+  describeMemoryPlan,
+  JOINT_PLAN,
+  LOW_MEMORY_PLAN,
+  type MemoryPlan,
+  type MemoryPlanChoice,
+  memoryPlanFor,
+} from './memory-plan.js';
 export { type MetricsRecord, MetricsWriter, readMetrics } from './metrics.js';
 export { buildTowers, type Towers, towerFromVision } from './model.js';
 export { AdamW, type AdamWConfig, type AdamWState, type AdamWStepOptions, OPTIMIZER_ROOT } from './optim/adamw.js';
-export { clipByGlobalNorm, clipScale, globalNorm } from './optim/clip.js';
+export {
+  CLIP_MODES,
+  type ClipMode,
+  clipByGlobalNorm,
+  clipScale,
+  clipScales,
+  type GradientClipping,
+  globalNorm,
+  gradientNorms,
+} from './optim/clip.js';
 export { renderTrainingPlot } from './plot.js';
 export { formatDuration, type ProgressMode, ProgressReporter } from './progress.js';
 export {
@@ -61,7 +78,14 @@ export {
   runTraining,
 } from './run.js';
 export { acquireRunLock, RUN_LOCK_FILE, type RunLock, type RunLockHolder } from './run-lock.js';
-export { buildSchedules, type CosineScheduleOptions, cosineSchedule, type ScheduleConfig, type Schedules } from './schedules.js';
+export {
+  buildSchedules,
+  type CosineScheduleOptions,
+  cosineSchedule,
+  type ScheduleConfig,
+  type Schedules,
+  scaledLearningRate,
+} from './schedules.js';
 export {
   type ConceptTensors,
   type HostBatch,

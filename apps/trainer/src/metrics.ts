@@ -21,7 +21,14 @@ export interface MetricsRecord {
 }
 
 export class MetricsWriter {
+  private readonly started = performance.now();
+
   constructor(readonly path: string) {}
+
+  /** Seconds since this writer was created (the run's start). */
+  elapsedSeconds(): number {
+    return (performance.now() - this.started) / 1000;
+  }
 
   /** Keeps only records with `step < fromStep` (call when resuming at `fromStep`). */
   truncateFrom(fromStep: number): void {

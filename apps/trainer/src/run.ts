@@ -14,7 +14,9 @@ import { saveVideoVit } from '@lss/backbone';
 import { ConfigError, NonFiniteLossError, SeededRandom } from '@lss/core';
 import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
 import {
+  asWeighted,
   createObjectives,
+  linkTeacherDistributions,
   loadObjectiveVariables,
   type Objective,
   type ObjectiveSpec,
@@ -27,14 +29,15 @@ import { buildRunConcepts, conceptTensors, disposeConceptTensors, type RunConcep
 import type { ModuleObjectiveConfig, ObjectiveConfig, TrainConfig } from './config/schema.js';
 import { type ClipSource, loadStep, openClipSource, StepPlanner, svtViewConfig } from './data.js';
 import { copyStudentToTeacher } from './ema.js';
+import { describeMemoryPlan, memoryPlanFor } from './memory-plan.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
-import { buildTowers } from './model.js';
+import { buildTowers, type Towers } from './model.js';
 import { AdamW, OPTIMIZER_ROOT } from './optim/adamw.js';
 import { renderTrainingPlot } from './plot.js';
 import { ProgressReporter } from './progress.js';
 import { acquireRunLock } from './run-lock.js';
 import { buildSchedules } from './schedules.js';
-import { type HostBatch, optimizedVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
+import { type HostBatch, optimizedVariables, relativeVariables, type StepResult, type TrainState, trainStep } from './train-step.js';
 
 /** What a module-file objective factory receives besides its `options`. */
 export interface ObjectiveContext {
@@ -114,6 +117,7 @@ export async function buildObjectives(config: TrainConfig, context: ObjectiveCon
     for (const { objective } of out) objective.dispose();
     throw error;
   }
+  linkTeacherDistributions(out); // concept alignment uses concept distillation's p_t (SPEC section 3)
   return out;
 }
 
@@ -158,14 +162,6 @@ async function loadModuleObjective(entry: ModuleObjectiveConfig, context: Object
   return objective;
 }
 
-function asWeighted(list: readonly (WeightedObjective | Objective)[]): WeightedObjective[] {
-  return list.map((o) =>
-    'objective' in o && typeof (o as WeightedObjective).weight === 'number'
-      ? (o as WeightedObjective)
-      : { objective: o as Objective, weight: 1 },
-  );
-}
-
 /** Keys whose values differ between two resolved configs (for the resume warning). */
 function configDiff(a: unknown, b: unknown, prefix = ''): string[] {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
@@ -177,8 +173,36 @@ function configDiff(a: unknown, b: unknown, prefix = ''): string[] {
   );
 }
 
+/** Everything a run builds (flax `create_train_state`): one object, one `dispose()`. */
+interface RunContext {
+  readonly config: TrainConfig;
+  readonly checkpointDir: string;
+  readonly commit: string | null;
+  readonly progress: ProgressReporter;
+  readonly log: (line: string) => void;
+  readonly state: TrainState;
+  /** The student and teacher as `@lss/backbone` towers (checkpoint metadata, export). */
+  readonly towers: Pick<Towers, 'student' | 'teacher'>;
+  readonly concepts: RunConcepts;
+  readonly source: ClipSource;
+  readonly planner: StepPlanner;
+  readonly rng: SeededRandom;
+  readonly metrics: MetricsWriter;
+  /** The step after which the run stops (`training.maxSteps` or the schedules' end). */
+  readonly endStep: number;
+  /** Optimizer steps completed (the next step to run). */
+  step: number;
+  nonFiniteStreak: number;
+  resumedFrom: number | null;
+  lastCheckpoint: string | null;
+  dispose(): Promise<void>;
+}
+
+type StoppedBy = RunResult['stoppedBy'];
+
 /**
- * Trains. Resumes from `workdir/checkpoints` when a checkpoint is there (unless `resume: false`).
+ * Trains: setup, restore or initialise, the loop, the outputs. Resumes from `workdir/checkpoints` when a
+ * checkpoint is there (unless `resume: false`).
  *
  * @example
  * const config = loadConfig('lss-tiny-synthetic', { overrides: ['training.maxSteps=4'] });
@@ -192,319 +216,427 @@ export async function runTraining(config: TrainConfig, options: RunOptions = {})
   ensureWritableDir(join(config.workdir, 'checkpoints'), 'checkpoint folder');
   const lock = acquireRunLock(config.workdir, { log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) });
   try {
-    return await runLocked(config, options);
+    const run = await setupRun(config, options);
+    try {
+      restoreOrInit(run, options.resume !== false);
+      const stoppedBy = await trainLoop(run, options);
+      return await finishRun(run, stoppedBy, options);
+    } finally {
+      await run.dispose();
+    }
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(config: TrainConfig, options: RunOptions): Promise<RunResult> {
+/** Builds everything: towers, concept spaces, data, objectives, optimizer, schedules, memory plan. */
+async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunContext> {
   const workdir = config.workdir;
   const checkpointDir = join(workdir, 'checkpoints');
   mkdirSync(checkpointDir, { recursive: true });
   const progress = new ProgressReporter(config.logging.progress);
   const log = options.log ?? ((line: string) => progress.log(line));
   const commit = gitCommit();
-  log(`lss-train ${config.name}: backend ${tf.getBackend()}, git commit ${commit ?? 'unknown'}, workdir ${workdir}`);
+  const backend = tf.getBackend();
+  log(`lss-train ${config.name}: backend ${backend}, git commit ${commit ?? 'unknown'}, workdir ${workdir}`);
   if (options.printConfig !== false) log(`resolved config:\n${JSON.stringify(config, null, 2)}`);
   writeFileAtomic(join(workdir, 'config.json'), `${JSON.stringify({ ...config, gitCommit: commit }, null, 2)}\n`);
 
-  // Model, concept spaces, data, objectives, optimizer.
-  const towers = await buildTowers(config);
-  const { student, teacher } = towers;
-  let concepts: RunConcepts;
+  const disposers: (() => void | Promise<void>)[] = [];
+  const disposeAll = async () => {
+    for (const d of disposers.reverse()) await d();
+  };
   try {
-    concepts = await buildRunConcepts(config, towers.clip, log);
-  } finally {
-    towers.clip?.dispose(); // the student and teacher are copies; the text tower is no longer needed
-  }
-  log(
-    `concept spaces: ${concepts.category.size} categories (${config.concepts.categories})` +
-      (concepts.description ? `, ${concepts.description.size} descriptions` : '') +
-      (concepts.cached ? ' (from the cache)' : ''),
-  );
-  const conceptT = conceptTensors(concepts);
-  const source = options.source ?? (await openClipSource(config, log));
-  const planner = new StepPlanner(
-    source.numClips,
-    config.training.batchSize,
-    config.optimizer.accumulationSteps,
-    config.seed,
-    config.training.stepsPerEpoch,
-  );
-  const schedules = buildSchedules({
-    epochs: config.training.epochs,
-    stepsPerEpoch: planner.stepsPerEpoch,
-    learningRate: config.optimizer.learningRate,
-    minLearningRate: config.optimizer.minLearningRate,
-    warmupEpochs: config.optimizer.warmupEpochs,
-    weightDecay: config.optimizer.weightDecay,
-    weightDecayEnd: config.optimizer.weightDecayEnd,
-    momentum: config.teacher.momentum,
-    momentumEnd: config.teacher.momentumEnd,
-  });
-  const context: ObjectiveContext = {
-    embedDim: student.embedDim,
-    numCategories: concepts.category.size,
-    numDescriptions: concepts.description?.size ?? 0,
-    config,
-  };
-  const objectives = options.objectives ? asWeighted(options.objectives) : await buildObjectives(config, context);
-  const optimizer = new AdamW({
-    beta1: config.optimizer.beta1,
-    beta2: config.optimizer.beta2,
-    epsilon: config.optimizer.epsilon,
-    hostSlots: config.optimizer.hostSlots,
-  });
-  const state: TrainState = {
-    student,
-    teacher,
-    objectives,
-    optimizer,
-    schedules,
-    concepts: conceptT,
-    clipGradNorm: config.optimizer.clipGradNorm,
-    recompute: config.model.recompute,
-    viewwiseBackward: config.model.viewwiseBackward,
-    ...(config.model.maxClipsPerCall !== null ? { maxClipsPerCall: config.model.maxClipsPerCall } : {}),
-  };
-  const viewConfig = svtViewConfig(config.views);
-  const rng = new SeededRandom(config.seed);
-  const metrics = new MetricsWriter(join(workdir, 'metrics.jsonl'));
-  const endStep = Math.min(schedules.totalSteps, config.training.maxSteps ?? schedules.totalSteps);
-  let step = 0;
-  let resumedFrom: number | null = null;
-  let nonFiniteStreak = 0;
-  let lastCheckpoint: string | null = null;
-
-  // Resume.
-  const latest =
-    options.resume === false
-      ? null
-      : (() => {
-          try {
-            return readCheckpoint(checkpointDir);
-          } catch {
-            return null;
-          }
-        })();
-  if (latest) {
-    const diff = configDiff(latest.meta.config, JSON.parse(JSON.stringify(config)) as unknown).filter(
-      (k) => !/^(training\.maxSteps|logging\.|checkpoint\.|workdir|backend)/.test(k),
+    // Model and concept spaces (the CLIP text tower is only needed to build them).
+    const towers = await buildTowers(config);
+    const { student, teacher } = towers;
+    disposers.push(
+      () => student.dispose(),
+      () => teacher.dispose(),
     );
-    if (diff.length > 0) log(`warning: resuming with a config that differs from the checkpoint's in: ${diff.join(', ')}`);
-    restoreVariables(latest.tensors, student.variables(), [student.root], tf);
-    restoreVariables(latest.tensors, teacher.variables(), [teacher.root], tf);
-    const optimized = optimizedVariables(student, objectives);
-    const slots = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    for (const [k, v] of latest.tensors) if (k.startsWith(`${OPTIMIZER_ROOT}/`)) slots.set(k.slice(OPTIMIZER_ROOT.length + 1), v);
-    optimizer.setState({ step: latest.meta.optimizerStep, slots }, optimized);
-    const objectiveState = new Map<string, tf.Tensor>();
-    for (const [k, v] of latest.tensors) {
-      // Every objective variable, trainable heads included: the objectives route them (loadObjectiveVariables).
-      if (k.startsWith('objectives/')) objectiveState.set(k, tf.tensor(v.data, [...v.shape], 'float32'));
-    }
+    let concepts: RunConcepts;
     try {
-      if (objectiveState.size > 0) loadObjectiveVariables(objectives, objectiveState);
+      concepts = await buildRunConcepts(config, towers.clip, log);
     } finally {
-      tf.dispose([...objectiveState.values()]);
+      towers.clip?.dispose();
     }
-    rng.setState(latest.meta.rngState);
-    step = latest.meta.step;
-    nonFiniteStreak = latest.meta.nonFiniteStreak;
-    resumedFrom = step;
-    lastCheckpoint = latest.path;
-    metrics.truncateFrom(step);
-    log(`resumed from ${latest.path} at step ${step}`);
-  } else {
-    copyStudentToTeacher(
-      new Map([...student.variables()].map(([k, v]) => [k.slice(student.root.length + 1), v])),
-      new Map([...teacher.variables()].map(([k, v]) => [k.slice(teacher.root.length + 1), v])),
+    log(
+      `concept spaces: ${concepts.category.size} categories (${config.concepts.categories})` +
+        (concepts.description ? `, ${concepts.description.size} descriptions` : '') +
+        (concepts.cached ? ' (from the cache)' : ''),
     );
-    metrics.truncateFrom(0);
-  }
+    const conceptT = conceptTensors(concepts);
+    disposers.push(() => disposeConceptTensors(conceptT));
 
-  // Signals: finish the current step, save, exit cleanly. A second signal exits at once.
-  let stopRequested: string | null = null;
-  const onSignal = (signal?: NodeJS.Signals) => {
-    const name = signal ?? 'signal';
-    if (stopRequested !== null) {
-      log(`${name} again: exiting without a checkpoint.`);
-      process.exit(130);
-    }
-    stopRequested = name;
-    log(`${name}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
-  };
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+    // Data and schedules: the learning rate follows SVT's rule, base x global batch / reference batch.
+    const source = options.source ?? (await openClipSource(config, log));
+    disposers.push(async () => {
+      await source.close?.();
+    });
+    const { batchSize, stepsPerEpoch } = config.training;
+    const { accumulationSteps } = config.optimizer;
+    const planner = new StepPlanner(source.numClips, batchSize, accumulationSteps, config.seed, stepsPerEpoch);
+    const globalBatch = batchSize * accumulationSteps;
+    const schedules = buildSchedules({
+      epochs: config.training.epochs,
+      stepsPerEpoch: planner.stepsPerEpoch,
+      baseLearningRate: config.optimizer.baseLearningRate,
+      batchSize: globalBatch,
+      referenceBatchSize: config.optimizer.referenceBatchSize,
+      minLearningRate: config.optimizer.minLearningRate,
+      warmupEpochs: config.optimizer.warmupEpochs,
+      weightDecay: config.optimizer.weightDecay,
+      weightDecayEnd: config.optimizer.weightDecayEnd,
+      momentum: config.teacher.momentum,
+      momentumEnd: config.teacher.momentumEnd,
+    });
+    log(
+      `learning rate ${config.optimizer.baseLearningRate} x ${globalBatch} / ${config.optimizer.referenceBatchSize} = ${schedules.peakLearningRate} ` +
+        `(global batch ${batchSize} x ${accumulationSteps} micro-batches); clipping ${config.optimizer.clipGradNorm === null ? 'off' : `${config.optimizer.clipMode} at ${config.optimizer.clipGradNorm}`}`,
+    );
 
-  const save = async (completed: number, rngState: ReturnType<SeededRandom['state']>): Promise<string> => {
-    const all = new Map<string, tf.Tensor | { shape: readonly number[]; data: Float32Array }>([
-      ...student.variables(),
-      ...teacher.variables(),
-    ]);
-    for (const [k, v] of optimizer.slotTensors()) all.set(k, v);
-    for (const [k, v] of objectiveVariables(objectives)) all.set(k, v);
-    for (const { objective } of objectives) for (const v of objective.trainableVariables?.() ?? []) all.set(v.name, v);
-    const meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'savedAt' | 'tensorsFile'> = {
-      step: completed,
-      epoch: completed / schedules.stepsPerEpoch,
-      rngState,
-      optimizerStep: optimizer.iterations,
-      nonFiniteStreak,
-      gitCommit: commit,
-      config: JSON.parse(JSON.stringify(config)) as unknown,
-      backbone: student.vision.config,
+    // Objectives, optimizer, memory plan.
+    const context: ObjectiveContext = {
+      embedDim: student.embedDim,
+      numCategories: concepts.category.size,
+      numDescriptions: concepts.description?.size ?? 0,
+      config,
     };
-    const path = await saveCheckpoint(checkpointDir, all, meta, config.checkpoint.keepLast);
-    lastCheckpoint = path;
-    return path;
-  };
+    const objectives = options.objectives
+      ? [...linkTeacherDistributions(options.objectives.map(asWeighted))]
+      : await buildObjectives(config, context);
+    disposers.push(() => {
+      for (const { objective } of objectives) objective.dispose();
+    });
+    const numParameters = [...student.variables().values()].reduce((n, v) => n + v.size, 0);
+    const memory = memoryPlanFor(backend, config.training.memoryPlan, numParameters);
+    log(describeMemoryPlan(memory, backend));
+    const optimizer = new AdamW({ ...pick(config.optimizer, 'beta1', 'beta2', 'epsilon'), hostSlots: memory.hostSlots });
+    disposers.push(() => optimizer.dispose());
+    const clipGradNorm = config.optimizer.clipGradNorm;
+    const state: TrainState = {
+      student,
+      teacher,
+      objectives,
+      optimizer,
+      schedules,
+      concepts: conceptT,
+      clipping: clipGradNorm === null ? null : { mode: config.optimizer.clipMode, maxNorm: clipGradNorm },
+      memory,
+    };
+    return {
+      config,
+      checkpointDir,
+      commit,
+      progress,
+      log,
+      state,
+      towers: { student, teacher },
+      concepts,
+      source,
+      planner,
+      rng: new SeededRandom(config.seed),
+      metrics: new MetricsWriter(join(workdir, 'metrics.jsonl')),
+      endStep: Math.min(schedules.totalSteps, config.training.maxSteps ?? schedules.totalSteps),
+      step: 0,
+      nonFiniteStreak: 0,
+      resumedFrom: null,
+      lastCheckpoint: null,
+      dispose: disposeAll,
+    };
+  } catch (error) {
+    await disposeAll();
+    throw error;
+  }
+}
 
-  // Step seeds come from the run RNG, drawn in step order (also when prefetching); the state after
-  // drawing step s's seed is what a checkpoint after step s saves.
-  const seedStates = new Map<number, { seed: number; stateAfter: ReturnType<SeededRandom['state']> }>();
-  const drawSeed = (s: number) => {
-    const seed = rng.next();
-    seedStates.set(s, { seed, stateAfter: rng.state() });
-    return seed;
-  };
-  const fetch = (s: number): Promise<HostBatch[]> => {
-    return loadStep(source, planner, viewConfig, s, drawSeed(s));
-  };
-
-  let stoppedBy: RunResult['stoppedBy'] = 'done';
-  const started = performance.now();
-  let stepsTimed = 0;
-  let avgStepSeconds = 0;
-  let prefetch: Promise<HostBatch[]> | null = step < endStep ? fetch(step) : null;
+/** Resumes from the newest checkpoint (every role, the optimizer, the objectives, the RNG), or starts the teacher as a copy of the student. */
+function restoreOrInit(run: RunContext, resume: boolean): void {
+  const { student, teacher, objectives, optimizer } = run.state;
+  const latest = resume ? newestCheckpoint(run.checkpointDir) : null;
+  if (!latest) {
+    copyStudentToTeacher(relativeVariables(student), relativeVariables(teacher));
+    run.metrics.truncateFrom(0);
+    return;
+  }
+  const diff = configDiff(latest.meta.config, JSON.parse(JSON.stringify(run.config)) as unknown).filter(
+    (k) => !/^(training\.maxSteps|logging\.|checkpoint\.|workdir|backend)/.test(k),
+  );
+  if (diff.length > 0) run.log(`warning: resuming with a config that differs from the checkpoint's in: ${diff.join(', ')}`);
+  restoreVariables(latest.tensors, student.variables(), [student.root], tf);
+  restoreVariables(latest.tensors, teacher.variables(), [teacher.root], tf);
+  const slots = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const [k, v] of latest.tensors) if (k.startsWith(`${OPTIMIZER_ROOT}/`)) slots.set(k.slice(OPTIMIZER_ROOT.length + 1), v);
+  optimizer.setState({ step: latest.meta.optimizerStep, slots }, optimizedVariables(student, objectives));
+  const objectiveState = new Map<string, tf.Tensor>();
+  for (const [k, v] of latest.tensors) {
+    // Every objective variable, trainable heads included: the objectives route them (loadObjectiveVariables).
+    if (k.startsWith('objectives/')) objectiveState.set(k, tf.tensor(v.data, [...v.shape], 'float32'));
+  }
   try {
-    while (step < endStep) {
-      const t0 = performance.now();
-      const batches = await (prefetch as Promise<HostBatch[]>);
-      prefetch = step + 1 < endStep ? fetch(step + 1) : null;
-      prefetch?.catch(() => undefined); // surfaced when awaited
-      let result: StepResult | null = null;
-      try {
-        result = await trainStep(state, batches, step);
-        nonFiniteStreak = 0;
-      } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
-        nonFiniteStreak += 1;
-        log(`${error.message} (${nonFiniteStreak} in a row; the run stops after ${config.logging.maxNonFiniteSteps})`);
-        metrics.write({
-          step,
-          epoch: step / schedules.stepsPerEpoch,
-          loss: error.terms.total ?? Number.NaN,
-          terms: Object.fromEntries(Object.entries(error.terms).filter(([k]) => k !== 'total')),
-          learningRate: schedules.learningRate[step] as number,
-          weightDecay: schedules.weightDecay[step] as number,
-          teacherMomentum: schedules.teacherMomentum[step] as number,
-          gradNorm: Number.NaN,
-          clipsPerSecond: 0,
-          seconds: (performance.now() - started) / 1000,
-          nonFinite: true,
-        });
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      stepsTimed += 1;
-      avgStepSeconds = stepsTimed === 1 ? seconds : 0.8 * avgStepSeconds + 0.2 * seconds;
-      const completed = step + 1;
-      const rngState = (seedStates.get(step) as { stateAfter: ReturnType<SeededRandom['state']> }).stateAfter;
-      seedStates.delete(step);
+    if (objectiveState.size > 0) loadObjectiveVariables(objectives, objectiveState);
+  } finally {
+    tf.dispose([...objectiveState.values()]);
+  }
+  run.rng.setState(latest.meta.rngState);
+  run.step = latest.meta.step;
+  run.nonFiniteStreak = latest.meta.nonFiniteStreak;
+  run.resumedFrom = run.step;
+  run.lastCheckpoint = latest.path;
+  run.metrics.truncateFrom(run.step);
+  run.log(`resumed from ${latest.path} at step ${run.step}`);
+}
+
+function newestCheckpoint(dir: string): ReturnType<typeof readCheckpoint> | null {
+  try {
+    return readCheckpoint(dir);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The loop (timm `train_one_epoch`, nanoGPT): take the step's micro-batches, step, report, checkpoint;
+ * stop at the end, on a signal, at `stopAfterStep`, or after N non-finite steps in a row.
+ */
+async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedBy> {
+  const { config } = run;
+  const signals = options.handleSignals ? watchSignals(run.log) : null;
+  const input = new StepInput(run);
+  const timer = new StepTimer(run.endStep);
+  try {
+    while (run.step < run.endStep) {
+      timer.start();
+      const { microBatches, rngState } = await input.take(run.step);
+      const result = await stepOrSkip(run, microBatches);
+      const step = run.step;
+      run.step += 1;
       options.onStep?.(step, result);
-      if (result) {
-        const clipsPerSecond = result.numClips / seconds;
-        if (step % config.logging.every === 0 || completed === endStep) {
-          metrics.write({
-            step,
-            epoch: step / schedules.stepsPerEpoch,
-            loss: result.loss,
-            terms: result.terms,
-            learningRate: result.learningRate,
-            weightDecay: result.weightDecay,
-            teacherMomentum: result.teacherMomentum,
-            gradNorm: result.gradNorm,
-            clipsPerSecond,
-            seconds: (performance.now() - started) / 1000,
-          });
-        }
-        progress.update({
-          step: completed,
-          totalSteps: endStep,
-          clipsPerSecond,
-          etaSeconds: (endStep - completed) * avgStepSeconds,
-          loss: result.loss,
-          terms: result.terms,
-          learningRate: result.learningRate,
-        });
-      }
-      step = completed;
+      if (result) report(run, step, result, timer.stop(run.step, result.numClips));
       // Let the event loop run once per step: signal handlers (and timers) run only from libuv's loop,
       // and with an in-memory or cached source every await above resolves through microtasks alone.
       await yieldToEventLoop();
-      if (nonFiniteStreak >= config.logging.maxNonFiniteSteps) {
-        const path = await save(step, rngState);
-        progress.done();
-        log(`stopping: ${nonFiniteStreak} non-finite steps in a row; checkpoint ${path}`);
-        stoppedBy = 'non-finite';
-        break;
+      if (run.nonFiniteStreak >= config.logging.maxNonFiniteSteps) {
+        const path = await save(run, rngState);
+        run.progress.done();
+        run.log(`stopping: ${run.nonFiniteStreak} non-finite steps in a row; checkpoint ${path}`);
+        return 'non-finite';
       }
-      const stopNow = stopRequested !== null || (options.stopAfterStep !== undefined && step >= options.stopAfterStep);
-      if (step % config.checkpoint.every === 0 || step === endStep || stopNow) await save(step, rngState);
-      if (stopNow) {
-        stoppedBy = stopRequested !== null ? 'signal' : 'stopAfterStep';
-        progress.done();
-        log(`stopped after step ${step}; checkpoint ${lastCheckpoint}. Run the same command again to resume.`);
-        break;
+      const stop: StoppedBy | null = signals?.requested
+        ? 'signal'
+        : options.stopAfterStep !== undefined && run.step >= options.stopAfterStep
+          ? 'stopAfterStep'
+          : null;
+      if (run.step % config.checkpoint.every === 0 || run.step === run.endStep || stop) await save(run, rngState);
+      if (stop) {
+        run.progress.done();
+        run.log(`stopped after step ${run.step}; checkpoint ${run.lastCheckpoint}. Run the same command again to resume.`);
+        return stop;
       }
     }
+    return 'done';
   } finally {
-    progress.done();
-    if (prefetch) await prefetch.catch(() => undefined);
-    if (options.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    run.progress.done();
+    await input.close();
+    signals?.dispose();
   }
+}
 
-  // Outputs: plot, trained towers.
-  let plotPath: string | null = null;
+/** One optimizer step; a non-finite loss or gradient skips it (logged, written to the metrics, counted). */
+async function stepOrSkip(run: RunContext, microBatches: HostBatch[]): Promise<StepResult | null> {
+  const { step, state } = run;
+  try {
+    const result = await trainStep(state, microBatches, step);
+    run.nonFiniteStreak = 0;
+    return result;
+  } catch (error) {
+    if (!(error instanceof NonFiniteLossError)) throw error;
+    run.nonFiniteStreak += 1;
+    run.log(`${error.message} (${run.nonFiniteStreak} in a row; the run stops after ${run.config.logging.maxNonFiniteSteps})`);
+    const { total, gradNorm, ...terms } = error.terms;
+    run.metrics.write({
+      step,
+      epoch: step / state.schedules.stepsPerEpoch,
+      loss: total ?? Number.NaN,
+      terms,
+      learningRate: state.schedules.learningRate[step] as number,
+      weightDecay: state.schedules.weightDecay[step] as number,
+      teacherMomentum: state.schedules.teacherMomentum[step] as number,
+      gradNorm: gradNorm ?? Number.NaN,
+      clipsPerSecond: 0,
+      seconds: run.metrics.elapsedSeconds(),
+      nonFinite: true,
+    });
+    return null;
+  }
+}
+
+/** Metrics line (every `logging.every` steps and the last) and the progress bar. */
+function report(run: RunContext, step: number, result: StepResult, timing: { clipsPerSecond: number; etaSeconds: number }): void {
+  if (step % run.config.logging.every === 0 || step + 1 === run.endStep) {
+    run.metrics.write({
+      step,
+      epoch: step / run.state.schedules.stepsPerEpoch,
+      loss: result.loss,
+      terms: result.terms,
+      learningRate: result.learningRate,
+      weightDecay: result.weightDecay,
+      teacherMomentum: result.teacherMomentum,
+      gradNorm: result.gradNorm,
+      clipsPerSecond: timing.clipsPerSecond,
+      seconds: run.metrics.elapsedSeconds(),
+    });
+  }
+  run.progress.update({
+    step: step + 1,
+    totalSteps: run.endStep,
+    clipsPerSecond: timing.clipsPerSecond,
+    etaSeconds: timing.etaSeconds,
+    loss: result.loss,
+    terms: result.terms,
+    learningRate: result.learningRate,
+  });
+}
+
+/** Writes a checkpoint of everything the run owns after `run.step` completed steps. */
+async function save(run: RunContext, rngState: ReturnType<SeededRandom['state']>): Promise<string> {
+  const { student, teacher, optimizer, objectives, schedules } = run.state;
+  const all = new Map<string, tf.Tensor | { shape: readonly number[]; data: Float32Array }>([
+    ...student.variables(),
+    ...teacher.variables(),
+  ]);
+  for (const [k, v] of optimizer.slotTensors()) all.set(k, v);
+  for (const [k, v] of objectiveVariables(objectives)) all.set(k, v);
+  for (const { objective } of objectives) for (const v of objective.trainableVariables?.() ?? []) all.set(v.name, v);
+  const meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'savedAt' | 'tensorsFile'> = {
+    step: run.step,
+    epoch: run.step / schedules.stepsPerEpoch,
+    rngState,
+    optimizerStep: optimizer.iterations,
+    nonFiniteStreak: run.nonFiniteStreak,
+    gitCommit: run.commit,
+    config: JSON.parse(JSON.stringify(run.config)) as unknown,
+    backbone: run.towers.student.vision.config,
+  };
+  run.lastCheckpoint = await saveCheckpoint(run.checkpointDir, all, meta, run.config.checkpoint.keepLast);
+  return run.lastCheckpoint;
+}
+
+/** Writes the plot and (after a complete run) the trained towers; returns the run's summary. */
+async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOptions): Promise<RunResult> {
+  const { config, state, metrics } = run;
+  const workdir = config.workdir;
+  const plotPath = join(workdir, 'training.svg');
+  writeFileSync(
+    plotPath,
+    renderTrainingPlot(readMetrics(metrics.path), state.schedules.learningRate, `${config.name}: ${run.step}/${run.endStep} steps`),
+  );
   let studentPath: string | null = null;
   let teacherPath: string | null = null;
-  try {
-    const records = readMetrics(metrics.path);
-    plotPath = join(workdir, 'training.svg');
-    writeFileSync(plotPath, renderTrainingPlot(records, schedules.learningRate, `${config.name}: ${step}/${endStep} steps`));
-    if (options.exportTowers !== false && stoppedBy === 'done') {
-      studentPath = join(workdir, 'student.safetensors');
-      teacherPath = join(workdir, 'teacher.safetensors');
-      await saveVideoVit(student.vision, studentPath, { metadata: { role: 'student', step: String(step) } });
-      await saveVideoVit(teacher.vision, teacherPath, { metadata: { role: 'teacher', step: String(step) } });
-      log(`trained towers: ${teacherPath} (EMA teacher, use for evaluation), ${studentPath}`);
-    }
-  } finally {
-    for (const { objective } of objectives) objective.dispose();
-    optimizer.dispose();
-    disposeConceptTensors(conceptT);
-    student.dispose();
-    teacher.dispose();
-    await source.close?.();
+  if (options.exportTowers !== false && stoppedBy === 'done') {
+    studentPath = join(workdir, 'student.safetensors');
+    teacherPath = join(workdir, 'teacher.safetensors');
+    const { towers } = run;
+    await saveVideoVit(towers.student.vision, studentPath, { metadata: { role: 'student', step: String(run.step) } });
+    await saveVideoVit(towers.teacher.vision, teacherPath, { metadata: { role: 'teacher', step: String(run.step) } });
+    run.log(`trained towers: ${teacherPath} (EMA teacher, use for evaluation), ${studentPath}`);
   }
-  log(`done: ${step}/${endStep} steps (${stoppedBy}); metrics ${metrics.path}; plot ${plotPath}`);
+  run.log(`done: ${run.step}/${run.endStep} steps (${stoppedBy}); metrics ${metrics.path}; plot ${plotPath}`);
   return {
     workdir,
-    step,
-    totalSteps: endStep,
+    step: run.step,
+    totalSteps: run.endStep,
     stoppedBy,
-    resumedFrom,
-    lastCheckpoint,
+    resumedFrom: run.resumedFrom,
+    lastCheckpoint: run.lastCheckpoint,
     metricsPath: metrics.path,
     plotPath,
     studentPath,
     teacherPath,
-    concepts: { numCategories: concepts.category.size, numDescriptions: concepts.description?.size ?? 0, cached: concepts.cached },
+    concepts: {
+      numCategories: run.concepts.category.size,
+      numDescriptions: run.concepts.description?.size ?? 0,
+      cached: run.concepts.cached,
+    },
   };
+}
+
+/**
+ * The micro-batches of each step, loaded one step ahead. Step seeds come from the run RNG drawn in
+ * step order; the RNG state after drawing step s's seed is what a checkpoint after step s saves.
+ */
+class StepInput {
+  private readonly viewConfig: ReturnType<typeof svtViewConfig>;
+  private next: { step: number; load: Promise<HostBatch[]>; rngState: ReturnType<SeededRandom['state']> } | null = null;
+
+  constructor(private readonly run: RunContext) {
+    this.viewConfig = svtViewConfig(run.config.views);
+  }
+
+  async take(step: number): Promise<{ microBatches: HostBatch[]; rngState: ReturnType<SeededRandom['state']> }> {
+    const current = this.next?.step === step ? this.next : this.fetch(step);
+    this.next = step + 1 < this.run.endStep ? this.fetch(step + 1) : null;
+    this.next?.load.catch(() => undefined); // surfaced when taken
+    return { microBatches: await current.load, rngState: current.rngState };
+  }
+
+  async close(): Promise<void> {
+    if (this.next) await this.next.load.catch(() => undefined);
+    this.next = null;
+  }
+
+  private fetch(step: number) {
+    const seed = this.run.rng.next();
+    const rngState = this.run.rng.state();
+    return { step, rngState, load: loadStep(this.run.source, this.run.planner, this.viewConfig, step, seed) };
+  }
+}
+
+/** Clips per second and an ETA from a smoothed step time. */
+class StepTimer {
+  private t0 = 0;
+  private timed = 0;
+  private average = 0;
+
+  constructor(private readonly endStep: number) {}
+
+  start(): void {
+    this.t0 = performance.now();
+  }
+
+  stop(completed: number, numClips: number): { clipsPerSecond: number; etaSeconds: number } {
+    const seconds = (performance.now() - this.t0) / 1000;
+    this.timed += 1;
+    this.average = this.timed === 1 ? seconds : 0.8 * this.average + 0.2 * seconds;
+    return { clipsPerSecond: numClips / seconds, etaSeconds: (this.endStep - completed) * this.average };
+  }
+}
+
+/** SIGINT/SIGTERM: finish the current step, save, exit cleanly. A second signal exits at once. */
+function watchSignals(log: (line: string) => void): { readonly requested: boolean; dispose(): void } {
+  let requested: string | null = null;
+  const onSignal = (signal?: NodeJS.Signals) => {
+    const name = signal ?? 'signal';
+    if (requested !== null) {
+      log(`${name} again: exiting without a checkpoint.`);
+      process.exit(130);
+    }
+    requested = name;
+    log(`${name}: stopping after the current step and saving a checkpoint (send it again to exit at once).`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get requested() {
+      return requested !== null;
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function pick<T extends object, K extends keyof T>(object: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, object[k]])) as Pick<T, K>;
 }

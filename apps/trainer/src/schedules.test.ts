@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSchedules, cosineSchedule } from './schedules.js';
+import { buildSchedules, cosineSchedule, scaledLearningRate } from './schedules.js';
 
 describe('cosineSchedule (DINO cosine_scheduler)', () => {
   it('warms up linearly (both ends included) then decays by a cosine to the final value', () => {
@@ -15,7 +15,9 @@ describe('cosineSchedule (DINO cosine_scheduler)', () => {
     const s = buildSchedules({
       epochs: 2,
       stepsPerEpoch: 5,
-      learningRate: 5e-4,
+      baseLearningRate: 5e-4,
+      batchSize: 64,
+      referenceBatchSize: 256,
       minLearningRate: 1e-6,
       warmupEpochs: 1,
       weightDecay: 0.04,
@@ -31,8 +33,16 @@ describe('cosineSchedule (DINO cosine_scheduler)', () => {
       expect(s.weightDecay[i] as number).toBeGreaterThan(s.weightDecay[i - 1] as number);
     }
     expect(s.teacherMomentum[9] as number).toBeLessThan(1);
-    expect(s.learningRate[4]).toBeCloseTo(5e-4, 12); // end of warm-up = peak
-    expect(Math.max(...s.learningRate)).toBeCloseTo(5e-4, 12);
+    // SVT's rule: peak = 5e-4 x 64 / 256 = 1.25e-4, reached at the end of warm-up.
+    expect(s.peakLearningRate).toBeCloseTo(1.25e-4, 15);
+    expect(s.learningRate[4]).toBeCloseTo(1.25e-4, 15);
+    expect(Math.max(...s.learningRate)).toBeCloseTo(1.25e-4, 15);
+  });
+
+  it('scales the base learning rate linearly with the global batch (SVT/DINO: lr x batch / 256)', () => {
+    expect(scaledLearningRate(5e-4, 32, 256)).toBeCloseTo(6.25e-5, 15);
+    expect(scaledLearningRate(5e-4, 256, 256)).toBe(5e-4);
+    expect(() => scaledLearningRate(5e-4, 0, 256)).toThrow(/positive integer batch/);
   });
 
   it('rejects a warm-up longer than training', () => {

@@ -1,6 +1,7 @@
 /**
  * Per-step schedules, precomputed as `Float64Array`s (DINO `utils.cosine_scheduler`): learning rate
- * with linear warm-up then cosine decay, cosine weight decay, cosine teacher momentum. The step reads
+ * with linear warm-up then cosine decay (its peak scaled with the batch size, SVT's rule), cosine weight
+ * decay, cosine teacher momentum. The step reads
  * `schedule.learningRate[step]`; nothing is recomputed inside the loop.
  */
 import { ConfigError } from '@lss/core';
@@ -46,6 +47,8 @@ export function cosineSchedule(options: CosineScheduleOptions): Float64Array {
 export interface Schedules {
   readonly totalSteps: number;
   readonly stepsPerEpoch: number;
+  /** The learning rate at the end of warm-up: `baseLearningRate × batchSize / referenceBatchSize`. */
+  readonly peakLearningRate: number;
   readonly learningRate: Float64Array;
   readonly weightDecay: Float64Array;
   readonly teacherMomentum: Float64Array;
@@ -54,7 +57,12 @@ export interface Schedules {
 export interface ScheduleConfig {
   readonly epochs: number;
   readonly stepsPerEpoch: number;
-  readonly learningRate: number;
+  /** Peak learning rate for a batch of `referenceBatchSize` clips (SVT/DINO `lr`). */
+  readonly baseLearningRate: number;
+  /** Clips per optimizer step over every micro-batch and process (the global batch). */
+  readonly batchSize: number;
+  /** The batch `baseLearningRate` is given for (SVT/DINO: 256). */
+  readonly referenceBatchSize: number;
   readonly minLearningRate: number;
   readonly warmupEpochs: number;
   readonly weightDecay: number;
@@ -63,14 +71,29 @@ export interface ScheduleConfig {
   readonly momentumEnd: number;
 }
 
+/**
+ * SVT/DINO's linear scaling rule: `base × batchSize / referenceBatchSize` (`main_dino.py`:
+ * `args.lr * (args.batch_size_per_gpu * utils.get_world_size()) / 256.`), e.g. 5e-4 × 32 / 256 = 6.25e-5.
+ */
+export function scaledLearningRate(base: number, batchSize: number, referenceBatchSize: number): number {
+  if (!(base > 0 && Number.isInteger(batchSize) && batchSize > 0 && Number.isInteger(referenceBatchSize) && referenceBatchSize > 0)) {
+    throw new ConfigError(
+      `scaledLearningRate needs base > 0 and positive integer batch sizes; received base ${base}, batch ${batchSize}, reference ${referenceBatchSize}.`,
+    );
+  }
+  return (base * batchSize) / referenceBatchSize;
+}
+
 /** Builds every schedule of a run; the total length is `round(epochs * stepsPerEpoch)`. */
 export function buildSchedules(config: ScheduleConfig): Schedules {
   const totalSteps = Math.max(1, Math.round(config.epochs * config.stepsPerEpoch));
   const warmupSteps = Math.min(totalSteps, Math.round(config.warmupEpochs * config.stepsPerEpoch));
+  const peakLearningRate = scaledLearningRate(config.baseLearningRate, config.batchSize, config.referenceBatchSize);
   const schedules: Schedules = {
     totalSteps,
     stepsPerEpoch: config.stepsPerEpoch,
-    learningRate: cosineSchedule({ base: config.learningRate, final: config.minLearningRate, totalSteps, warmupSteps }),
+    peakLearningRate,
+    learningRate: cosineSchedule({ base: peakLearningRate, final: config.minLearningRate, totalSteps, warmupSteps }),
     weightDecay: cosineSchedule({ base: config.weightDecay, final: config.weightDecayEnd, totalSteps }),
     teacherMomentum: cosineSchedule({ base: config.momentum, final: config.momentumEnd, totalSteps }),
   };

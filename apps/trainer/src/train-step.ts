@@ -1,16 +1,20 @@
 /**
- * One LSS optimizer step (SPEC.md sections 3-4; house style 4.8), in the order that keeps memory and
- * gradients honest:
+ * One LSS optimizer step (SPEC.md sections 3-4; house style 4.8):
  *
- * 1. teacher forward on the global views OUTSIDE the gradient tape (tfjs has no stopGradient on a
- *    model; running the teacher before `variableGrads` is our detach, as DINO's `requires_grad = False`),
- *    scores in the category and description concept spaces;
- * 2. student forward on all views (global + local) inside `tf.variableGrads`, over the student's
- *    trainable variables plus objective-owned trainable ones (e.g. the dino head), listed explicitly;
- * 3. objectives' terms summed with their weights (`sumLossTerms`), every term kept for logging;
- * 4. micro-batches accumulated (mean of gradients), non-finite loss checked before any update,
- *    global-norm clipping, AdamW with the step's learning rate and weight decay;
- * 5. EMA teacher update with the step's momentum; objectives' `afterStep` with the teacher scores.
+ * 1. teacher on the global views of the WHOLE optimizer batch (every micro-batch), outside any
+ *    gradient tape (tfjs has no stopGradient on a model; running the teacher outside the tape is our
+ *    detach, as DINO's `requires_grad = False`), scores in the category and description spaces;
+ * 2. student on every view and the objectives' weighted terms (`sumLossTerms`) on the whole batch,
+ *    so batch statistics (the uniform prior's `p̄`, a centre) are those of the optimizer batch, as
+ *    open_clip's `accum_freq` does: with one micro-batch and the `joint` memory plan this is one tape;
+ *    otherwise the student embeds every micro-batch without a tape, the loss gives `dL/df` for each
+ *    embedding, and each micro-batch (or view, or clip) is backpropagated with `dL/df` held constant
+ *    (GradCache, Gao et al. 2021). Every path gives the gradient of the same whole-batch loss;
+ * 3. a non-finite loss or gradient norm stops the step before any update (`NonFiniteLossError`);
+ * 4. clipping (per parameter tensor as DINO/SVT, or global), the objectives' frozen variables dropped
+ *    (DINO's last layer in epoch 0), AdamW with the step's learning rate and weight decay;
+ * 5. EMA teacher update with the step's momentum; objectives' `afterStep` (centres) with the teacher
+ *    outputs of the whole batch.
  *
  * Batches arrive as host data (`HostVideo`: Float32Array + shape) and become tensors inside the tidy
  * of the step, so nothing the data pipeline creates outlives a step.
@@ -18,12 +22,13 @@
 
 import { projectOntoConcepts } from '@lss/concepts';
 import { NonFiniteLossError } from '@lss/core';
-import type { AfterStepInputs, ConceptScores, ConceptSpace, ObjectiveInputs, WeightedObjective } from '@lss/objectives';
+import type { BatchMean, ConceptScores, ConceptSpace, ObjectiveInputs, WeightedObjective } from '@lss/objectives';
 import { sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
 import { updateTeacher } from './ema.js';
+import { JOINT_PLAN, type MemoryPlan } from './memory-plan.js';
 import type { AdamW } from './optim/adamw.js';
-import { clipScale, globalNorm } from './optim/clip.js';
+import { clipScales, type GradientClipping, gradientNorms, normOfNorms } from './optim/clip.js';
 import type { Schedules } from './schedules.js';
 
 /** A batch as host data: one `[B, T, H, W, 3]` array per view, global views first (`@lss/data` `VideoBatch`). */
@@ -60,40 +65,472 @@ export interface TrainState {
   readonly optimizer: AdamW;
   readonly schedules: Schedules;
   readonly concepts: ConceptTensors;
-  readonly clipGradNorm: number | null;
-  /** Recompute blocks in the backward pass (gradient checkpointing). */
-  readonly recompute: boolean;
-  /**
-   * At most this many clips (views x batch) per tower call (default: all same-size views in one call).
-   * 1 bounds the activation memory of a ViT-B/16 backward to one 8-frame clip (the 4 GiB wasm heap).
-   */
-  readonly maxClipsPerCall?: number;
-  /**
-   * Per-view backward (GradCache, Gao et al. 2021), default false (one joint tape over all views):
-   * (1) the student embeds every view without a tape, keeping only `f_w [B, E]`; (2) the loss and
-   * `dL/df_w` (and the gradients of objective-owned variables) come from a small tape whose inputs are
-   * the `f_w`; (3) each view (and each chunk of `maxClipsPerCall` clips) is embedded again under
-   * `tf.variableGrads(() => sum(f_w * dL/df_w))` over the student's variables, and its gradients are
-   * added into host buffers before the next view starts. Mathematically the joint gradient; only one
-   * clip's activations and one set of gradients are ever on the device. Costs one extra forward.
-   */
-  readonly viewwiseBackward?: boolean;
+  /** Gradient clipping (SVT: per parameter tensor, max norm 3); null turns it off. */
+  readonly clipping: GradientClipping | null;
+  /** Where activations and gradients live (`memoryPlanFor(tf.getBackend())`); default {@link JOINT_PLAN}. */
+  readonly memory?: MemoryPlan;
+  /** Turns local batch statistics into global-batch ones (distributed training); identity when absent. */
+  readonly batchMean?: BatchMean;
   /** Called after each phase of the step (teacher, each view's forward/backward, update), e.g. to log memory. */
   readonly trace?: (phase: string) => void;
 }
 
 export interface StepResult {
-  /** Weighted total loss (mean over micro-batches). */
+  /** Weighted total loss of the whole optimizer batch. */
   readonly loss: number;
-  /** Every objective's terms, `<id>/<term>`, mean over micro-batches. */
+  /** Every objective's terms, `<id>/<term>`, on the whole optimizer batch. */
   readonly terms: Readonly<Record<string, number>>;
-  /** Global gradient norm before clipping. */
+  /** Global L2 norm of the gradient before clipping. */
   readonly gradNorm: number;
   readonly learningRate: number;
   readonly weightDecay: number;
   readonly teacherMomentum: number;
   /** Clips in the step (all micro-batches). */
   readonly numClips: number;
+}
+
+/** Schedule values and position of one step. */
+interface StepTime {
+  readonly step: number;
+  readonly epoch: number;
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  readonly teacherMomentum: number;
+}
+
+/** Per-view embeddings of a tower and their concept scores, for the whole optimizer batch. */
+interface Embedded {
+  readonly features: tf.Tensor2D[];
+  readonly scores: ConceptScores;
+}
+
+/** A gradient map keyed by checkpoint path, the whole batch's loss and its terms (read to the host). */
+interface BatchGradients {
+  readonly grads: tf.NamedTensorMap;
+  readonly loss: number;
+  readonly terms: Record<string, number>;
+}
+
+/**
+ * One optimizer step over `microBatches` (together: the optimizer batch). Throws
+ * {@link NonFiniteLossError} naming the non-finite terms or gradients before anything is updated.
+ *
+ * @param step Global optimizer step (0-based); indexes the schedules.
+ */
+export async function trainStep(state: TrainState, microBatches: readonly HostBatch[], step: number): Promise<StepResult> {
+  const time = stepTime(state.schedules, microBatches, step);
+  const variables = optimizedVariables(state.student, state.objectives);
+  const numGlobalViews = (microBatches[0] as HostBatch).numGlobalViews;
+
+  // 1. Teacher on the whole batch, no tape.
+  const teacher = embedTeacher(state, microBatches);
+  try {
+    // 2-3. Student, loss on the whole batch, gradients (strategy from the memory plan).
+    const { grads, loss, terms } = await batchGradients(state, microBatches, teacher, time, variables);
+    let gradNorm: number;
+    try {
+      // 4. Clip, drop frozen variables, update.
+      const norms = await gradientNorms(grads);
+      gradNorm = normOfNorms(norms.values());
+      throwIfNonFiniteGradients(norms, gradNorm, time.step, loss, terms);
+      const scales = clipScales(norms, state.clipping);
+      for (const path of frozenPaths(state.objectives, time, variables)) {
+        grads[path]?.dispose();
+        delete grads[path];
+      }
+      state.optimizer.step(variables, grads, { learningRate: time.learningRate, weightDecay: time.weightDecay, gradScale: scales });
+      state.trace?.('optimizer');
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
+
+    // 5. EMA teacher, then the objectives' state (centres) from the whole batch's teacher outputs.
+    updateTeacher(relativeVariables(state.student), relativeVariables(state.teacher), time.teacherMomentum);
+    for (const { objective } of state.objectives) {
+      objective.afterStep?.({
+        teacher: teacher.scores,
+        teacherFeatures: teacher.features,
+        numGlobalViews,
+        teacherMomentum: time.teacherMomentum,
+        step: time.step,
+        epoch: time.epoch,
+        ...(state.batchMean ? { batchMean: state.batchMean } : {}),
+      });
+    }
+    const numClips = microBatches.reduce((n, b) => n + rowsOf(b), 0);
+    const { learningRate, weightDecay, teacherMomentum } = time;
+    return { loss, terms, gradNorm, learningRate, weightDecay, teacherMomentum, numClips };
+  } finally {
+    disposeEmbedded(teacher);
+  }
+}
+
+/** Checks the step and the micro-batches, and reads the schedules at `step`. */
+function stepTime(schedules: Schedules, microBatches: readonly HostBatch[], step: number): StepTime {
+  if (microBatches.length === 0) throw new RangeError('trainStep needs at least one micro-batch.');
+  if (step < 0 || step >= schedules.totalSteps) {
+    throw new RangeError(`trainStep: step ${step} is outside the schedules (0..${schedules.totalSteps - 1}).`);
+  }
+  const first = microBatches[0] as HostBatch;
+  for (const b of microBatches) {
+    if (b.numGlobalViews !== first.numGlobalViews || b.views.length !== first.views.length) {
+      throw new RangeError(
+        `trainStep: micro-batches differ in views (${b.views.length} views, ${b.numGlobalViews} global vs ${first.views.length}, ${first.numGlobalViews}); every micro-batch of a step must have the same views.`,
+      );
+    }
+  }
+  return {
+    step,
+    epoch: step / schedules.stepsPerEpoch,
+    learningRate: schedules.learningRate[step] as number,
+    weightDecay: schedules.weightDecay[step] as number,
+    teacherMomentum: schedules.teacherMomentum[step] as number,
+  };
+}
+
+/**
+ * The gradient of the whole batch's loss for every optimized variable. One tape when the memory plan is
+ * `joint` and there is one micro-batch (the plain step); GradCache across micro-batches (and views, with
+ * the per-view plan) otherwise. Both give the same gradient (tested).
+ */
+function batchGradients(
+  state: TrainState,
+  microBatches: readonly HostBatch[],
+  teacher: Embedded,
+  time: StepTime,
+  variables: ReadonlyMap<string, tf.Variable>,
+): Promise<BatchGradients> {
+  const plan = state.memory ?? JOINT_PLAN;
+  if (plan.backward === 'joint' && microBatches.length === 1) {
+    return jointGradients(state, microBatches[0] as HostBatch, teacher, time, variables);
+  }
+  return cachedGradients(state, microBatches, teacher, time, variables);
+}
+
+/** The plain step: the student forward on every view and the loss inside one tape. */
+async function jointGradients(
+  state: TrainState,
+  batch: HostBatch,
+  teacher: Embedded,
+  time: StepTime,
+  variables: ReadonlyMap<string, tf.Variable>,
+): Promise<BatchGradients> {
+  const plan = state.memory ?? JOINT_PLAN;
+  let terms: Record<string, tf.Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const views = batch.views.map(viewToTensor);
+    const features = embedViews(state.student, views, { training: true, recompute: plan.recompute }, plan.maxClipsPerCall);
+    const result = objectiveLoss(state, features, teacher, batch.numGlobalViews, time);
+    terms = result.terms;
+    return result.total;
+  }, [...variables.values()]);
+  const byPath = renameToPaths(grads, variables);
+  try {
+    return { grads: byPath, ...(await readLoss(value, terms, time.step)) };
+  } catch (error) {
+    tf.dispose(Object.values(byPath));
+    throw error;
+  }
+}
+
+/**
+ * GradCache over the whole optimizer batch: (a) the student embeds every view of every micro-batch
+ * without a tape, keeping only `f [B_total, E]` per view; (b) the loss on the whole batch and
+ * `dL/df` (and the gradients of objective-owned variables) come from a small tape whose inputs are the
+ * `f`; (c) each micro-batch (per-view plan: each view, each chunk of `maxClipsPerCall` clips) is
+ * embedded again under `tf.variableGrads(() => Σ f · dL/df)`, and its gradients are summed (on the
+ * host with `hostGradients`). Costs one extra student forward.
+ */
+async function cachedGradients(
+  state: TrainState,
+  microBatches: readonly HostBatch[],
+  teacher: Embedded,
+  time: StepTime,
+  variables: ReadonlyMap<string, tf.Variable>,
+): Promise<BatchGradients> {
+  const plan = state.memory ?? JOINT_PLAN;
+  const studentPaths = new Set(state.student.variables().keys());
+  const studentVars = [...variables].filter(([path]) => studentPaths.has(path)).map(([, v]) => v);
+  const objectiveVars = [...variables].filter(([path]) => !studentPaths.has(path)).map(([, v]) => v);
+  const sum = new GradientSum(plan.hostGradients, variables);
+  let features: tf.Tensor2D[] = [];
+  let cotangents: (tf.Tensor | undefined)[] = [];
+  try {
+    // (a) Every view's embedding over the whole batch, no tape.
+    features = concatPerView(microBatches.map((b) => embedNoTape(state, state.student, b.views, { training: true })));
+    // (b) Whole-batch loss, dL/df per view and the objectives' own gradients.
+    let terms: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.engine().gradients(
+      () => {
+        const result = objectiveLoss(state, features, teacher, (microBatches[0] as HostBatch).numGlobalViews, time);
+        terms = result.terms;
+        return result.total;
+      },
+      [...features, ...objectiveVars],
+      undefined,
+      true,
+    );
+    cotangents = grads.slice(0, features.length);
+    objectiveVars.forEach((v, i) => {
+      const g = grads[features.length + i];
+      if (g) sum.addByName(v.name, g);
+    });
+    const loss = await readLoss(value as tf.Scalar, terms, time.step); // stops here, before the expensive part
+    state.trace?.('loss and dL/df');
+    // (c) Backward per micro-batch (and view and clip chunk), dL/df held constant.
+    let offset = 0;
+    for (const batch of microBatches) {
+      for (const chunk of backwardChunks(batch, plan, cotangents)) {
+        const { value: dot, grads: g } = tf.variableGrads(() => {
+          const inputs = chunk.views.map((w) =>
+            sliceRows(viewToTensor(batch.views[w] as HostBatch['views'][number]), chunk.start, chunk.count),
+          );
+          const f = embedViews(state.student, inputs, { training: true, recompute: plan.recompute }, plan.maxClipsPerCall);
+          const dots = f.map((fw, i) => {
+            const dy = cotangents[chunk.views[i] as number] as tf.Tensor;
+            return tf.sum(tf.mul(fw, tf.slice(dy, [offset + chunk.start, 0], [chunk.count, -1]))); // [n, E] · [n, E]
+          });
+          return tf.addN(dots) as tf.Scalar;
+        }, studentVars);
+        dot.dispose();
+        for (const [name, grad] of Object.entries(g)) sum.addByName(name, grad);
+        state.trace?.(
+          `student backward, views ${chunk.views.join(',')}, clips ${offset + chunk.start}..${offset + chunk.start + chunk.count - 1}`,
+        );
+      }
+      offset += rowsOf(batch);
+    }
+    return { grads: sum.toDevice(), ...loss };
+  } catch (error) {
+    sum.dispose();
+    throw error;
+  } finally {
+    tf.dispose(features);
+    tf.dispose(cotangents.filter((c): c is tf.Tensor => c !== undefined));
+  }
+}
+
+/** The pieces one micro-batch is backpropagated in: all views at once (joint), or one view and clip chunk at a time. */
+function backwardChunks(
+  batch: HostBatch,
+  plan: MemoryPlan,
+  cotangents: readonly (tf.Tensor | undefined)[],
+): { views: number[]; start: number; count: number }[] {
+  const rows = rowsOf(batch);
+  const reached = batch.views.map((_, w) => w).filter((w) => cotangents[w] !== undefined); // views that reach the loss
+  if (plan.backward === 'joint') return reached.length === 0 ? [] : [{ views: reached, start: 0, count: rows }];
+  const chunks: { views: number[]; start: number; count: number }[] = [];
+  for (const w of reached) {
+    for (let start = 0; start < rows; start += plan.maxClipsPerCall) {
+      chunks.push({ views: [w], start, count: Math.min(plan.maxClipsPerCall, rows - start) });
+    }
+  }
+  return chunks;
+}
+
+/** The teacher's embeddings and scores of the global views of every micro-batch, concatenated along the batch axis. */
+function embedTeacher(state: TrainState, microBatches: readonly HostBatch[]): Embedded {
+  const perBatch = microBatches.map((b) => embedNoTape(state, state.teacher, b.views.slice(0, b.numGlobalViews), { training: false }));
+  const features = concatPerView(perBatch);
+  const scores = tf.tidy(() => scoreViews(features, state.concepts) as unknown as tf.TensorContainerObject) as unknown as ConceptScores;
+  state.trace?.('teacher forward');
+  return { features, scores };
+}
+
+/**
+ * A tower's embedding of each host view, outside any tape (each block's activations are freed at
+ * once). With the per-view plan, one view at a time is uploaded, embedded and freed.
+ */
+function embedNoTape(state: TrainState, tower: VideoTower, views: HostBatch['views'], options: { training: boolean }): tf.Tensor2D[] {
+  const plan = state.memory ?? JOINT_PLAN;
+  if (plan.backward === 'per-view') {
+    return views.map((v) => tf.tidy(() => embedViews(tower, [viewToTensor(v)], options, plan.maxClipsPerCall)[0] as tf.Tensor2D));
+  }
+  return tf.tidy(() => embedViews(tower, views.map(viewToTensor), options, plan.maxClipsPerCall));
+}
+
+/** Concatenates micro-batches' per-view tensors along the batch axis (disposes the parts). */
+function concatPerView(perBatch: tf.Tensor2D[][]): tf.Tensor2D[] {
+  if (perBatch.length === 1) return perBatch[0] as tf.Tensor2D[];
+  const numViews = (perBatch[0] as tf.Tensor2D[]).length;
+  const out = Array.from({ length: numViews }, (_, v) =>
+    tf.concat(
+      perBatch.map((parts) => parts[v] as tf.Tensor2D),
+      0,
+    ),
+  );
+  tf.dispose(perBatch.flat());
+  return out;
+}
+
+/**
+ * Runs a tower on every view. Views of the same shape are concatenated along the batch axis and go
+ * through one call (or calls of at most `maxClipsPerCall` clips); the output is split back into one
+ * `[B, E]` tensor per view, in view order.
+ */
+function embedViews(
+  tower: VideoTower,
+  views: readonly tf.Tensor[],
+  options: { training?: boolean; recompute?: boolean },
+  maxClipsPerCall = Number.POSITIVE_INFINITY,
+): tf.Tensor2D[] {
+  const groups = new Map<string, number[]>();
+  views.forEach((v, i) => {
+    const key = v.shape.slice(1).join('x');
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const out: tf.Tensor2D[] = new Array(views.length);
+  for (const indices of groups.values()) {
+    const batch =
+      indices.length === 1
+        ? (views[indices[0] as number] as tf.Tensor)
+        : tf.concat(
+            indices.map((i) => views[i] as tf.Tensor),
+            0,
+          ); // (v b) t h w c
+    const rows = batch.shape[0] as number;
+    const parts: tf.Tensor2D[] = [];
+    for (let start = 0; start < rows; start += maxClipsPerCall) {
+      parts.push(tower.call(sliceRows(batch, start, Math.min(maxClipsPerCall, rows - start)), options)); // [n, E]
+    }
+    const features = parts.length === 1 ? (parts[0] as tf.Tensor2D) : (tf.concat(parts, 0) as tf.Tensor2D); // [(v b), E]
+    const split = indices.length === 1 ? [features] : tf.split(features, indices.length, 0); // v x [b, E]
+    indices.forEach((viewIndex, k) => {
+      out[viewIndex] = split[k] as tf.Tensor2D;
+    });
+  }
+  return out;
+}
+
+/** The weighted objectives on the student embeddings of every view against the teacher's. */
+function objectiveLoss(
+  state: TrainState,
+  features: tf.Tensor2D[],
+  teacher: Embedded,
+  numGlobalViews: number,
+  time: StepTime,
+): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
+  const { objectives, concepts } = state;
+  const inputs: ObjectiveInputs = {
+    student: scoreViews(features, concepts),
+    teacher: teacher.scores,
+    numGlobalViews,
+    ...(concepts.relation ? { relation: concepts.relation } : {}),
+    studentFeatures: features,
+    teacherFeatures: teacher.features,
+    step: time.step,
+    epoch: time.epoch,
+    ...(state.batchMean ? { batchMean: state.batchMean } : {}),
+  };
+  return sumLossTerms(objectives, inputs, { keepTerms: true });
+}
+
+/** Reads the total and the terms (one device sync), disposes them, and throws when one is not finite. */
+async function readLoss(
+  total: tf.Scalar,
+  terms: Record<string, tf.Scalar>,
+  step: number,
+): Promise<{ loss: number; terms: Record<string, number> }> {
+  const names = Object.keys(terms);
+  let values: number[];
+  try {
+    const packed = tf.tidy(() => tf.stack([total, ...names.map((n) => terms[n] as tf.Scalar)]));
+    values = Array.from(await packed.data());
+    packed.dispose();
+  } finally {
+    tf.dispose([total, ...Object.values(terms)]);
+  }
+  const loss = values[0] as number;
+  const termValues = Object.fromEntries(names.map((n, i) => [n, values[i + 1] as number]));
+  const bad = Object.entries(termValues).filter(([, v]) => !Number.isFinite(v));
+  if (!Number.isFinite(loss) || bad.length > 0) {
+    throw new NonFiniteLossError(
+      `Non-finite loss at step ${step}: ${bad.map(([n, v]) => `${n} = ${v}`).join(', ') || `total = ${loss}`}. ` +
+        'The step was skipped (no update). Lower the learning rate, raise the temperatures, or check the input data.',
+      step,
+      { total: loss, ...termValues },
+    );
+  }
+  return { loss, terms: termValues };
+}
+
+/** A non-finite gradient norm with a finite loss is reported like a non-finite loss, before any update. */
+function throwIfNonFiniteGradients(
+  norms: ReadonlyMap<string, number>,
+  gradNorm: number,
+  step: number,
+  loss: number,
+  terms: Record<string, number>,
+): void {
+  if (Number.isFinite(gradNorm)) return;
+  const bad = [...norms].filter(([, n]) => !Number.isFinite(n));
+  throw new NonFiniteLossError(
+    `Non-finite gradient at step ${step} (loss ${loss} is finite): gradient norm ${gradNorm}; ` +
+      `${bad.length} tensor(s) with a non-finite norm: ${bad
+        .slice(0, 5)
+        .map(([n, v]) => `${n} = ${v}`)
+        .join(', ')}${bad.length > 5 ? ', ...' : ''}. ` +
+      'The step was skipped (no update). Lower the learning rate, raise the temperatures, or check the objectives for a singular gradient.',
+    step,
+    { total: loss, ...terms, gradNorm },
+  );
+}
+
+/** Checkpoint paths of the variables the objectives freeze at this step. */
+function frozenPaths(objectives: readonly WeightedObjective[], time: StepTime, variables: ReadonlyMap<string, tf.Variable>): string[] {
+  const frozen = new Set(objectives.flatMap(({ objective }) => (objective.frozenVariables?.(time) ?? []).map((v) => v.name)));
+  return [...variables].filter(([, v]) => frozen.has(v.name)).map(([path]) => path);
+}
+
+/** Sums gradients keyed by checkpoint path, on the device or in host memory. */
+class GradientSum {
+  private readonly onDevice = new Map<string, tf.Tensor>();
+  private readonly onHost = new Map<string, { shape: number[]; data: Float32Array }>();
+  private readonly pathOfName: Map<string, string>;
+
+  constructor(
+    private readonly host: boolean,
+    variables: ReadonlyMap<string, tf.Variable>,
+  ) {
+    this.pathOfName = new Map([...variables].map(([path, v]) => [v.name, path]));
+  }
+
+  /** Adds `g` (the gradient of variable `name`) and disposes it. */
+  addByName(name: string, g: tf.Tensor): void {
+    const path = this.pathOfName.get(name) ?? name;
+    if (this.host) {
+      const values = g.dataSync() as Float32Array;
+      const slot = this.onHost.get(path);
+      if (!slot) this.onHost.set(path, { shape: [...g.shape], data: Float32Array.from(values) });
+      else for (let i = 0; i < slot.data.length; i++) slot.data[i] = (slot.data[i] as number) + (values[i] as number);
+      g.dispose();
+      return;
+    }
+    const previous = this.onDevice.get(path);
+    if (!previous) this.onDevice.set(path, g);
+    else {
+      this.onDevice.set(
+        path,
+        tf.tidy(() => tf.add(previous, g)),
+      );
+      tf.dispose([previous, g]);
+    }
+  }
+
+  /** The sums as device tensors (host sums are uploaded now, one variable at a time); the caller owns them. */
+  toDevice(): tf.NamedTensorMap {
+    const out: tf.NamedTensorMap = Object.fromEntries(this.onDevice);
+    for (const [path, g] of this.onHost) out[path] = tf.tensor(g.data, g.shape, 'float32');
+    this.onDevice.clear();
+    this.onHost.clear();
+    return out;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.onDevice.values()]);
+    this.onDevice.clear();
+    this.onHost.clear();
+  }
 }
 
 /** Paths relative to the role root: `student/blocks/0/x` -> `blocks/0/x`. */
@@ -122,48 +559,10 @@ export function optimizedVariables(student: VideoTower, objectives: readonly Wei
   return out;
 }
 
-/**
- * Runs a tower on every view. Views of the same shape are concatenated along the batch axis and go
- * through one call; the output is split back into one `[B, E]` tensor per view, in view order.
- */
-function embedViews(
-  tower: VideoTower,
-  views: readonly tf.Tensor[],
-  options: { training?: boolean; recompute?: boolean },
-  maxClipsPerCall = Number.POSITIVE_INFINITY,
-): tf.Tensor2D[] {
-  const groups = new Map<string, number[]>();
-  views.forEach((v, i) => {
-    const key = v.shape.slice(1).join('x');
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
-  const out: tf.Tensor2D[] = new Array(views.length);
-  for (const indices of groups.values()) {
-    const batch =
-      indices.length === 1
-        ? (views[indices[0] as number] as tf.Tensor)
-        : tf.concat(
-            indices.map((i) => views[i] as tf.Tensor),
-            0,
-          ); // (v b) t h w c
-    const rows = batch.shape[0] as number;
-    let features: tf.Tensor2D;
-    if (rows <= maxClipsPerCall)
-      features = tower.call(batch, options); // [(v b), E]
-    else {
-      const parts: tf.Tensor2D[] = [];
-      for (let start = 0; start < rows; start += maxClipsPerCall) {
-        const n = Math.min(maxClipsPerCall, rows - start);
-        parts.push(tower.call(tf.slice(batch, [start, 0, 0, 0, 0], [n, -1, -1, -1, -1]), options)); // n t h w c -> [n, E]
-      }
-      features = tf.concat(parts, 0) as tf.Tensor2D; // [(v b), E]
-    }
-    const split = indices.length === 1 ? [features] : tf.split(features, indices.length, 0); // v x [b, E]
-    indices.forEach((viewIndex, k) => {
-      out[viewIndex] = split[k] as tf.Tensor2D;
-    });
-  }
-  return out;
+/** `tf.variableGrads` names gradients by variable name; the optimizer keys them by checkpoint path. */
+function renameToPaths(grads: tf.NamedTensorMap, variables: ReadonlyMap<string, tf.Variable>): tf.NamedTensorMap {
+  const pathOfName = new Map([...variables].map(([path, v]) => [v.name, path]));
+  return Object.fromEntries(Object.entries(grads).map(([name, g]) => [pathOfName.get(name) ?? name, g]));
 }
 
 /** Scores `normalize(f) · Cᵀ` per space for each view. */
@@ -180,324 +579,17 @@ function viewToTensor(view: HostBatch['views'][number]): tf.Tensor {
   return tf.tensor(view.data, [...view.shape], 'float32');
 }
 
-function toTensors(batch: HostBatch): tf.Tensor[] {
-  return batch.views.map(viewToTensor);
+/** Rows `start .. start + count - 1` of `x` along the batch axis (`x` itself when that is all of it). */
+function sliceRows<T extends tf.Tensor>(x: T, start: number, count: number): T {
+  if (start === 0 && count === x.shape[0]) return x;
+  return tf.slice(x, [start, ...x.shape.slice(1).map(() => 0)], [count, ...x.shape.slice(1).map(() => -1)]) as T;
 }
 
-/** The weighted objectives on the student embeddings of every view against the teacher's (one loss, shared by both backward modes). */
-function objectiveLoss(
-  state: TrainState,
-  features: tf.Tensor2D[],
-  teacherOut: { features: tf.Tensor2D[]; scores: ConceptScores },
-  batch: HostBatch,
-  time: { step: number; epoch: number },
-): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
-  const { objectives, concepts } = state;
-  const inputs: ObjectiveInputs = {
-    student: scoreViews(features, concepts),
-    teacher: teacherOut.scores,
-    numGlobalViews: batch.numGlobalViews,
-    ...(concepts.relation ? { relation: concepts.relation } : {}),
-    studentFeatures: features,
-    teacherFeatures: teacherOut.features,
-    step: time.step,
-    epoch: time.epoch,
-  };
-  return sumLossTerms(objectives, inputs, { keepTerms: true });
+function rowsOf(batch: HostBatch): number {
+  return batch.views[0]?.shape[0] ?? 0;
 }
 
-/**
- * One optimizer step over `microBatches` (gradient accumulation: the mean of their gradients). Throws
- * {@link NonFiniteLossError} naming the non-finite terms before anything is updated.
- *
- * @param step Global optimizer step (0-based); indexes the schedules.
- */
-export async function trainStep(state: TrainState, microBatches: readonly HostBatch[], step: number): Promise<StepResult> {
-  const { student, teacher, objectives, optimizer, schedules, concepts } = state;
-  if (microBatches.length === 0) throw new RangeError('trainStep needs at least one micro-batch.');
-  if (step < 0 || step >= schedules.totalSteps) {
-    throw new RangeError(`trainStep: step ${step} is outside the schedules (0..${schedules.totalSteps - 1}).`);
-  }
-  const epoch = step / schedules.stepsPerEpoch;
-  const learningRate = schedules.learningRate[step] as number;
-  const weightDecay = schedules.weightDecay[step] as number;
-  const teacherMomentum = schedules.teacherMomentum[step] as number;
-  const variables = optimizedVariables(student, objectives);
-  const pathOfName = new Map([...variables].map(([path, v]) => [v.name, path]));
-  const varList = [...variables.values()];
-
-  let gradSum: tf.NamedTensorMap | null = null;
-  /** Viewwise mode: gradient sums by checkpoint path, in host memory. */
-  const hostGrads = new Map<string, { shape: number[]; data: Float32Array }>();
-  const termSums = new Map<string, tf.Scalar>();
-  const totals: tf.Scalar[] = [];
-  const teacherKept: { scores: ConceptScores; features: tf.Tensor2D[] }[] = [];
-  let numClips = 0;
-  let numGlobalViews = 0;
-  try {
-    for (const batch of microBatches) {
-      numGlobalViews = batch.numGlobalViews;
-      numClips += batch.views[0]?.shape[0] ?? 0;
-      // 1. Teacher, outside the tape. Kept until afterStep.
-      const teacherOut = tf.tidy(() => {
-        const globalViews = batch.views.slice(0, batch.numGlobalViews);
-        // Every tower call tidies block by block (no tape here, so each block's activations are freed at once).
-        const features = state.viewwiseBackward
-          ? // one view at a time: its input is uploaded, embedded and freed before the next view's
-            globalViews.map((v) =>
-              tf.tidy(
-                () =>
-                  embedViews(
-                    teacher,
-                    [tf.tensor(v.data, [...v.shape], 'float32')],
-                    { training: false },
-                    state.maxClipsPerCall,
-                  )[0] as tf.Tensor2D,
-              ),
-            )
-          : embedViews(
-              teacher,
-              globalViews.map((v) => tf.tensor(v.data, [...v.shape], 'float32')),
-              { training: false, recompute: state.recompute },
-              state.maxClipsPerCall,
-            );
-        return { features, scores: scoreViews(features, concepts) } as unknown as tf.TensorContainerObject;
-      }) as unknown as { features: tf.Tensor2D[]; scores: ConceptScores };
-      teacherKept.push(teacherOut);
-      state.trace?.('teacher forward');
-      if (state.viewwiseBackward) {
-        // 2-3 and 4a, one view at a time (GradCache); gradients accumulate on the host.
-        const result = viewwiseGradients(state, batch, teacherOut, { step, epoch }, variables, hostGrads);
-        totals.push(result.total);
-        addTerms(termSums, result.terms);
-        continue;
-      }
-      // 2-3. Student inside the tape.
-      let terms: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const views = toTensors(batch);
-        const features = embedViews(student, views, { training: true, recompute: state.recompute }, state.maxClipsPerCall);
-        const result = objectiveLoss(state, features, teacherOut, batch, { step, epoch });
-        terms = result.terms;
-        return result.total;
-      }, varList);
-      totals.push(value);
-      addTerms(termSums, terms);
-      // 4a. Accumulate gradients by checkpoint path.
-      const byPath: tf.NamedTensorMap = {};
-      for (const [name, g] of Object.entries(grads)) byPath[pathOfName.get(name) ?? name] = g;
-      if (gradSum === null) gradSum = byPath;
-      else {
-        const previous: tf.NamedTensorMap = gradSum;
-        gradSum = tf.tidy(() => Object.fromEntries(Object.entries(previous).map(([k, g]) => [k, tf.add(g, byPath[k] as tf.Tensor)])));
-        tf.dispose([...Object.values(previous), ...Object.values(byPath)]);
-      }
-    }
-
-    // Read the loss terms (one device sync) and stop before any update if one is not finite.
-    const names = [...termSums.keys()];
-    const packed = tf.tidy(() => tf.stack([...totals, ...names.map((n) => termSums.get(n) as tf.Scalar)]));
-    const values = Array.from(await packed.data());
-    packed.dispose();
-    const scale = 1 / microBatches.length;
-    const loss = values.slice(0, totals.length).reduce((a, b) => a + b, 0) * scale;
-    const termValues: Record<string, number> = {};
-    names.forEach((n, i) => {
-      termValues[n] = (values[totals.length + i] as number) * scale;
-    });
-    const bad = Object.entries(termValues).filter(([, v]) => !Number.isFinite(v));
-    if (!Number.isFinite(loss) || bad.length > 0) {
-      throw new NonFiniteLossError(
-        `Non-finite loss at step ${step}: ${bad.map(([n, v]) => `${n} = ${v}`).join(', ') || `total = ${loss}`}. ` +
-          'The step was skipped (no update). Lower the learning rate, raise the temperatures, or check the input data.',
-        step,
-        { total: loss, ...termValues },
-      );
-    }
-
-    // Viewwise: the host sums go to the device now, when no activation is left (one upload per variable).
-    if (state.viewwiseBackward) {
-      const uploaded: tf.NamedTensorMap = {};
-      for (const [path, g] of hostGrads) uploaded[path] = tf.tensor(g.data, g.shape, 'float32');
-      hostGrads.clear();
-      gradSum = uploaded;
-    }
-    // 4b. Mean over micro-batches and global-norm clipping as one factor applied inside AdamW, one
-    // variable at a time (no scaled copy of every gradient), then the update.
-    const grads = gradSum as tf.NamedTensorMap;
-    const normTensor = globalNorm(grads); // norm of the SUM over micro-batches
-    const sumNorm = (await normTensor.data())[0] as number;
-    normTensor.dispose();
-    const gradNorm = sumNorm * scale; // norm of the mean gradient
-    const gradScale = scale * (state.clipGradNorm === null ? 1 : clipScale(gradNorm, state.clipGradNorm));
-    optimizer.step(variables, grads, { learningRate, weightDecay, gradScale });
-    state.trace?.('optimizer');
-    tf.dispose(Object.values(grads));
-    gradSum = null;
-
-    // 5. EMA teacher, then objectives' state updates with the teacher's outputs of the whole step.
-    updateTeacher(relativeVariables(student), relativeVariables(teacher), teacherMomentum);
-    const afterStepInputs = tf.tidy(() => mergeTeacherOutputs(teacherKept) as unknown as tf.TensorContainerObject) as unknown as ReturnType<
-      typeof mergeTeacherOutputs
-    >;
-    try {
-      for (const { objective } of objectives) {
-        objective.afterStep?.({ ...afterStepInputs, numGlobalViews, teacherMomentum, step, epoch } satisfies AfterStepInputs);
-      }
-    } finally {
-      if (teacherKept.length > 1) disposeTeacherOutputs(afterStepInputs);
-    }
-    return { loss, terms: termValues, gradNorm, learningRate, weightDecay, teacherMomentum, numClips };
-  } finally {
-    if (gradSum) tf.dispose(Object.values(gradSum));
-    tf.dispose(totals);
-    tf.dispose([...termSums.values()]);
-    for (const kept of teacherKept) disposeTeacherOutputs(kept);
-  }
-}
-
-function addTerms(termSums: Map<string, tf.Scalar>, terms: Record<string, tf.Scalar>): void {
-  for (const [name, t] of Object.entries(terms)) {
-    const prev = termSums.get(name);
-    if (prev) {
-      termSums.set(
-        name,
-        tf.tidy(() => tf.add(prev, t)),
-      );
-      prev.dispose();
-      t.dispose();
-    } else termSums.set(name, t);
-  }
-}
-
-/** Adds `g` into the host buffer of `path` (created on first use), then disposes `g`. */
-function addToHost(hostGrads: Map<string, { shape: number[]; data: Float32Array }>, path: string, g: tf.Tensor): void {
-  const values = g.dataSync() as Float32Array;
-  const slot = hostGrads.get(path);
-  if (!slot) hostGrads.set(path, { shape: [...g.shape], data: Float32Array.from(values) });
-  else {
-    const sum = slot.data;
-    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (values[i] as number);
-  }
-  g.dispose();
-}
-
-/**
- * The gradient of one micro-batch's loss, view by view (GradCache, see `TrainState.viewwiseBackward`),
- * added into `hostGrads` (keyed by checkpoint path). Returns the loss and its terms (the caller owns them).
- */
-function viewwiseGradients(
-  state: TrainState,
-  batch: HostBatch,
-  teacherOut: { features: tf.Tensor2D[]; scores: ConceptScores },
-  time: { step: number; epoch: number },
-  variables: ReadonlyMap<string, tf.Variable>,
-  hostGrads: Map<string, { shape: number[]; data: Float32Array }>,
-): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
-  const { student } = state;
-  const maxClips = state.maxClipsPerCall ?? Number.POSITIVE_INFINITY;
-  const studentPaths = new Set(student.variables().keys());
-  const studentVars: tf.Variable[] = [];
-  const objectiveVars: tf.Variable[] = [];
-  const pathOfName = new Map<string, string>();
-  for (const [path, v] of variables) {
-    pathOfName.set(v.name, path);
-    (studentPaths.has(path) ? studentVars : objectiveVars).push(v);
-  }
-  // 1. Every view's embedding without a tape (each block's activations freed at once): f_w [B, E].
-  const features: tf.Tensor2D[] = [];
-  let cotangents: (tf.Tensor | undefined)[] = [];
-  try {
-    for (const v of batch.views) {
-      features.push(tf.tidy(() => embedViews(student, [viewToTensor(v)], { training: true }, maxClips)[0] as tf.Tensor2D));
-      state.trace?.(`student forward, view ${features.length - 1}`);
-    }
-    // 2. Loss and dL/df_w on a small tape whose inputs are the f_w (and the objectives' own variables).
-    let terms: Record<string, tf.Scalar> = {};
-    const xs: tf.Tensor[] = [...features, ...objectiveVars];
-    const { value, grads } = tf.engine().gradients(
-      () => {
-        const result = objectiveLoss(state, features, teacherOut, batch, time);
-        terms = result.terms;
-        return result.total;
-      },
-      xs,
-      undefined,
-      true,
-    );
-    cotangents = grads.slice(0, features.length);
-    state.trace?.('loss and dL/df');
-    objectiveVars.forEach((v, i) => {
-      const g = grads[features.length + i];
-      if (g) addToHost(hostGrads, pathOfName.get(v.name) ?? v.name, g);
-    });
-    // 3. Per view (and chunk of clips): the student's gradient of sum(f_w * dL/df_w), dL/df_w held constant.
-    try {
-      backwardPerView();
-    } catch (error) {
-      tf.dispose([value, ...Object.values(terms)]);
-      throw error;
-    }
-    return { total: value as tf.Scalar, terms };
-  } finally {
-    tf.dispose(features);
-    tf.dispose(cotangents.filter((c): c is tf.Tensor => c !== undefined));
-  }
-
-  function backwardPerView(): void {
-    batch.views.forEach((v, w) => {
-      const dy = cotangents[w];
-      if (!dy) return; // this view does not reach the loss
-      const rows = v.shape[0] as number;
-      for (let start = 0; start < rows; start += maxClips) {
-        const n = Math.min(maxClips, rows - start);
-        const { value: dot, grads: g } = tf.variableGrads(() => {
-          const all = viewToTensor(v);
-          const x = n === rows ? all : tf.slice(all, [start, 0, 0, 0, 0], [n, -1, -1, -1, -1]); // n t h w c
-          const f = student.call(x, { training: true, recompute: state.recompute }); // [n, E]
-          const c = n === rows ? dy : tf.slice(dy, [start, 0], [n, -1]); // [n, E]
-          return tf.sum(tf.mul(f, c)) as tf.Scalar;
-        }, studentVars);
-        dot.dispose();
-        for (const [name, grad] of Object.entries(g)) addToHost(hostGrads, pathOfName.get(name) ?? name, grad);
-        state.trace?.(`student backward, view ${w}, clips ${start}..${start + n - 1}`);
-      }
-    });
-  }
-}
-
-function disposeTeacherOutputs(o: {
-  scores: ConceptScores;
-  teacherFeatures?: readonly tf.Tensor2D[];
-  features?: readonly tf.Tensor2D[];
-}): void {
-  for (const list of Object.values(o.scores ?? {})) tf.dispose([...(list ?? [])]);
-  tf.dispose([...(o.features ?? []), ...(o.teacherFeatures ?? [])]);
-}
-
-/** Concatenates the teacher outputs of several micro-batches along the batch axis (one entry: as is). */
-function mergeTeacherOutputs(kept: readonly { scores: ConceptScores; features: tf.Tensor2D[] }[]): {
-  teacher: ConceptScores;
-  teacherFeatures: tf.Tensor2D[];
-  scores: ConceptScores;
-} {
-  const first = kept[0] as { scores: ConceptScores; features: tf.Tensor2D[] };
-  if (kept.length === 1) return { teacher: first.scores, teacherFeatures: first.features, scores: first.scores };
-  const teacher: Partial<Record<ConceptSpace, tf.Tensor2D[]>> = {};
-  for (const space of Object.keys(first.scores) as ConceptSpace[]) {
-    const numViews = first.scores[space]?.length ?? 0;
-    teacher[space] = Array.from({ length: numViews }, (_, v) =>
-      tf.concat(
-        kept.map((k) => k.scores[space]?.[v] as tf.Tensor2D),
-        0,
-      ),
-    );
-  }
-  const teacherFeatures = first.features.map((_, v) =>
-    tf.concat(
-      kept.map((k) => k.features[v] as tf.Tensor2D),
-      0,
-    ),
-  );
-  return { teacher, teacherFeatures, scores: teacher };
+function disposeEmbedded(e: Embedded): void {
+  for (const list of Object.values(e.scores)) tf.dispose([...(list ?? [])]);
+  tf.dispose(e.features);
 }

@@ -53,8 +53,11 @@ class Block(nn.Module):
         return h + self.mlp(self.norm2(h))
 
 
-model = nn.Sequential(*[Block() for _ in range(blocks)])
-x = torch.randn(B, 1 + T * S, D)
+# LSS_BENCH_DEVICE=cuda times on a GPU (tooling/gpu/run-on-gpu.sh); default cpu.
+device = __import__("os").environ.get("LSS_BENCH_DEVICE", "cpu")
+model = nn.Sequential(*[Block() for _ in range(blocks)]).to(device)
+x = torch.randn(B, 1 + T * S, D).to(device)
+sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
 
 def fwd():
@@ -70,10 +73,12 @@ def fwd_bwd():
 def best(fn):
     times = []
     for _ in range(runs + 1):  # first run is warm-up
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return min(times[1:])
 
 
-print(json.dumps({"threads": threads, "torch": torch.__version__, "forward_s": best(fwd), "forward_backward_s": best(fwd_bwd)}))
+print(json.dumps({"device": device, "threads": threads, "torch": torch.__version__, "forward_s": best(fwd), "forward_backward_s": best(fwd_bwd)}))

@@ -3,6 +3,7 @@
  * are `[in, out]`. No `transposeA/B` flags anywhere: the wasm backend runs them 10-40x slower
  * (FACTS.md, "transpose trap"), so `q kᵀ` is written `matMul(q, transpose(k))`.
  */
+import { gelu } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from './config.js';
 
@@ -64,7 +65,6 @@ export function layerNorm(x: tf.Tensor, w: NormWeights, eps: number): tf.Tensor 
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w.gamma), w.beta);
 }
 
-const SQRT_HALF = Math.SQRT1_2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** The MLP activation. */
@@ -73,7 +73,7 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
     case 'quick_gelu':
       return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
     case 'gelu':
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT_HALF)), 1));
+      return gelu(x);
     case 'gelu_tanh':
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI)), 1));
   }

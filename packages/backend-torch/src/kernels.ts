@@ -64,7 +64,7 @@ const UNARY: ReadonlyArray<readonly [string, (x: TensorInfo) => DataType]> = [
   ['Relu6', sameOut],
   ['Floor', floatOut],
   ['Ceil', floatOut],
-  ['Round', floatOut],
+  ['Round', sameOut],
   ['Sign', sameOut],
   ['Sin', floatOut],
   ['Cos', floatOut],
@@ -85,7 +85,7 @@ const UNARY: ReadonlyArray<readonly [string, (x: TensorInfo) => DataType]> = [
   ['IsFinite', () => 'bool'],
   ['LogicalNot', () => 'bool'],
   ['Step', sameOut],
-  ['LeakyRelu', sameOut],
+  ['LeakyRelu', floatOut],
   ['Asinh', floatOut],
   ['Acosh', floatOut],
   ['Atanh', floatOut],
@@ -168,13 +168,22 @@ kernels.set('Softmax', ({ logits }, b, attrs) => {
 kernels.set('BatchMatMul', ({ a, b: bb }, b, attrs) => {
   const ta = a as TensorInfo;
   const tb = bb as TensorInfo;
+  if (ta.shape.length < 2 || tb.shape.length < 2) {
+    throw new TorchKernelError(
+      `BatchMatMul needs inputs of rank >= 2; received a: [${ta.shape.join(', ')}], b: [${tb.shape.join(', ')}]. Reshape a vector to [1, n] or [n, 1] first.`,
+      'BatchMatMul',
+    );
+  }
   const out: DataType = ta.dtype === 'int32' ? 'int32' : 'float32';
   return b.output(b.native.matMul(b.handle(ta), b.handle(tb), Boolean(attrs.transposeA), Boolean(attrs.transposeB)), out);
 });
 
+// Identity shares the input's storage (a tfjs refcount, as the cpu backend does): the engine's
+// kernel-leak check counts a new data id made by Identity as a leak.
 kernels.set('Identity', ({ x }, b) => {
   const t = x as TensorInfo;
-  return b.output(b.native.reshape(b.handle(t), t.shape, dtypeCode(t.dtype)), t.dtype);
+  b.incRef(t.dataId);
+  return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
 });
 
 kernels.set('Reshape', ({ x }, b, attrs) => {
@@ -187,6 +196,12 @@ kernels.set('ExpandDims', ({ input }, b, attrs) => {
   const t = input as TensorInfo;
   const rank = t.shape.length;
   let dim = attrs.dim as number;
+  if (dim > rank || dim < -(rank + 1)) {
+    throw new TorchKernelError(
+      `ExpandDims: axis ${dim} is out of range for a rank-${rank} input; expected -${rank + 1}..${rank}.`,
+      'ExpandDims',
+    );
+  }
   if (dim < 0) dim = rank + 1 + dim;
   const shape = t.shape.slice();
   shape.splice(dim, 0, 1);
@@ -237,6 +252,10 @@ kernels.set('Concat', (inputs, b, attrs) => {
   const ts = inputs as unknown as TensorInfo[];
   const axis = util.parseAxisParam(attrs.axis as number, ts[0]!.shape)[0] as number;
   const out = ts.map((t) => t.dtype).reduce((p, c) => upcastType(p, c));
+  backend_util.assertParamsConsistent(
+    ts.map((t) => t.shape),
+    axis,
+  );
   // tfjs allows empty tensors of other shapes next to non-empty ones: leave them out.
   const nonEmpty = ts.filter((t) => util.sizeFromShape(t.shape) > 0);
   if (nonEmpty.length === 0) {
@@ -262,6 +281,10 @@ kernels.set('Concat', (inputs, b, attrs) => {
 
 kernels.set('Pack', (inputs, b, attrs) => {
   const ts = inputs as unknown as TensorInfo[];
+  for (const t of ts) {
+    util.assertShapesMatch(ts[0]!.shape, t.shape, 'All tensors passed to stack must have matching shapes');
+    util.assert(ts[0]!.dtype === t.dtype, () => 'All tensors passed to stack must have matching dtypes');
+  }
   const out = ts.map((t) => t.dtype).reduce((p, c) => upcastType(p, c));
   const rank = ts[0]!.shape.length + 1;
   const axis = (attrs.axis as number) < 0 ? rank + (attrs.axis as number) : (attrs.axis as number);
@@ -318,12 +341,19 @@ kernels.set('GatherV2', ({ x, indices }, b, attrs) => {
   const axis = util.parseAxisParam(attrs.axis as number, t.shape)[0] as number;
   let batchDims = (attrs.batchDims as number | undefined) ?? 0;
   if (batchDims < 0) batchDims += ind.shape.length;
+  // the same shape checks (and messages) as tfjs's cpu kernel
+  backend_util.segment_util.collectGatherOpShapeInfo(t as never, ind as never, axis, batchDims);
   return b.output(b.native.gather(b.handle(t), b.handle(ind), axis, batchDims, dtypeCode(t.dtype)), t.dtype);
 });
 
 kernels.set('Range', (_inputs, b, attrs) => {
   const dtype = (attrs.dtype as DataType | undefined) ?? 'float32';
-  return b.output(b.native.range(attrs.start as number, attrs.stop as number, attrs.step as number, dtypeCode(dtype, 'Range')), dtype);
+  const start = attrs.start as number;
+  const stop = attrs.stop as number;
+  let step = attrs.step as number;
+  // tfjs: a decreasing range with the default step 1 counts down; a step > 1 the wrong way is empty
+  if (stop < start && step === 1) step = -1;
+  return b.output(b.native.range(start, stop, step, dtypeCode(dtype, 'Range')), dtype);
 });
 
 kernels.set('Fill', (_inputs, b, attrs) => {

@@ -77,8 +77,8 @@ export class TorchUnavailableError extends Error {
 }
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** Where the install step puts the addon and its build status. */
-export const ADDON_PATH = join(pkgDir, 'build/Release/lss_torch.node');
+/** Where the install step puts the addon (`LSS_TORCH_ADDON` overrides: the GPU check builds its own). */
+export const ADDON_PATH = process.env.LSS_TORCH_ADDON ?? join(pkgDir, 'build/Release/lss_torch.node');
 const STATUS_PATH = join(pkgDir, 'build/status.json');
 
 let cached: NativeTorch | undefined;

@@ -5,6 +5,7 @@
  * import { initBackend, readSafetensors, SeededRandom } from '@lss/core';
  * await initBackend('wasm');
  */
+export { gelu } from './activations.js';
 export {
   BACKEND_NAMES,
   type BackendInfo,

@@ -3,25 +3,26 @@
  * (descriptions) across views through the relation matrix M [K_cat, K_desc]. With M̂ = M row-normalised
  * and M̂ᵀ = Mᵀ row-normalised, the teacher's category belief implies a description belief
  * `q_desc^v = p_t^v[cat] · M̂` and its description belief implies a category belief
- * `q_cat^v = p_t^v[desc] · M̂ᵀ`; the student is trained towards them on the other views:
+ * `q_cat^v = p_t^v[desc] · M̂ᵀ`, where `p_t` is concept distillation's teacher distribution (centre
+ * included); the student is trained towards them on the other views:
  * `L_CA = mean over pairs (v global, w ≠ v) of ½ [H(q_desc^v, p_s^w[desc]) + H(q_cat^v, p_s^w[cat])]`.
  */
-import { formatShape, ShapeError } from '@lss/core';
+import { ConfigError, formatShape, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { LSS_TEACHER_TEMPERATURE } from './concept-distillation.js';
+import { DEFAULT_CONCEPT_DISTILLATION } from './concept-distillation.js';
 import { crossViewCrossEntropy } from './dino-loss.js';
-import { stopGradient } from './gradient.js';
-import { scheduleValue, validateTemperature } from './schedules.js';
+import { TeacherDistribution } from './teacher-distribution.js';
 import type { ConceptAlignmentConfig, Objective, ObjectiveInputs, ObjectiveTerms } from './types.js';
 import { checkNumGlobalViews, checkOptionKeys, checkPositive, spaceViews, withoutSpecKeys } from './validate.js';
 
 /**
- * SPEC defaults: τ_s = 0.01 and the teacher temperature of concept distillation (0.004 → 0.007 over
- * 5 epochs). The teacher distributions here are NOT centred (centring belongs to concept-distillation).
+ * SPEC default: τ_s = 0.01. There is no teacher temperature here: the teacher distributions are
+ * concept distillation's (SPEC section 3: one `p_t` per view and space), shared through
+ * `linkTeacherDistributions` (which `createObjectives` calls); alone, alignment uses a distribution
+ * with concept distillation's defaults.
  */
 export const DEFAULT_CONCEPT_ALIGNMENT: ConceptAlignmentConfig = {
   studentTemperature: 0.01,
-  teacherTemperature: LSS_TEACHER_TEMPERATURE,
 };
 
 const ID = 'concept-alignment';
@@ -44,12 +45,38 @@ export function rowNormalize(matrix: tf.Tensor2D): tf.Tensor2D {
 export class ConceptAlignment implements Objective {
   readonly id = ID;
   readonly config: ConceptAlignmentConfig;
+  private ownDistribution: TeacherDistribution | null;
+  private distribution: TeacherDistribution;
 
   constructor(options: Partial<ConceptAlignmentConfig> = {}) {
+    if ('teacherTemperature' in options) {
+      throw new ConfigError(
+        `${ID}: teacherTemperature is not an option of concept alignment: its teacher distributions are concept distillation's (SPEC section 3, one p_t). Set the temperature on concept-distillation.`,
+      );
+    }
     checkOptionKeys(ID, options, Object.keys(DEFAULT_CONCEPT_ALIGNMENT));
     this.config = { ...DEFAULT_CONCEPT_ALIGNMENT, ...withoutSpecKeys(options) };
     checkPositive(ID, 'studentTemperature', this.config.studentTemperature);
-    validateTemperature(this.config.teacherTemperature, `${ID}: teacherTemperature`);
+    const d = DEFAULT_CONCEPT_DISTILLATION;
+    this.ownDistribution = new TeacherDistribution({
+      temperature: d.teacherTemperature,
+      centering: false,
+      centerMomentum: d.centerMomentum,
+      scope: `objectives/${ID}`,
+    });
+    this.distribution = this.ownDistribution;
+  }
+
+  /** The teacher distribution the targets come from (concept distillation's once linked). */
+  get teacherDistribution(): TeacherDistribution {
+    return this.distribution;
+  }
+
+  /** Uses `distribution` (concept distillation's) from now on; the alignment owns no state then. */
+  useTeacherDistribution(distribution: TeacherDistribution): void {
+    this.ownDistribution?.dispose();
+    this.ownDistribution = null;
+    this.distribution = distribution;
   }
 
   terms(inputs: ObjectiveInputs): ObjectiveTerms {
@@ -68,20 +95,21 @@ export class ConceptAlignment implements Objective {
         `${ID}: relation has shape ${relation === undefined ? 'undefined' : formatShape(relation.shape)}; expected ${formatShape(expected)} = [K_category, K_description] (0/1, M[i, j] = 1 when description j belongs to category i). Pass it as inputs.relation.`,
       );
     }
-    const teacherTemperature = scheduleValue(this.config.teacherTemperature, inputs);
     const { studentTemperature } = this.config;
+    const distribution = this.distribution;
     return tf.tidy(() => {
       const m = tf.cast(relation, 'float32') as tf.Tensor2D;
       const mHat = rowNormalize(m); // [K_cat, K_desc]
       const mTHat = rowNormalize(tf.transpose(m)); // [K_desc, K_cat]
-      const teacherProbs = (views: readonly tf.Tensor2D[]) =>
-        views.map((t) => tf.softmax(tf.div(stopGradient(t), teacherTemperature)) as tf.Tensor2D);
+      // p_t^v: the teacher distribution concept distillation uses (same temperature, same centre).
+      const categoryProbs = distribution.probabilities(category.teacher, 'category', inputs);
+      const descriptionProbs = distribution.probabilities(description.teacher, 'description', inputs);
       const studentLogProbs = (views: readonly tf.Tensor2D[]) =>
         views.map((s) => tf.logSoftmax(tf.div(s, studentTemperature)) as tf.Tensor2D);
       // q_desc^v = p_t^v[cat] · M̂: [B, K_cat] × [K_cat, K_desc] → [B, K_desc]
-      const qDescription = teacherProbs(category.teacher).map((p) => tf.matMul(p, mHat) as tf.Tensor2D);
+      const qDescription = categoryProbs.map((p) => tf.matMul(p, mHat) as tf.Tensor2D);
       // q_cat^v = p_t^v[desc] · M̂ᵀ: [B, K_desc] × [K_desc, K_cat] → [B, K_cat]
-      const qCategory = teacherProbs(description.teacher).map((p) => tf.matMul(p, mTHat) as tf.Tensor2D);
+      const qCategory = descriptionProbs.map((p) => tf.matMul(p, mTHat) as tf.Tensor2D);
       const descriptionTerm = crossViewCrossEntropy(qDescription, studentLogProbs(description.student));
       const categoryTerm = crossViewCrossEntropy(qCategory, studentLogProbs(category.student));
       const loss = tf.mul(tf.add(descriptionTerm, categoryTerm), 0.5) as tf.Scalar;
@@ -89,7 +117,9 @@ export class ConceptAlignment implements Objective {
     });
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.ownDistribution?.dispose();
+  }
 }
 
 /** Creates a {@link ConceptAlignment} objective; omitted options take the SPEC defaults. */

@@ -5,15 +5,15 @@
  * `L_CD = mean over X and pairs of −Σ_k p_t^v[k] log p_s^w[k]`. With centring on and free logits this
  * is DINO's loss (`main_dino.py` DINOLoss), checked against `fixtures/dino-loss`.
  */
-import { ConfigError, ShapeError } from '@lss/core';
+import { ConfigError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { dinoLossTerms, updateCenter } from './dino-loss.js';
-import { scheduleValue, validateTemperature } from './schedules.js';
-import { assertVariableNameFree, assignVariables } from './state.js';
+import { dinoLossTerms } from './dino-loss.js';
+import { validateTemperature } from './schedules.js';
+import { assignVariables } from './state.js';
+import { TeacherDistribution } from './teacher-distribution.js';
 import type {
   AfterStepInputs,
   ConceptDistillationConfig,
-  ConceptSpace,
   Objective,
   ObjectiveInputs,
   ObjectiveTerms,
@@ -57,7 +57,8 @@ const ID = 'concept-distillation';
 export class ConceptDistillation implements Objective {
   readonly id = ID;
   readonly config: ConceptDistillationConfig;
-  private readonly centers = new Map<ConceptSpace, tf.Variable>();
+  /** The teacher distribution p_t (temperature, centres); concept alignment shares it (`linkTeacherDistributions`). */
+  readonly teacherDistribution: TeacherDistribution;
 
   constructor(options: Partial<ConceptDistillationConfig> = {}) {
     checkOptionKeys(ID, options, Object.keys(DEFAULT_CONCEPT_DISTILLATION));
@@ -69,15 +70,20 @@ export class ConceptDistillation implements Objective {
     if (typeof this.config.centering !== 'boolean') {
       throw new ConfigError(`${ID}: centering must be true or false; received ${JSON.stringify(this.config.centering)}.`);
     }
+    this.teacherDistribution = new TeacherDistribution({
+      temperature: this.config.teacherTemperature,
+      centering: this.config.centering,
+      centerMomentum: this.config.centerMomentum,
+      scope: this.config.scope,
+    });
   }
 
   terms(inputs: ObjectiveInputs): ObjectiveTerms {
     const G = checkNumGlobalViews(ID, inputs.numGlobalViews);
-    const teacherTemperature = scheduleValue(this.config.teacherTemperature, inputs);
+    const teacherTemperature = this.teacherDistribution.temperatureAt(inputs);
     const perSpace = this.config.spaces.map((space) => {
       const views = spaceViews(ID, inputs.student, inputs.teacher, space, G);
-      const center = this.config.centering ? this.center(space, views.numConcepts) : undefined;
-      return { space, views, center };
+      return { space, views, center: this.teacherDistribution.center(space, views.numConcepts) };
     });
     return tf.tidy(() => {
       const result: Record<string, tf.Scalar> = {};
@@ -101,54 +107,32 @@ export class ConceptDistillation implements Objective {
     });
   }
 
-  /** Centre update (only with `centering`): `c_X ← m c_X + (1 − m) mean(raw teacher scores)`, after the loss. */
+  /**
+   * Centre update (only with `centering`): `c_X ← m c_X + (1 − m) mean(raw teacher scores)` over the
+   * whole batch, after the loss; every space whose centre the loss (or concept alignment) used.
+   */
   afterStep(inputs: AfterStepInputs): void {
     if (!this.config.centering) return;
     const G = checkNumGlobalViews(ID, inputs.numGlobalViews);
     for (const space of this.config.spaces) {
-      const teacher = inputs.teacher[space];
-      const [, K] = checkViewList(ID, `teacher.${space}`, teacher, G);
-      const center = this.center(space, K);
-      tf.tidy(() => center.assign(updateCenter(center, teacher as readonly tf.Tensor2D[], this.config.centerMomentum)));
+      const [, K] = checkViewList(ID, `teacher.${space}`, inputs.teacher[space], G);
+      this.teacherDistribution.center(space, K);
     }
+    this.teacherDistribution.updateCenters(inputs.teacher, inputs.batchMean);
   }
 
   variables(): ReadonlyMap<string, tf.Variable> {
-    return new Map([...this.centers.values()].map((variable) => [variable.name, variable]));
+    return this.teacherDistribution.variables();
   }
 
   loadVariables(values: VariableValues): void {
-    assignVariables(ID, this.variables(), values, (key, value) => {
-      const space = this.config.spaces.find((s) => key === this.centerName(s));
-      if (space === undefined || !this.config.centering) return undefined;
-      const variable = this.center(space, value.shape[value.shape.length - 1] as number);
-      tf.tidy(() => variable.assign(tf.reshape(tf.cast(value, 'float32'), variable.shape)));
-      return variable;
-    });
+    assignVariables(ID, this.variables(), values, (key, value) =>
+      this.teacherDistribution.loadCenter(key, value) ? this.teacherDistribution.variables().get(key) : undefined,
+    );
   }
 
   dispose(): void {
-    for (const variable of this.centers.values()) variable.dispose();
-    this.centers.clear();
-  }
-
-  private centerName(space: ConceptSpace): string {
-    return `${this.config.scope}/center/${space}`;
-  }
-
-  /** The centre of a space, created as zeros [1, K] on first use (DINO starts from zeros). */
-  private center(space: ConceptSpace, numConcepts: number): tf.Variable {
-    let center = this.centers.get(space);
-    if (center === undefined) {
-      assertVariableNameFree(ID, this.centerName(space));
-      center = tf.tidy(() => tf.variable(tf.zeros([1, numConcepts]), false, this.centerName(space)));
-      this.centers.set(space, center);
-    } else if (center.shape[1] !== numConcepts) {
-      throw new ShapeError(
-        `${ID}: ${space} scores have ${numConcepts} concepts but the running centre has ${center.shape[1]}. The concept bank changed size mid-run; create a new objective (or load a matching checkpoint).`,
-      );
-    }
-    return center;
+    this.teacherDistribution.dispose();
   }
 }
 

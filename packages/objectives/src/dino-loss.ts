@@ -6,6 +6,7 @@
 import { formatShape, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from './gradient.js';
+import type { BatchMean } from './types.js';
 
 /** Inputs of {@link dinoLoss}. Tensors are owned by the caller. */
 export interface DinoLossOptions {
@@ -49,6 +50,21 @@ export function crossViewCrossEntropy(targets: readonly tf.Tensor2D[], studentLo
 }
 
 /**
+ * The teacher's sharpened logits `(t − c) / τ_t` on a gradient-stopped copy of `t` (DINO: the teacher
+ * output is detached); `softmax` of them is THE teacher distribution `p_t` of SPEC section 3, shared by
+ * concept distillation, concept alignment and the dino baseline.
+ *
+ * Input shapes: `teacher` [B, K], `center` [1, K] or [K] (optional). Output: [B, K] (new tensor).
+ */
+export function sharpenedTeacherLogits(teacher: tf.Tensor2D, center: tf.Tensor | undefined, temperature: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const detached = stopGradient(teacher);
+    const centred = center === undefined ? detached : tf.sub(detached, center); // [B, K] − [1, K]
+    return tf.div(centred, temperature) as tf.Tensor2D;
+  });
+}
+
+/**
  * Teacher and student distributions of DINO, plus the diagnostic teacher entropy.
  * Returns `{ loss, teacherEntropy }` (new scalars).
  */
@@ -64,12 +80,7 @@ export function dinoLossTerms(options: DinoLossOptions): { loss: tf.Scalar; teac
     throw new ShapeError(`dinoLoss: center has shape ${formatShape(center.shape)}; expected [1, ${K}] (one value per logit).`);
   }
   return tf.tidy(() => {
-    // Teacher: softmax((t − c) / τ_t), computed on a gradient-stopped copy (DINO: teacher_output is detached).
-    const teacherLogits = teacher.map((t) => {
-      const detached = stopGradient(t);
-      const centred = center === undefined ? detached : tf.sub(detached, center); // [B, K] − [1, K]
-      return tf.div(centred, teacherTemperature) as tf.Tensor2D;
-    });
+    const teacherLogits = teacher.map((t) => sharpenedTeacherLogits(t, center, teacherTemperature));
     const targets = teacherLogits.map((z) => tf.softmax(z) as tf.Tensor2D);
     // Student: log_softmax(s / τ_s); never log(softmax(·)), which is −∞ for extreme scores.
     const studentLogProbs = student.map((s) => tf.logSoftmax(tf.div(s, studentTemperature)) as tf.Tensor2D);
@@ -101,11 +112,13 @@ export function dinoLoss(options: DinoLossOptions): tf.Scalar {
  * DINO's centre EMA: `c ← m · c + (1 − m) · mean over batch and views of the raw (uncentred) teacher logits`.
  *
  * Input shapes: center [1, K], teacher G × [B, K]. Output: the new centre [1, K] (new tensor).
+ * The mean is a batch statistic: `batchMean` (when given) makes it the global batch's (all ranks).
  */
-export function updateCenter(center: tf.Tensor, teacher: readonly tf.Tensor2D[], momentum: number): tf.Tensor2D {
+export function updateCenter(center: tf.Tensor, teacher: readonly tf.Tensor2D[], momentum: number, batchMean?: BatchMean): tf.Tensor2D {
   return tf.tidy(() => {
     const all = tf.concat(teacher as tf.Tensor2D[], 0); // G × [B, K] → [G·B, K]
-    const batchCenter = tf.mean(all, 0, true); // [1, K]
+    const localCenter = tf.mean(all, 0, true); // [1, K]
+    const batchCenter = batchMean === undefined ? localCenter : batchMean(localCenter, all.shape[0]); // DINO: all_reduce / world size
     return tf.add(tf.mul(tf.reshape(center, batchCenter.shape), momentum), tf.mul(batchCenter, 1 - momentum)) as tf.Tensor2D;
   });
 }

@@ -19,7 +19,7 @@ function expectAllClose(a: tf.Tensor, b: tf.Tensor, atol = 1e-6): void {
 describe('dino objective', () => {
   it('terms() is dinoLoss on the head outputs with the running centre; afterStep updates the centre after the loss', () => {
     const inputs = randomInputs({ scale: 1 });
-    const dino = createDino(TINY);
+    const dino = createDino({ ...TINY, teacherTemperature: { start: 0.04, end: 0.07, warmupLength: 30, unit: 'epoch' } });
     const studentOut = dino.project(inputs.studentFeatures ?? [], 'student');
     const teacherOut = dino.project(inputs.teacherFeatures ?? [], 'teacher');
     expect(studentOut.map((t) => t.shape)).toEqual(Array(4).fill([3, 10]));
@@ -30,7 +30,7 @@ describe('dino objective', () => {
       studentTemperature: 0.1,
       teacherTemperature: 0.04,
     });
-    const terms = dino.terms(inputs); // epoch 10 of the 0.04 → 0.07 / 30-epoch default: τ_t = 0.04 + 0.03·10/29
+    const terms = dino.terms(inputs); // epoch 10 of a 0.04 → 0.07 / 30-epoch warm-up: τ_t = 0.04 + 0.03·10/29
     const tau = 0.04 + (0.03 * 10) / 29;
     const expectedAtTau = dinoLoss({
       student: studentOut,
@@ -50,6 +50,20 @@ describe('dino objective', () => {
     tf.dispose([...studentOut, ...teacherOut, ...teacherAgain, expected, expectedAtTau, nextCenter, ...Object.values(terms)]);
     dino.dispose();
     inputs.dispose();
+  });
+
+  it("has SVT's defaults: constant teacher temperature 0.04; the last layer frozen during the first epoch (DINO cancel_gradients_last_layer)", () => {
+    const dino = createDino(TINY);
+    expect(dino.config.teacherTemperature).toBe(0.04);
+    const last = dino.trainableVariables().at(-1) as tf.Variable;
+    expect(dino.frozenVariables({ epoch: 0 }).map((v) => v.name)).toEqual([last.name]);
+    expect(dino.frozenVariables({ epoch: 0.99 })).toHaveLength(1);
+    expect(dino.frozenVariables({ epoch: 1 })).toEqual([]);
+    dino.dispose();
+    const never = createDino({ ...TINY, freezeLastLayerEpochs: 0 });
+    expect(never.frozenVariables({ epoch: 0 })).toEqual([]);
+    never.dispose();
+    expect(() => createDino({ ...TINY, freezeLastLayerEpochs: -1 })).toThrow(/freezeLastLayerEpochs must be a number >= 0/);
   });
 
   it('every trainable head variable gets a finite, non-zero gradient; the EMA moves the teacher towards the student', () => {

@@ -6,7 +6,7 @@
  * head (trainable; the trainer optimises `trainableVariables()`) and a teacher copy updated in
  * `afterStep` by EMA with the trainer's teacher momentum.
  */
-import { ConfigError, SeededRandom, ShapeError } from '@lss/core';
+import { ConfigError, gelu, SeededRandom, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { dinoLossTerms, updateCenter } from './dino-loss.js';
 import { stopGradient } from './gradient.js';
@@ -24,9 +24,14 @@ import {
 } from './validate.js';
 
 /**
- * DINO defaults (`main_dino.py`): head 2048 hidden / 256 bottleneck / 65536 prototypes / 3 layers,
- * student temperature 0.1, teacher 0.04 → 0.07 over 30 epochs (DINO's recommended ViT setting),
- * centre momentum 0.9. `inputDim` has no default (the backbone's embedding width).
+ * The defaults of DINO's baseline as SVT runs it (`main_dino.py`, SVT `train_ssl.py`): head 2048 hidden /
+ * 256 bottleneck / 65536 prototypes / 3 layers, student temperature 0.1, teacher temperature 0.04
+ * constant (SVT), centre momentum 0.9, last layer frozen during the first epoch. `inputDim` has no
+ * default (the backbone's embedding width).
+ *
+ * Known differences from SVT, not options here: SVT's head reads the class token before CLIP's
+ * projection (768 wide for ViT-B) and its student uses drop-path 0.1; this head reads the tower's
+ * output embedding (after the projection) and the towers have no drop-path (see the README).
  */
 export const DEFAULT_DINO: Omit<DinoConfig, 'inputDim'> = {
   hiddenDim: 2048,
@@ -34,19 +39,15 @@ export const DEFAULT_DINO: Omit<DinoConfig, 'inputDim'> = {
   outDim: 65536,
   numLayers: 3,
   studentTemperature: 0.1,
-  teacherTemperature: { start: 0.04, end: 0.07, warmupLength: 30, unit: 'epoch' },
+  teacherTemperature: 0.04,
   centerMomentum: 0.9,
+  freezeLastLayerEpochs: 1,
   seed: 0,
   scope: 'objectives/dino',
 };
 
 const ID = 'dino';
 const INIT_STD = 0.02; // DINO trunc_normal_(std=.02) on the MLP kernels (truncation at ±2 = ±100σ: a plain normal)
-
-/** Exact GELU, `0.5 x (1 + erf(x / √2))` (PyTorch nn.GELU default). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1));
-}
 
 /** `x / max(‖x‖, 1e-12)` along `axis` (F.normalize), with a gradient that stays finite at 0. */
 function l2Normalize(x: tf.Tensor, axis: number): tf.Tensor {
@@ -126,6 +127,9 @@ export class Dino implements Objective {
     checkPositive(ID, 'studentTemperature', c.studentTemperature);
     validateTemperature(c.teacherTemperature, `${ID}: teacherTemperature`);
     checkMomentum(ID, 'centerMomentum', c.centerMomentum);
+    if (!(Number.isFinite(c.freezeLastLayerEpochs) && c.freezeLastLayerEpochs >= 0)) {
+      throw new ConfigError(`${ID}: freezeLastLayerEpochs must be a number >= 0 (epochs); received ${c.freezeLastLayerEpochs}.`);
+    }
     // Check before creating anything, so a name clash leaks no half-built head.
     for (const name of ['center', 'student/head/mlp/0/kernel', 'teacher/head/mlp/0/kernel']) {
       assertVariableNameFree(ID, `${c.scope}/${name}`);
@@ -175,7 +179,7 @@ export class Dino implements Objective {
     checkMomentum(ID, 'teacherMomentum', m);
     tf.tidy(() => {
       const teacherOut = this.teacherHead.apply(tf.concat(teacher as tf.Tensor2D[], 0)); // [G·B, outDim]
-      this.center.assign(updateCenter(this.center, [teacherOut], this.config.centerMomentum));
+      this.center.assign(updateCenter(this.center, [teacherOut], this.config.centerMomentum, inputs.batchMean));
     });
     const studentVariables = this.studentHead.variables();
     this.teacherHead.variables().forEach((t, i) => {
@@ -196,6 +200,11 @@ export class Dino implements Objective {
   /** The student head's variables, in a stable order. */
   trainableVariables(): readonly tf.Variable[] {
     return this.studentHead.variables();
+  }
+
+  /** DINO `cancel_gradients_last_layer`: the student head's last layer is frozen while `epoch < freezeLastLayerEpochs`. */
+  frozenVariables(at: { readonly epoch: number }): readonly tf.Variable[] {
+    return at.epoch < this.config.freezeLastLayerEpochs ? [this.studentHead.lastKernel] : [];
   }
 
   dispose(): void {

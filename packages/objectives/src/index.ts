@@ -24,11 +24,20 @@ export {
   LSS_TEACHER_TEMPERATURE,
 } from './concept-distillation.js';
 export { createDino, DEFAULT_DINO, Dino } from './dino.js';
-export { crossViewCrossEntropy, type DinoLossOptions, dinoLoss, dinoLossTerms, updateCenter } from './dino-loss.js';
+export {
+  crossViewCrossEntropy,
+  type DinoLossOptions,
+  dinoLoss,
+  dinoLossTerms,
+  sharpenedTeacherLogits,
+  updateCenter,
+} from './dino-loss.js';
 export { stopGradient } from './gradient.js';
 export {
+  asWeighted,
   createObjective,
   createObjectives,
+  linkTeacherDistributions,
   loadObjectiveVariables,
   objectiveFactories,
   objectiveVariables,
@@ -38,8 +47,10 @@ export {
   sumLossTerms,
 } from './registry.js';
 export { scheduleValue, validateTemperature, warmupThenConstant } from './schedules.js';
+export { TeacherDistribution, type TeacherDistributionConfig } from './teacher-distribution.js';
 export type {
   AfterStepInputs,
+  BatchMean,
   BuiltinObjectiveSpec,
   ConceptAlignmentConfig,
   ConceptAlignmentSpec,

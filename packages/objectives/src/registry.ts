@@ -5,8 +5,8 @@
  */
 import { ConfigError, ShapeError, WeightsError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { createConceptAlignment } from './concept-alignment.js';
-import { createConceptDistillation } from './concept-distillation.js';
+import { ConceptAlignment, createConceptAlignment } from './concept-alignment.js';
+import { ConceptDistillation, createConceptDistillation } from './concept-distillation.js';
 import { createDino } from './dino.js';
 import { valueEntries } from './state.js';
 import type {
@@ -88,6 +88,7 @@ export function createObjectives(specs: readonly ObjectiveSpec[]): WeightedObjec
       }
       built.push({ objective: createObjective(spec), weight });
     }
+    linkTeacherDistributions(built);
   } catch (error) {
     for (const { objective } of built) objective.dispose(); // release variables of the ones already built
     throw error;
@@ -105,7 +106,22 @@ function checkObjective(objective: unknown, source: string): asserts objective i
   }
 }
 
-function asWeighted(entry: WeightedObjective | Objective): WeightedObjective {
+/**
+ * SPEC section 3 has one teacher distribution `p_t` per view and space: concept alignment is made to
+ * consume concept distillation's (same temperature, same centre). `createObjectives` calls this; call
+ * it yourself on a list you assembled from separately created objectives. Returns the list.
+ */
+export function linkTeacherDistributions<T extends WeightedObjective | Objective>(objectives: readonly T[]): readonly T[] {
+  const list = objectives.map((o) => asWeighted(o).objective);
+  const distillation = list.find((o): o is ConceptDistillation => o instanceof ConceptDistillation);
+  if (distillation) {
+    for (const o of list) if (o instanceof ConceptAlignment) o.useTeacherDistribution(distillation.teacherDistribution);
+  }
+  return objectives;
+}
+
+/** An objective with its weight; a bare objective gets weight 1. */
+export function asWeighted(entry: WeightedObjective | Objective): WeightedObjective {
   return 'objective' in entry && typeof (entry as WeightedObjective).weight === 'number'
     ? (entry as WeightedObjective)
     : { objective: entry as Objective, weight: 1 };

@@ -24,6 +24,17 @@ export type ConceptSpaceName = ConceptSpace;
  */
 export type ConceptScores = Readonly<Partial<Record<ConceptSpace, readonly tf.Tensor2D[]>>>;
 
+/**
+ * Forms a statistic over the WHOLE optimizer batch from this process's part of it (SPEC section 3:
+ * every micro-batch of an accumulated step and every rank of a distributed one). Receives the mean over
+ * the local rows (e.g. `p̄` [K] or a centre [1, K]) and the number of local rows; returns the mean over
+ * the global batch, same shape. The trainer already hands every micro-batch of a step to `terms` at
+ * once, so on one process this is the identity (the default when absent). A distributed trainer
+ * all-reduces here (DINO `update_center`: `dist.all_reduce(batch_center)`); inside `terms` it must be
+ * differentiable (e.g. a `tf.customGrad` whose backward passes `dy · localRows / globalRows`).
+ */
+export type BatchMean = (localMean: tf.Tensor, localRows: number) => tf.Tensor;
+
 /** Everything an objective sees for one step. Tensors are owned by the caller; objectives never dispose them. */
 export interface ObjectiveInputs {
   /** Student scores per space, one [B, K] tensor per view (G global views first, then L local). Inside the tape. */
@@ -42,6 +53,8 @@ export interface ObjectiveInputs {
   readonly step: number;
   /** Epoch (0-based; may be fractional), for epoch-based schedules such as the teacher temperature. */
   readonly epoch: number;
+  /** Where batch statistics (`p̄`, a centre) become global-batch statistics; identity when absent. See {@link BatchMean}. */
+  readonly batchMean?: BatchMean;
 }
 
 /**
@@ -56,6 +69,8 @@ export interface AfterStepInputs {
   readonly teacherMomentum: number;
   readonly step: number;
   readonly epoch: number;
+  /** See {@link BatchMean}; identity when absent. */
+  readonly batchMean?: BatchMean;
 }
 
 /**
@@ -90,6 +105,11 @@ export interface Objective {
   loadVariables?(values: VariableValues): void;
   /** The variables the trainer's optimizer must update (e.g. the dino student head), in a stable order. */
   trainableVariables?(): readonly tf.Variable[];
+  /**
+   * Trainable variables that get no update at this step (their gradient is dropped after clipping):
+   * DINO's `cancel_gradients_last_layer` freezes the head's last layer during the first epoch.
+   */
+  frozenVariables?(at: { readonly step: number; readonly epoch: number }): readonly tf.Variable[];
   /** Disposes every variable this objective owns. */
   dispose(): void;
 }
@@ -140,12 +160,13 @@ export interface UniformPriorConfig {
   readonly spaces: readonly ConceptSpace[];
 }
 
-/** `concept-alignment` (SPEC 3): category ↔ description through the relation matrix, across views. */
+/**
+ * `concept-alignment` (SPEC 3): category ↔ description through the relation matrix, across views. Its
+ * teacher distributions are concept distillation's (one `p_t`), so it has no teacher temperature.
+ */
 export interface ConceptAlignmentConfig {
   /** τ_s. Default 0.01. */
   readonly studentTemperature: number;
-  /** τ_t of the (uncentred) teacher distributions. Default: 0.004 → 0.007 over the first 5 epochs. */
-  readonly teacherTemperature: TemperatureSetting;
 }
 
 /** `dino` baseline (SVT / DINO): DINO head on backbone features + DINO loss with centring. */
@@ -162,10 +183,15 @@ export interface DinoConfig {
   readonly numLayers: number;
   /** Student temperature. Default 0.1 (DINO). */
   readonly studentTemperature: number;
-  /** Teacher temperature. Default 0.04 → 0.07 over 30 epochs (DINO's recommended ViT setting). */
+  /** Teacher temperature. Default 0.04, constant (SVT's `teacher_temp`; DINO's ViT recipe warms 0.04 → 0.07 over 30 epochs). */
   readonly teacherTemperature: TemperatureSetting;
   /** Centre momentum. Default 0.9 (DINO). */
   readonly centerMomentum: number;
+  /**
+   * The head's last layer gets no update during the first N epochs (DINO/SVT `freeze_last_layer`,
+   * `cancel_gradients_last_layer`). Default 1; 0 never freezes it.
+   */
+  readonly freezeLastLayerEpochs: number;
   /** Seed of the head initialisation. Default 0. */
   readonly seed: number;
   /** Checkpoint/variable path prefix. Default 'objectives/dino'. */

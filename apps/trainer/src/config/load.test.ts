@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@lss/core';
 import { describe, expect, it } from 'vitest';
-import { applyOverride, configFromData, loadConfig, readConfigFile } from './load.js';
+import { applyOverride, configFromData, estimateStepInputBytes, loadConfig, readConfigFile } from './load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'lss-config-'));
 
@@ -11,9 +11,18 @@ describe('shipped configs', () => {
   it('lss-b16-k400 is the paper-scale recipe of SPEC.md section 4', () => {
     const c = loadConfig('lss-b16-k400');
     expect(c.views).toMatchObject({ numGlobal: 2, numLocal: 8, numFrames: 8, globalSize: 224, localSize: 96 });
-    expect(c.optimizer).toMatchObject({ weightDecay: 0.04, weightDecayEnd: 0.4, clipGradNorm: 3 });
+    expect(c.optimizer).toMatchObject({
+      weightDecay: 0.04,
+      weightDecayEnd: 0.4,
+      clipGradNorm: 3,
+      clipMode: 'per-parameter', // SVT: DINO's clip_gradients, per parameter tensor
+      baseLearningRate: 5e-4, // SVT's lr for a batch of 256, scaled by the global batch 2 x 32
+      referenceBatchSize: 256,
+      warmupEpochs: 10,
+    });
+    expect(c.training.memoryPlan).toBe('auto'); // the backend picks the memory plan; the config names no workaround
     expect(c.teacher).toEqual({ momentum: 0.996, momentumEnd: 1 });
-    expect(c.model).toMatchObject({ preset: 'vit-b16', numFrames: 8, recompute: true });
+    expect(c.model).toEqual({ clip: expect.any(String), preset: 'vit-b16', numFrames: 8 });
     expect(c.data.kind).toBe('kinetics400');
     expect(c.objectives.map((o) => o.name)).toEqual(['concept-distillation', 'concept-alignment', 'uniform-prior']);
   });
@@ -40,12 +49,12 @@ describe('extends', () => {
     const dir = tmp();
     writeFileSync(
       join(dir, 'base.json'),
-      JSON.stringify({ seed: 1, optimizer: { learningRate: 0.1, beta1: 0.8 }, data: { kind: 'synthetic', root: 'd' } }),
+      JSON.stringify({ seed: 1, optimizer: { baseLearningRate: 0.1, beta1: 0.8 }, data: { kind: 'synthetic', root: 'd' } }),
     );
-    writeFileSync(join(dir, 'child.yaml'), 'extends: ./base.json\noptimizer:\n  learningRate: 0.2\n');
+    writeFileSync(join(dir, 'child.yaml'), 'extends: ./base.json\noptimizer:\n  baseLearningRate: 0.2\n');
     const c = loadConfig(join(dir, 'child.yaml'));
     expect(c.seed).toBe(1);
-    expect(c.optimizer.learningRate).toBe(0.2);
+    expect(c.optimizer.baseLearningRate).toBe(0.2);
     expect(c.optimizer.beta1).toBe(0.8);
     expect(c.data.root).toBe(join(dir, 'd')); // relative to the file that set it
     writeFileSync(join(dir, 'a.yaml'), 'extends: ./b.yaml\n');
@@ -61,8 +70,8 @@ describe('--set overrides', () => {
   it('parses values by the schema type at the key', () => {
     const c = configFromData(base, {
       overrides: [
-        'optimizer.learningRate=5e-4',
-        'model.recompute=true',
+        'optimizer.baseLearningRate=5e-4',
+        'training.memoryPlan=low-memory',
         'model.clip=null',
         'backend=cpu',
         'views.blur=[0.5, 0.5, 0.5]',
@@ -71,8 +80,8 @@ describe('--set overrides', () => {
         'name=123',
       ],
     });
-    expect(c.optimizer.learningRate).toBe(5e-4);
-    expect(c.model.recompute).toBe(true);
+    expect(c.optimizer.baseLearningRate).toBe(5e-4);
+    expect(c.training.memoryPlan).toBe('low-memory');
     expect(c.model.clip).toBeNull();
     expect(c.backend).toBe('cpu');
     expect(c.views.blur).toEqual([0.5, 0.5, 0.5]);
@@ -99,17 +108,18 @@ describe('--set overrides', () => {
 
   it('rejects unknown keys with the list of valid ones', () => {
     expect(() => configFromData(base, { overrides: ['optimizer.lr=1'] })).toThrow(
-      /Unknown config key "optimizer.lr".*valid keys under optimizer: learningRate, minLearningRate/,
+      /Unknown config key "optimizer.lr".*valid keys under optimizer: baseLearningRate, referenceBatchSize, minLearningRate/,
     );
     expect(() => configFromData(base, { overrides: ['bogus=1'] })).toThrow(/valid keys: name, seed, backend/);
     expect(() => applyOverride({}, 'noequals')).toThrow(/key=value/);
   });
 
   it('rejects bad values with what was received and what was expected', () => {
-    expect(() => configFromData(base, { overrides: ['optimizer.learningRate=fast'] })).toThrow(/expected a number; received "fast"/);
-    expect(() => configFromData(base, { overrides: ['model.recompute=maybe'] })).toThrow(/expected true or false/);
+    expect(() => configFromData(base, { overrides: ['optimizer.baseLearningRate=fast'] })).toThrow(/expected a number; received "fast"/);
+    expect(() => configFromData(base, { overrides: ['concepts.descriptions=maybe'] })).toThrow(/expected true or false/);
     expect(() => configFromData(base, { overrides: ['backend=cuda'] })).toThrow(/one of wasm, cpu, torch, auto, tensorflow, webgpu/);
-    expect(() => configFromData(base, { overrides: ['optimizer.learningRate=-1'] })).toThrow(/optimizer.learningRate/);
+    expect(() => configFromData(base, { overrides: ['optimizer.baseLearningRate=-1'] })).toThrow(/optimizer.baseLearningRate/);
+    expect(() => configFromData(base, { overrides: ['optimizer.clipMode=norm'] })).toThrow(/per-parameter/);
     expect(() => configFromData(base, { overrides: ['objectives.5.weight=1'] })).toThrow(/not a valid index/);
   });
 
@@ -136,6 +146,29 @@ describe('--set overrides', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('bounds values that size allocations, naming the key (was a raw RangeError)', () => {
+    expect(() => configFromData(base, { overrides: ['views.globalSize=100000'] })).toThrow(ConfigError);
+    expect(() => configFromData(base, { overrides: ['views.globalSize=100000'] })).toThrow(
+      /views\.globalSize: Too big: expected number to be <=1024/,
+    );
+    expect(() => configFromData(base, { overrides: ['views.numFrames=100000'] })).toThrow(/views\.numFrames/);
+    expect(() => configFromData(base, { overrides: ['training.batchSize=1000000'] })).toThrow(/training\.batchSize/);
+    expect(() => configFromData(base, { overrides: ['data.videosPerClass=100000000'] })).toThrow(/data\.videosPerClass/);
+    expect(() => configFromData(base, { overrides: ['objectives=[{"name": "dino", "outDim": 1000000000}]'] })).toThrow(
+      /objectives\.0\.outDim/,
+    );
+  });
+
+  it('estimates the input memory of a step before allocating and names the fields when it cannot fit', () => {
+    const huge = ['views.globalSize=1024', 'views.localSize=1024', 'views.numLocal=64', 'views.numFrames=256', 'training.batchSize=4096'];
+    const c = () => configFromData(base, { overrides: huge });
+    expect(c).toThrow(ConfigError);
+    expect(c).toThrow(
+      /input views of one training step need [\d.]+ GiB .*training\.batchSize 4096 × views\.numFrames 256 .*views\.globalSize 1024².*Lower training\.batchSize/,
+    );
+    expect(estimateStepInputBytes(configFromData(base))).toBe(2 * 32 * 8 * 3 * 4 * (2 * 224 * 224 + 8 * 96 * 96));
+  });
+
   it('rejects prototype-reaching keys in config files', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'evil.json'), '{"data": {"kind": "synthetic", "root": "d"}, "__proto__": {"polluted": 1}}');
@@ -149,7 +182,7 @@ describe('--set overrides', () => {
 describe('validation of files', () => {
   it('lists unknown keys at any depth with the valid keys there, and unknown objective names', () => {
     expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, optimizer: { lr: 1 } })).toThrow(
-      /unknown key "lr" at optimizer; valid keys: learningRate/,
+      /unknown key "lr" at optimizer; valid keys: baseLearningRate/,
     );
     expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'concept-distilation' }] })).toThrow(
       /objectives.0.name: unknown value; expected one of "concept-distillation", "concept-alignment", "uniform-prior", "dino", "module"/,

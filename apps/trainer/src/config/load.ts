@@ -4,6 +4,7 @@
  * (nanoGPT `configurator.py`, flax `configs/` overrides). The result is validated by the zod schema.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@lss/core';
@@ -376,7 +377,10 @@ function parseValue(raw: string, schema: Schema, key: string): Json {
 /** Validates raw config data with the schema; errors list every problem with its key path. */
 export function validateConfig(data: unknown, source = 'config'): TrainConfig {
   const result = trainConfigSchema.safeParse(data);
-  if (result.success) return result.data;
+  if (result.success) {
+    checkStepInputMemory(result.data);
+    return result.data;
+  }
   const lines = result.error.issues.map((issue) => {
     const path = issue.path.map(String).join('.') || '(root)';
     if (issue.code === 'unrecognized_keys') {
@@ -425,6 +429,33 @@ function keysAt(path: (string | number)[], data: unknown): string[] {
     if (arm) inner = unwrap(arm).schema;
   }
   return keysOf(inner);
+}
+
+/**
+ * Host bytes of the input views of one training step, the step being trained plus the prefetched next
+ * one: `2 × batchSize × numFrames × 3 × 4 × (numGlobal × globalSize² + numLocal × localSize²)`
+ * (float32, channels-last). Activations come on top; this is the product of settings that can explode.
+ */
+export function estimateStepInputBytes(config: Pick<TrainConfig, 'views' | 'training'>): number {
+  const v = config.views;
+  const pixels = v.numGlobal * v.globalSize * v.globalSize + v.numLocal * v.localSize * v.localSize;
+  return 2 * config.training.batchSize * v.numFrames * 3 * 4 * pixels;
+}
+
+const GiB = 1024 ** 3;
+
+/** Throws a ConfigError naming the fields when one step's input views cannot fit in this machine's memory. */
+function checkStepInputMemory(config: TrainConfig, totalBytes: number = totalmem()): void {
+  const need = estimateStepInputBytes(config);
+  if (need <= totalBytes / 2) return;
+  const v = config.views;
+  throw new ConfigError(
+    `The input views of one training step need ${(need / GiB).toFixed(1)} GiB of host memory ` +
+      `(2 steps in flight × training.batchSize ${config.training.batchSize} × views.numFrames ${v.numFrames} × 3 × 4 bytes × ` +
+      `(views.numGlobal ${v.numGlobal} × views.globalSize ${v.globalSize}² + views.numLocal ${v.numLocal} × views.localSize ${v.localSize}²)); ` +
+      `this machine has ${(totalBytes / GiB).toFixed(1)} GiB and at most half of it may go to inputs. ` +
+      'Lower training.batchSize (use optimizer.accumulationSteps for the same effective batch), views.globalSize, views.localSize, views.numFrames or views.numLocal.',
+  );
 }
 
 export interface LoadConfigOptions {

@@ -3,15 +3,39 @@
  * error, every default written here (and explained), `TrainConfig` inferred from it.
  *
  * The recipe is SVT's, made explicit (SPEC.md section 4): AdamW with linear warm-up then cosine decay
- * of the learning rate, cosine weight decay 0.04 -> 0.4, EMA teacher momentum cosine 0.996 -> 1,
- * gradient-norm clipping, 2 global + 8 local 8-frame views. Objectives are a discriminated union on
+ * of the learning rate (`baseLearningRate × global batch / 256`), cosine weight decay 0.04 -> 0.4, EMA
+ * teacher momentum cosine 0.996 -> 1, per-parameter gradient clipping at 3, 2 global + 8 local 8-frame
+ * views. Objective defaults come from `@lss/objectives` (`DEFAULT_*`), never restated here. Objectives are a discriminated union on
  * `name` (SPEC.md section 3) or a `module` entry naming a file that exports an `Objective` factory.
  */
 
 import { BACKEND_NAMES } from '@lss/core';
+import { DEFAULT_CONCEPT_ALIGNMENT, DEFAULT_CONCEPT_DISTILLATION, DEFAULT_DINO, DEFAULT_UNIFORM_PRIOR } from '@lss/objectives';
 import { z } from 'zod';
+import { MEMORY_PLAN_CHOICES } from '../memory-plan.js';
+import { CLIP_MODES } from '../optim/clip.js';
 
 const positiveInt = z.number().int().positive();
+/**
+ * Upper bounds of the values that size allocations (issue 16: an unbounded `views.globalSize=100000`
+ * ended in a raw RangeError). Each is far above any published setting (SVT: 224 px, 8 frames, 2 + 8
+ * views, batch 32 per GPU; DINO head 65536) and stops typos and runaway products early, naming the key.
+ */
+export const CONFIG_LIMITS = {
+  viewSize: 1024,
+  numFrames: 256,
+  numGlobal: 16,
+  numLocal: 64,
+  batchSize: 4096,
+  accumulationSteps: 1024,
+  syntheticClasses: 1000,
+  syntheticVideosPerClass: 10_000,
+  syntheticFrames: 1024,
+  syntheticSize: 1024,
+  headDim: 262_144,
+  headLayers: 16,
+} as const;
+const bounded = (max: number) => positiveInt.max(max);
 const nonNegativeInt = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
 const positive = z.number().positive();
@@ -28,22 +52,7 @@ export const modelSchema = z
     /** Architecture used when `clip` is null (random initialisation; benchmarks and tests). */
     preset: z.enum(['vit-b32', 'vit-b16', 'vit-l14']).default('vit-b16'),
     /** Frames per clip that the video tower is built for (temporal position embedding length). */
-    numFrames: positiveInt.default(8),
-    /** Recompute each block in the backward pass (gradient checkpointing): trades time for memory. */
-    recompute: z.boolean().default(false),
-    /**
-     * At most this many clips (views x batch) per tower call; null puts all same-size views of a
-     * micro-batch in one call. 1 keeps a ViT-B/16 step inside the 4 GiB wasm heap.
-     */
-    maxClipsPerCall: positiveInt.nullable().default(null),
-    /**
-     * Per-view backward (GradCache, Gao et al. 2021): the student embeds every view without a tape, the
-     * loss gives dL/df per view, then each view is embedded again under its own small tape with dL/df held
-     * constant and its gradients are summed in host memory. Same gradient as the joint backward (tested),
-     * one extra forward; the device holds one clip's activations and one set of gradients at a time
-     * instead of all views' (what lets a ViT-B/16 step fit the 4 GiB wasm heap). false: one tape over all views.
-     */
-    viewwiseBackward: z.boolean().default(false),
+    numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
   })
   .strict();
 
@@ -74,12 +83,12 @@ const syntheticDataSchema = z
     kind: z.literal('synthetic'),
     /** Folder the generated dataset lives in; created when absent. */
     root: z.string().min(1),
-    numClasses: positiveInt.default(4),
-    videosPerClass: positiveInt.default(6),
+    numClasses: bounded(CONFIG_LIMITS.syntheticClasses).default(4),
+    videosPerClass: bounded(CONFIG_LIMITS.syntheticVideosPerClass).default(6),
     /** Frames per generated video. */
-    numFrames: positiveInt.default(16),
+    numFrames: bounded(CONFIG_LIMITS.syntheticFrames).default(16),
     /** Frame size of the generated videos (square). */
-    size: positiveInt.default(64),
+    size: bounded(CONFIG_LIMITS.syntheticSize).default(64),
     /** Generator seed (independent of the training seed so the dataset is fixed across runs). */
     seed: nonNegativeInt.default(0),
     /** Official-style split whose training subset is used (the generator writes three). */
@@ -112,12 +121,12 @@ export const dataSchema = z.discriminatedUnion('kind', [syntheticDataSchema, dat
 /** SVT's global and local spatio-temporal views and their augmentations (SPEC.md section 4). */
 export const viewsSchema = z
   .object({
-    numGlobal: positiveInt.default(2),
-    numLocal: nonNegativeInt.default(8),
+    numGlobal: bounded(CONFIG_LIMITS.numGlobal).default(2),
+    numLocal: nonNegativeInt.max(CONFIG_LIMITS.numLocal).default(8),
     /** Frames per view (global and local alike, as in SVT). */
-    numFrames: positiveInt.default(8),
-    globalSize: positiveInt.default(224),
-    localSize: positiveInt.default(96),
+    numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
+    globalSize: bounded(CONFIG_LIMITS.viewSize).default(224),
+    localSize: bounded(CONFIG_LIMITS.viewSize).default(96),
     /** Random-resized-crop area ranges (DINO's defaults). */
     globalScale: range.default([0.4, 1]),
     localScale: range.default([0.05, 0.4]),
@@ -136,11 +145,17 @@ export const viewsSchema = z
 /** AdamW with schedules (DINO `cosine_scheduler` style) and clipping. */
 export const optimizerSchema = z
   .object({
-    /** Peak learning rate after warm-up (already scaled for the batch size; we do not rescale). */
-    learningRate: positive.default(5e-4),
-    /** Final learning rate of the cosine decay. */
+    /**
+     * Peak learning rate after warm-up for a batch of `referenceBatchSize` clips (SVT/DINO `lr`). The
+     * run uses `baseLearningRate × global batch / referenceBatchSize` (global batch = `training.batchSize`
+     * × `accumulationSteps` × processes), applied where the schedules are built and printed at start.
+     */
+    baseLearningRate: positive.default(5e-4),
+    /** The batch size `baseLearningRate` is given for (SVT/DINO: 256). */
+    referenceBatchSize: positiveInt.default(256),
+    /** Final learning rate of the cosine decay (not scaled, as DINO's `min_lr`). */
     minLearningRate: z.number().nonnegative().default(1e-6),
-    /** Linear warm-up length in epochs (fractions allowed). */
+    /** Linear warm-up length in epochs (fractions allowed). SVT: 10. */
     warmupEpochs: z.number().nonnegative().default(10),
     /** Weight decay at the start and end of the cosine schedule. */
     weightDecay: z.number().nonnegative().default(0.04),
@@ -148,12 +163,16 @@ export const optimizerSchema = z
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.999),
     epsilon: positive.default(1e-8),
-    /** Global gradient-norm clipping; null turns it off. */
+    /** Gradient-norm clipping threshold; null turns clipping off. */
     clipGradNorm: positive.nullable().default(3),
-    /** Micro-batches accumulated per optimizer step. */
-    accumulationSteps: positiveInt.default(1),
-    /** Keep AdamW's m and v in host memory (frees 8 bytes per parameter on the device, e.g. the wasm heap). */
-    hostSlots: z.boolean().default(false),
+    /**
+     * `per-parameter`: each parameter tensor's gradient is clipped to `clipGradNorm` on its own (DINO's
+     * `clip_gradients`, which SVT calls; the recipe's). `global`: the norm over all gradients together
+     * (`torch.nn.utils.clip_grad_norm_`).
+     */
+    clipMode: z.enum(CLIP_MODES).default('per-parameter'),
+    /** Micro-batches accumulated per optimizer step (invisible: the same step as one batch of batchSize × accumulationSteps). */
+    accumulationSteps: bounded(CONFIG_LIMITS.accumulationSteps).default(1),
   })
   .strict();
 
@@ -170,11 +189,16 @@ export const trainingSchema = z
   .object({
     epochs: z.number().positive().default(20),
     /** Clips per micro-batch. */
-    batchSize: positiveInt.default(32),
+    batchSize: bounded(CONFIG_LIMITS.batchSize).default(32),
     /** Optimizer steps per epoch; null derives it from the dataset size (floor(clips / (batch * accumulation))). */
     stepsPerEpoch: positiveInt.nullable().default(null),
     /** Stop after this many optimizer steps (the schedules still span `epochs`); null runs to the end. */
     maxSteps: positiveInt.nullable().default(null),
+    /**
+     * Where activations, gradients and AdamW's moments live (the maths is the same): `auto` picks from
+     * the backend (wasm: `low-memory`, the 4 GiB heap workarounds; otherwise `joint`, the plain step).
+     */
+    memoryPlan: z.enum(MEMORY_PLAN_CHOICES).default('auto'),
   })
   .strict();
 
@@ -221,30 +245,30 @@ const temperatureSetting = z.union([
     .strict(),
 ]);
 
-/** SPEC.md: τ_t warmed up linearly from 0.004 to 0.007 over the first epochs (5 here). */
-const SPEC_TEACHER_TEMPERATURE = { start: 0.004, end: 0.007, warmupLength: 5, unit: 'epoch' as const };
-
 /** `concept-distillation` (SPEC.md section 3). Defaults are the spec's. */
 export const conceptDistillationSchema = z
   .object({
     name: z.literal('concept-distillation'),
     weight,
-    studentTemperature: temperature.default(0.01),
-    teacherTemperature: temperatureSetting.default(SPEC_TEACHER_TEMPERATURE),
-    /** DINO-style running centre of the teacher scores (off by default). */
-    centering: z.boolean().default(false),
-    centerMomentum: probability.default(0.9),
+    studentTemperature: temperature.default(DEFAULT_CONCEPT_DISTILLATION.studentTemperature),
+    /** The teacher distribution's temperature; concept alignment uses the same distribution (SPEC section 3). */
+    teacherTemperature: temperatureSetting.default(DEFAULT_CONCEPT_DISTILLATION.teacherTemperature as z.output<typeof temperatureSetting>),
+    /** DINO-style running centre of the teacher scores (off by default); concept alignment sees it too. */
+    centering: z.boolean().default(DEFAULT_CONCEPT_DISTILLATION.centering),
+    centerMomentum: probability.default(DEFAULT_CONCEPT_DISTILLATION.centerMomentum),
     spaces,
   })
   .strict();
 
-/** `concept-alignment` (SPEC.md section 3). */
+/**
+ * `concept-alignment` (SPEC.md section 3). Its teacher distributions are concept distillation's (same
+ * temperature, same centre), so it has no teacher temperature of its own.
+ */
 export const conceptAlignmentSchema = z
   .object({
     name: z.literal('concept-alignment'),
     weight,
-    studentTemperature: temperature.default(0.01),
-    teacherTemperature: temperatureSetting.default(SPEC_TEACHER_TEMPERATURE),
+    studentTemperature: temperature.default(DEFAULT_CONCEPT_ALIGNMENT.studentTemperature),
   })
   .strict();
 
@@ -253,24 +277,29 @@ export const uniformPriorSchema = z
   .object({
     name: z.literal('uniform-prior'),
     weight,
-    studentTemperature: temperature.default(0.01),
+    studentTemperature: temperature.default(DEFAULT_UNIFORM_PRIOR.studentTemperature),
     spaces,
   })
   .strict();
 
-/** `dino` baseline on a learned projection head (SVT / DINO), for ablations. `inputDim` comes from the model. */
+/**
+ * `dino` baseline on a learned projection head (SVT / DINO), for ablations, with SVT's defaults
+ * (`DEFAULT_DINO`: teacher temperature 0.04, last layer frozen in the first epoch). `inputDim` comes from the model.
+ */
 export const dinoSchema = z
   .object({
     name: z.literal('dino'),
     weight,
-    outDim: positiveInt.default(65536),
-    hiddenDim: positiveInt.default(2048),
-    bottleneckDim: positiveInt.default(256),
-    numLayers: positiveInt.default(3),
-    studentTemperature: temperature.default(0.1),
-    teacherTemperature: temperatureSetting.default({ start: 0.04, end: 0.07, warmupLength: 30, unit: 'epoch' }),
-    centerMomentum: probability.default(0.9),
-    seed: nonNegativeInt.default(0),
+    outDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.outDim),
+    hiddenDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.hiddenDim),
+    bottleneckDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.bottleneckDim),
+    numLayers: bounded(CONFIG_LIMITS.headLayers).default(DEFAULT_DINO.numLayers),
+    studentTemperature: temperature.default(DEFAULT_DINO.studentTemperature),
+    teacherTemperature: temperatureSetting.default(DEFAULT_DINO.teacherTemperature as z.output<typeof temperatureSetting>),
+    centerMomentum: probability.default(DEFAULT_DINO.centerMomentum),
+    /** Epochs during which the head's last layer is not updated (DINO `freeze_last_layer`). */
+    freezeLastLayerEpochs: z.number().nonnegative().default(DEFAULT_DINO.freezeLastLayerEpochs),
+    seed: nonNegativeInt.default(DEFAULT_DINO.seed),
   })
   .strict();
 

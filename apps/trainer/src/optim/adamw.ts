@@ -36,11 +36,11 @@ export interface AdamWStepOptions {
   readonly learningRate: number;
   readonly weightDecay: number;
   /**
-   * Multiplies every gradient before the update (default 1): global-norm clipping and the mean over
-   * accumulated micro-batches are applied here, one variable at a time, so no scaled copy of all
-   * gradients is ever materialised (it would be 0.34 GB for ViT-B/16).
+   * Multiplies each gradient before the update (default 1): one factor for all, or one per variable
+   * name (per-parameter clipping). Clipping is applied here, one variable at a time, so no scaled copy
+   * of all gradients is ever materialised (it would be 0.34 GB for ViT-B/16).
    */
-  readonly gradScale?: number;
+  readonly gradScale?: number | ReadonlyMap<string, number>;
 }
 
 /** Host copy of the optimizer state, for checkpoints. Keys are `<variable name>/m` and `<variable name>/v`. */
@@ -82,10 +82,13 @@ export class AdamW {
    */
   step(variables: ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap, options: AdamWStepOptions): void {
     const { learningRate, weightDecay } = options;
-    const gradScale = options.gradScale ?? 1;
-    if (!Number.isFinite(learningRate) || !Number.isFinite(weightDecay) || !Number.isFinite(gradScale)) {
+    const scales = options.gradScale ?? 1;
+    const scaleOf = (name: string) => (typeof scales === 'number' ? scales : (scales.get(name) ?? 1));
+    const badScale =
+      typeof scales === 'number' ? (Number.isFinite(scales) ? [] : [scales]) : [...scales.values()].filter((x) => !Number.isFinite(x));
+    if (!Number.isFinite(learningRate) || !Number.isFinite(weightDecay) || badScale.length > 0) {
       throw new ConfigError(
-        `AdamW.step needs finite learningRate, weightDecay and gradScale; received ${learningRate}, ${weightDecay}, ${gradScale}.`,
+        `AdamW.step needs finite learningRate, weightDecay and gradScale; received ${learningRate}, ${weightDecay}, ${badScale.length > 0 ? badScale[0] : 'finite scales'}.`,
       );
     }
     for (const name of Object.keys(grads)) {
@@ -101,6 +104,7 @@ export class AdamW {
       const grad = grads[name];
       if (!grad) continue; // no gradient this step (e.g. frozen by the caller): PyTorch skips too.
       const decay = this.config.decay(variable) ? weightDecay : 0;
+      const gradScale = scaleOf(name);
       if (this.config.hostSlots) {
         this.hostStep(name, variable, grad, { learningRate, decay, gradScale, biasCorrection1, biasCorrection2 });
         continue;
@@ -202,18 +206,18 @@ export class AdamW {
   }
 
   /**
-   * Restores the state saved by {@link getState} for the given variables. Every variable must have
-   * both slots when `step > 0`; extra slots in the state are an error (they belong to another model).
+   * Restores the state saved by {@link getState} for the given variables. A variable without slots in
+   * the state starts from zeros, as PyTorch creates a parameter's state at its first update (a variable
+   * frozen so far, e.g. DINO's last layer in epoch 0, has none); a variable with only one of m and v, or
+   * slots for a variable that is not given, is an error (the state belongs to another model).
    */
   setState(state: AdamWState, variables: ReadonlyMap<string, tf.Variable>): void {
-    const expected = new Set<string>();
-    if (state.slots.size > 0) for (const name of variables.keys()) expected.add(name);
-    const missing = [...expected].filter((n) => !state.slots.has(`${n}/m`) || !state.slots.has(`${n}/v`));
+    const partial = [...variables.keys()].filter((n) => state.slots.has(`${n}/m`) !== state.slots.has(`${n}/v`));
     const known = new Set([...variables.keys()].flatMap((n) => [`${n}/m`, `${n}/v`]));
     const unexpected = [...state.slots.keys()].filter((k) => !known.has(k));
-    if (missing.length > 0 || unexpected.length > 0) {
+    if (partial.length > 0 || unexpected.length > 0) {
       throw new WeightsError(
-        `Optimizer state does not match the model: missing slots for ${missing.length} variables (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}); ` +
+        `Optimizer state does not match the model: m or v missing for ${partial.length} variables (${partial.slice(0, 5).join(', ')}${partial.length > 5 ? ', ...' : ''}); ` +
           `unexpected slots ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''}. Resume with the same model and objectives the checkpoint was written with.`,
       );
     }

@@ -12,6 +12,7 @@
 #include <torch/version.h>
 #include <dlfcn.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -442,6 +443,9 @@ FN(ArgReduce) {  // (isMax, x, axis) -> int32
     const at::Tensor& x = get(info[1]);
     int64_t axis = I(info, 2);
     at::Tensor src = x.scalar_type() == at::kBool ? x.to(at::kInt) : x;
+    // tfjs ignores NaNs (libtorch would pick them): NaN -> -inf for argmax, +inf for argmin
+    if (at::isFloatingType(src.scalar_type()))
+      src = at::where(at::isnan(src), at::full_like(src, isMax ? -INFINITY : INFINITY), src);
     at::Tensor r = isMax ? at::argmax(src, axis) : at::argmin(src, axis);
     return NUM(put(std::move(r), 1));
   });
@@ -680,7 +684,9 @@ FN(TopK) {  // (x, k, sorted) -> [values, indices]
     const at::Tensor& x = get(info[0]);
     int64_t k = I(info, 1);
     at::Tensor src = x.scalar_type() == at::kBool ? x.to(at::kInt) : x;
-    auto res = at::topk(src, k, -1, true, true);
+    // a stable descending sort: equal values keep their order (tfjs returns the lower index first)
+    auto sorted = at::sort(src, /*stable=*/true, /*dim=*/-1, /*descending=*/true);
+    auto res = std::make_tuple(std::get<0>(sorted).narrow(-1, 0, k), std::get<1>(sorted).narrow(-1, 0, k));
     int out = x.scalar_type() == at::kInt ? 1 : (x.scalar_type() == at::kBool ? 1 : 0);
     auto arr = Napi::Array::New(info.Env(), 2);
     arr.Set(0u, NUM(put(std::get<0>(res), out)));

@@ -2,7 +2,7 @@
  * Node-only helpers of `@lss/core`: safetensors from and to paths, with streamed reads so a multi-GB
  * checkpoint is never held twice, and atomic writes (temporary file, then rename).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { echoValue, WeightsError } from '../errors.js';
 import {
@@ -83,7 +83,7 @@ function readContentsFromFd(fd: number, path: string, names: readonly string[] |
   return { tensors, metadata: header.metadata };
 }
 
-/** Writes a safetensors file atomically: to `path.tmp-<pid>` first, fsync, then rename over `path`. */
+/** Writes a safetensors file atomically: to a unique `path.tmp-<pid>-<random>` first, fsync, then rename over `path`. */
 export function writeSafetensorsFile(
   path: string,
   tensors: Map<string, SafetensorsInput> | Record<string, SafetensorsInput>,
@@ -100,15 +100,16 @@ export function writeSafetensorsFile(
 }
 
 /**
- * Writes `path` through a temporary file `path.tmp-<pid>` (write, fsync, rename). On any failure the
- * temporary file is removed, `path` keeps its previous contents, and the error is an OutputError naming
- * the path and the real cause (disk full, read-only, permission).
+ * Writes `path` through a temporary file (write, fsync, rename). The temporary name is unique per call
+ * (`path.tmp-<pid>-<random>`, created exclusively), so two processes, or two writers in one process,
+ * never share it. On any failure the temporary file is removed, `path` keeps its previous contents, and
+ * the error is an OutputError naming the path and the real cause (disk full, read-only, permission).
  */
 function writeAtomically(path: string, what: string, write: (fd: number) => void): void {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let fd: number | null = null;
   try {
-    fd = openSync(tmp, 'w');
+    fd = openSync(tmp, 'wx');
     write(fd);
     fsyncSync(fd);
     closeSync(fd);
@@ -132,7 +133,11 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
-/** Writes a text file atomically (temporary file, fsync, rename). */
+/**
+ * Writes a file atomically: a uniquely named temporary file beside it (`<path>.tmp-<pid>-<random>`),
+ * fsync, rename. Readers see the old or the new contents, never a part; the temporary file is removed
+ * on any error.
+ */
 export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
   const bytes = typeof contents === 'string' ? new TextEncoder().encode(contents) : contents;
   writeAtomically(path, 'file', (fd) => writeAll(fd, bytes));

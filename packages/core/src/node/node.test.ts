@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +41,21 @@ describe('safetensors files', () => {
     expect(back.metadata).toEqual({ step: '3' });
     expect(Array.from(back.tensors.get('a')?.data ?? [])).toEqual([1, 2]);
   });
+  it('writeFileAtomic: a unique temporary name per call, removed when the write fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lss-atomic-'));
+    // A stale temporary file of the old fixed name (<path>.tmp-<pid>) must not be reused or clobbered.
+    writeFileSync(join(dir, `x.json.tmp-${process.pid}`), 'another writer');
+    writeFileAtomic(join(dir, 'x.json'), 'one');
+    writeFileAtomic(join(dir, 'x.json'), 'two');
+    expect(readFileSync(join(dir, 'x.json'), 'utf8')).toBe('two');
+    expect(readFileSync(join(dir, `x.json.tmp-${process.pid}`), 'utf8')).toBe('another writer');
+    // The rename fails (the target is a non-empty folder): the error surfaces and no temporary file is left.
+    mkdirSync(join(dir, 'busy'));
+    writeFileSync(join(dir, 'busy', 'inside'), '');
+    expect(() => writeFileAtomic(join(dir, 'busy'), 'x')).toThrow();
+    expect(readdirSync(dir).filter((f) => f.startsWith('busy.tmp'))).toEqual([]);
+  });
+
   it('rejects a truncated file and a missing file with WeightsError', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lss-node-'));
     const path = join(dir, 't.safetensors');
