@@ -146,6 +146,20 @@ describe('--set overrides', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('echoes hostile --set values and keys cut to a bounded length', () => {
+    const long = 'x'.repeat(1_000_000);
+    for (const assignment of [`optimizer.baseLearningRate=${long}`, `${long}=1`, long]) {
+      let message = '';
+      try {
+        configFromData(base, { overrides: [assignment] });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('cut at 120 characters');
+      expect(message.length).toBeLessThan(600);
+    }
+  });
+
   it('bounds values that size allocations, naming the key (was a raw RangeError)', () => {
     expect(() => configFromData(base, { overrides: ['views.globalSize=100000'] })).toThrow(ConfigError);
     expect(() => configFromData(base, { overrides: ['views.globalSize=100000'] })).toThrow(
