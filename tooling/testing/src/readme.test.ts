@@ -13,7 +13,7 @@
  * - A block marked `_Not run by CI: <reason>_` right above its fence is reported as skipped with that reason.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,13 +34,17 @@ const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 /** Output of a failed run, cut to its end (where the error is). */
 const tail = (s: string | null | undefined) => (s ?? '').slice(-3000);
 
-function hostDir(readme: string): string {
-  const dir = dirname(join(REPO_ROOT, readme));
-  return dir === REPO_ROOT ? join(REPO_ROOT, 'apps', 'trainer') : dir;
+/** The README's own package when it can resolve every package the block imports, else apps/trainer (depends on all libraries). */
+function hostDir(block: ReadmeBlock): string {
+  const dir = dirname(join(REPO_ROOT, block.readme));
+  if (dir === REPO_ROOT) return join(REPO_ROOT, 'apps', 'trainer');
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const known = new Set([pkg.name, ...Object.keys({ ...pkg.dependencies, ...pkg.devDependencies, ...pkg.peerDependencies })]);
+  return importedPackages(block.code).every((p) => known.has(p)) ? dir : join(REPO_ROOT, 'apps', 'trainer');
 }
 
 function runTs(block: ReadmeBlock): void {
-  const dir = join(hostDir(block.readme), '.readme-check');
+  const dir = join(hostDir(block), '.readme-check');
   mkdirSync(dir, { recursive: true });
   if (!scratch.includes(dir)) scratch.push(dir);
   const file = join(dir, `${block.readme.replace(/[^A-Za-z0-9]+/g, '-')}-${block.line}.ts`);
