@@ -35,6 +35,13 @@ describe('shipped configs', () => {
     expect(c.views).toMatchObject({ numGlobal: 2, numLocal: 2, globalSize: 32, localSize: 16 });
     expect(c.optimizer.weightDecayEnd).toBe(0.4); // inherited
   });
+
+  it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
+    const c = loadConfig('lss-b16-k400', { overrides: ['data.root=/data/k400', 'model.clip=/models/clip-vit-base-patch16'] });
+    expect(c.data.kind).toBe('kinetics400');
+    expect((c.data as { root?: string }).root).toBe('/data/k400');
+    expect(c.model.clip).toBe('/models/clip-vit-base-patch16');
+  });
 });
 
 describe('extends', () => {

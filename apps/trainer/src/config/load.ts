@@ -182,6 +182,7 @@ interface Def {
   element?: Schema;
   items?: Schema[];
   options?: Schema[];
+  /** z.enum's members (zod 4 keeps them here, not in `values`). */
   entries?: Record<string, string | number>;
   values?: unknown[];
   discriminator?: string;
@@ -245,7 +246,10 @@ export function applyOverride(data: JsonObject, assignment: string, schema: Sche
       const arm = def.options?.find((o) => {
         const d = defOf(unwrap(o).schema);
         const lit = d.shape?.[def.discriminator as string];
-        return lit !== undefined && (defOf(lit).values ?? []).includes(current);
+        if (lit === undefined) return false;
+        // The discriminator is a z.literal (values) or a z.enum (entries), e.g. data.kind.
+        const ld = defOf(unwrap(lit).schema);
+        return (ld.values ?? Object.values(ld.entries ?? {})).includes(current);
       });
       if (!arm) {
         throw new ConfigError(
