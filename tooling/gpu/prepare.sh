@@ -15,7 +15,7 @@ xz -9 -T2 -c "$(command -v node)" > "$out/node.xz"
 cp -r /usr/include/node "$out/node-include/"
 cp packages/backend-torch/node_modules/node-addon-api/*.h "$out/node-include/"
 cp packages/backend-torch/src/native/addon.cc packages/backbone/bench/torch_bench.py "$out/"
-node packages/backend-torch/node_modules/esbuild/bin/esbuild tooling/gpu/check.ts --bundle --platform=node --format=esm \
+packages/backend-torch/node_modules/.bin/esbuild tooling/gpu/check.ts --bundle --platform=node --format=esm \
   --target=node20 --main-fields=module,main --conditions=@lss/source --ignore-annotations \
   --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
   --outfile="$out/check.mjs" --log-level=error

@@ -116,6 +116,10 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(report.model.kind).toBe('clip');
     expect(report.promptSet?.templates).toEqual(['{}', 'a video of a person {}.']);
     expect(report.settings.textEngine).toBe('onnx');
+    // The report records how test views were made: sampler, clips x crops, resize, crop fraction, interpolation, normalisation.
+    expect(report.settings.testProtocol).toMatch(
+      /^uniform sampler, \d+ clip\(s\) x \d+ crop\(s\) of \d+ frames, short side \d+ \(bicubic\), crop \d+ \(fraction 1\), CLIP mean\/std$/,
+    );
     expect(r.out).toContain('| **mean ± std (3 splits)** |');
     // Every split's 3 test videos were embedded once and cached: 9 videos in the cache.
     const cacheDirs = readdirSync(join(dir, 'cache'));

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
 import { writeFileAtomic } from '@lss/core/node';
 import type { SplitNumber } from '@lss/data/node';
+import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSpec } from './datasets.js';
 import { classifyVideo, evaluateKnn, evaluateLinearProbe, evaluateZeroShot } from './evaluate.js';
@@ -65,6 +66,11 @@ Linear probe
   --no-normalize    do not L2-normalise features before the probe
   --sgd             SVT-style SGD probe: --epochs N --lr BASE_LR --batch-size N --momentum M --weight-decay W
   --export DIR      write the probe's features as .npy for scikit-learn
+
+Distributed (under torchrun --no_python ... node lss-eval ...; see @lss/distributed)
+  --dist-url URL    tcp://host:port or file:///path instead of torchrun's MASTER_ADDR/MASTER_PORT
+  --dist-timeout S  seconds a rank waits for the others (default 1800)
+  Feature extraction is sharded over the ranks; rank 0 prints and writes the report.
 
 Output
   --out DIR         report.json, report.md and confusion-split-*.svg (default runs/eval/<command>-<dataset>-<time>)
@@ -130,6 +136,8 @@ const OPTIONS = {
   out: { type: 'string' },
   quiet: { type: 'boolean' },
   ffmpeg: { type: 'string' },
+  'dist-url': { type: 'string' },
+  'dist-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -288,6 +296,44 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     if (!(BACKEND_NAMES as readonly string[]).includes(backend))
       throw new ConfigError(`--backend: received ${JSON.stringify(backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
     if (tf.getBackend() !== backend) io.stderr(`lss-eval: ${describeBackend(await initBackend(backend))}\n`);
+    const group = await joinProcessGroup(values, io);
+    try {
+      return await runCommand(command, values, positionals, group ? quietUnlessRankZero(io, group.rank) : io, group);
+    } finally {
+      group?.destroy();
+    }
+  } catch (error) {
+    if (error instanceof LssError) {
+      io.stderr(`lss-eval ${command}: ${error.name}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** The process group when started by torchrun (or with --dist-url and RANK/WORLD_SIZE), else undefined. */
+async function joinProcessGroup(values: Values, io: CliIo): Promise<ProcessGroup | undefined> {
+  const rdv = rendezvousFromEnv(process.env, values['dist-url']);
+  if (!rdv) return undefined;
+  const timeoutS = num(values, 'dist-timeout', (v) => v > 0, 'a positive number of seconds') ?? 1800;
+  const group = await ProcessGroup.init({ ...rdv, timeoutMs: timeoutS * 1000 });
+  io.stderr(`lss-eval: rank ${group.rank} of ${group.worldSize} (${group.backend}, ${rdv.initMethod}), features sharded over ranks\n`);
+  return group;
+}
+
+/** Ranks other than 0 print nothing on stdout (rank 0 reports); warnings still go to stderr with the rank. */
+function quietUnlessRankZero(io: CliIo, rank: number): CliIo {
+  return rank === 0 ? io : { stdout: () => undefined, stderr: (t) => io.stderr(`[rank ${rank}] ${t}`) };
+}
+
+async function runCommand(
+  command: string,
+  values: Values,
+  positionals: readonly string[],
+  io: CliIo,
+  group: ProcessGroup | undefined,
+): Promise<number> {
+  {
     const role = values.role;
     if (role !== undefined && role !== 'teacher' && role !== 'student')
       throw new ConfigError(`--role: received ${JSON.stringify(role)}; expected teacher or student.`);
@@ -325,7 +371,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       model,
       modelOptions,
       views,
-      progress: !values.quiet,
+      progress: !values.quiet && (group?.rank ?? 0) === 0,
+      ...(group ? { shard: group } : {}),
       onWarning: (line: string) => io.stderr(`[lss-eval] ${line}\n`),
       ...(maxBadFraction !== undefined ? { maxBadFraction } : {}),
       ...(values['no-cache'] ? {} : { cacheDir: values.cache ?? '.lss-cache/features' }),
@@ -351,8 +398,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       return 0;
     }
     const dataset = parseDataset(values);
+    // Rank 0 alone writes the report (every rank computes the same metrics from the gathered features).
     const outDir =
-      values.out ?? join('runs', 'eval', `${command}${values.transductive ? '-transductive' : ''}-${dataset.kind}-${timestamp()}`);
+      (group?.rank ?? 0) !== 0
+        ? undefined
+        : (values.out ?? join('runs', 'eval', `${command}${values.transductive ? '-transductive' : ''}-${dataset.kind}-${timestamp()}`));
     let report: EvalReport;
     if (command === 'zero-shot') {
       const iterations = num(values, 'iterations', (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
@@ -414,13 +464,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         ...(temperature !== undefined ? { temperature } : {}),
       });
     }
-    printReport(io, report, outDir);
+    if (outDir) printReport(io, report, outDir);
     return 0;
-  } catch (error) {
-    if (error instanceof LssError) {
-      io.stderr(`lss-eval ${command}: ${error.name}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
   }
 }

@@ -13,7 +13,7 @@ import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } f
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
 import { ensureWritableDir } from '@lss/core/node';
-import type { VideoSample } from '@lss/data';
+import { describeTestProtocol, type VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
@@ -21,6 +21,7 @@ import { exportFeatures } from './export.js';
 import {
   checkViews,
   DEFAULT_MAX_BAD_FRACTION,
+  type ExtractFeaturesOptions,
   extractFeatures,
   type FeatureSample,
   type HostViews,
@@ -43,6 +44,7 @@ import {
   writeReport,
 } from './report.js';
 import { runSgdProbe, SGD_PROBE_DEFAULTS, type SgdProbeOptions } from './sgd-probe.js';
+import { extractFeaturesSharded, type FeatureShard } from './sharded.js';
 import {
   averageNormalizedViews,
   TRANSDUCTIVE_DEFAULTS,
@@ -78,6 +80,11 @@ export interface EvaluateCommonOptions {
   readonly maxBadFraction?: number;
   /** Warning lines (skipped videos, dataset notes); default: stderr with an `[lss-eval]` prefix. */
   readonly onWarning?: (line: string) => void;
+  /**
+   * Shard feature extraction over the ranks of a distributed job (`lss-eval` under torchrun): each rank
+   * embeds its part, every rank gets all the features and computes the same metrics.
+   */
+  readonly shard?: FeatureShard;
 }
 
 /** The default view loader: `@lss/data`'s test views (uniform clips, short side resize, crops), CLIP-normalised. */
@@ -153,7 +160,8 @@ function samplesOf(samples: readonly VideoSample[]): FeatureSample[] {
 }
 
 async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, samples: readonly VideoSample[], label: string) {
-  const f = await extractFeatures({
+  const extract = options.shard ? (o: ExtractFeaturesOptions) => extractFeaturesSharded(o, options.shard as FeatureShard) : extractFeatures;
+  const f = await extract({
     model: p.model,
     samples: samplesOf(samples),
     views: p.views,
@@ -197,6 +205,8 @@ function viewsLabel(v: ViewSettings): string {
 function commonSettings(p: Prepared, options: EvaluateCommonOptions): Record<string, unknown> {
   return {
     testViews: viewsLabel(p.views),
+    // Sampler, resize and crop fraction, interpolation and normalisation of the default loader (CLIP's _transform).
+    testProtocol: options.loadViews ? 'custom view loader' : describeTestProtocol({ ...p.views, normalize: true }),
     videoFeature: 'mean of the L2-normalised view features',
     backend: tf.getBackend(),
     maxBadFraction: options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION,

@@ -5,8 +5,10 @@
  * (works for safetensors-only folders), with the Hugging Face tokenizer of the same folder; a
  * folder with `onnx/text_model.onnx` but no loaded CLIP uses the ONNX engine instead.
  */
+
+import { existsSync, readFileSync } from 'node:fs';
 import type { ClipModel } from '@lss/backbone';
-import { type ConceptSpace, createTokenizedTextEncoder, type TextEncoder } from '@lss/concepts';
+import { type ConceptSpace, createTokenizedTextEncoder, type DescribedCategory, type TextEncoder } from '@lss/concepts';
 import {
   buildOrLoadCachedCategorySpace,
   buildOrLoadCachedDescriptionSpace,
@@ -68,7 +70,8 @@ export async function buildRunConcepts(config: TrainConfig, clip: ClipModel | nu
       'The concept spaces need a CLIP text encoder: set model.clip (a Hugging Face CLIP folder) or concepts.textModel. Random-init runs (model.clip: null) still need one for the text side.',
     );
   }
-  const set = loadLabelSet(c.categories);
+  const world = c.categories === 'world' || c.categories === 'world-vocabulary' ? readWorldConcepts(c.world, c.categories) : null;
+  const set = world ?? loadLabelSet(c.categories as 'lss-a' | 'lss-b' | 'lss-c');
   const limit = Math.min(c.limitCategories ?? set.labels.length, set.labels.length);
   const labels = set.labels.slice(0, limit);
   const templates = c.templates === 'default' ? undefined : loadPromptTemplates(c.templates);
@@ -83,7 +86,9 @@ export async function buildRunConcepts(config: TrainConfig, clip: ClipModel | nu
     );
     let description: CachedSpace | undefined;
     if (c.descriptions) {
-      const { categories, sources } = describedCategoriesForLabelSet(set);
+      const { categories, sources } = world
+        ? { categories: world.described, sources: [`${c.world} descriptions`] }
+        : describedCategoriesForLabelSet(set as ReturnType<typeof loadLabelSet>);
       const wanted = new Set(labels);
       const described = categories.filter((d) => wanted.has(d.id));
       if (described.length === 0)
@@ -105,6 +110,37 @@ export async function buildRunConcepts(config: TrainConfig, clip: ClipModel | nu
   } finally {
     await encoder.dispose?.();
   }
+}
+
+/**
+ * The concept inputs of a synthetic action world (`world.json` of `generateActionWorld`): its action names
+ * (`world`, an lss-a style space of the world's own labels) or its larger generated vocabulary
+ * (`world-vocabulary`, lss-b style), and the world's descriptions of its actions.
+ */
+export function readWorldConcepts(
+  path: string | null,
+  kind: 'world' | 'world-vocabulary',
+): { name: string; labels: readonly string[]; described: DescribedCategory[] } {
+  if (!path)
+    throw new ConfigError(`concepts.categories ${kind} needs concepts.world (the world.json of a synthetic action world); received null.`);
+  if (!existsSync(path)) {
+    throw new ConfigError(
+      `concepts.world ${path} does not exist; expected the world.json written by generateActionWorld (@lss/data/node).`,
+    );
+  }
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+    actions?: { name: string; descriptions: string[] }[];
+    vocabulary?: string[];
+  };
+  if (!Array.isArray(manifest.actions) || !Array.isArray(manifest.vocabulary)) {
+    throw new ConfigError(`${path} has no actions/vocabulary arrays; expected the world.json written by generateActionWorld.`);
+  }
+  const names = manifest.actions.map((a) => a.name);
+  return {
+    name: kind === 'world' ? `world actions (${names.length})` : `world vocabulary (${manifest.vocabulary.length})`,
+    labels: kind === 'world' ? names : manifest.vocabulary,
+    described: manifest.actions.map((a) => ({ id: a.name, descriptions: a.descriptions })),
+  };
 }
 
 /** The spaces as tensors for the step (the caller disposes them with {@link disposeConceptTensors}). */

@@ -4,9 +4,10 @@
  * files and the same frames in the same run. Also times the full SVT multi-view load (2 global 8x224^2 + 8 local
  * 8x96^2 views with augmentations) through `VideoLoader`.
  *
- *   pnpm --filter @lss/data bench            # or: npx tsx --conditions=@lss/source bench/decode-bench.ts [numClips]
+ *   pnpm --filter @lss/data bench            # or: npx tsx --conditions=@lss/source bench/decode-bench.ts [numClips] [rounds]
  *
- * Needs /usr/bin/python3 with PyAV for the comparison (skipped with a note otherwise).
+ * Every configuration runs once per round, rounds interleaved (default 3), and the best and median rounds are
+ * reported. Needs /usr/bin/python3 with PyAV for the comparison (skipped with a note otherwise).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SVT_VIEW_CONFIG, sampleFrameIndices } from '@lss/data';
-import { decodeFrames, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
+import { decodeFrames, describeFfmpeg, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const numClips = Number(process.argv[2] ?? 8);
@@ -94,75 +95,112 @@ async function oursPass(
   return { seconds: (performance.now() - t0) / 1000, means };
 }
 
-const cores = availableParallelism();
-const binaries = [
-  { label: '@ffmpeg-installer (static 2018 build)', path: installerFfmpegPath() },
-  { label: 'default (resolveFfmpeg)', path: resolveFfmpeg().path },
-].filter((b, i, all): b is { label: string; path: string } => !!b.path && all.findIndex((o) => o.path === b.path) === i);
-const files = makeVideos(binaries[0]!.path);
-console.log(`${files.length} clips (10 s, 320x240, 25 fps, H.264/MP4 and Xvid/AVI alternating), ${T} frames at ${SIZE}x${SIZE} per clip`);
-console.log(
-  `machine: ${cores} cores, load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
-
-const results: Record<string, number> = {};
-const oursMeans = new Map<string, number[][]>();
-for (const bin of binaries) {
-  await oursPass(files.slice(0, 2), bin.path, 1); // warm the page cache
-  const seq = await oursPass(files, bin.path, 1);
-  const seqThreads = await oursPass(files, bin.path, 1, undefined, 0);
-  const par = await oursPass(files, bin.path, cores);
-  const cache = new Map();
-  await oursPass(files, bin.path, cores, cache);
-  const parCached = await oursPass(files, bin.path, cores, cache);
-  oursMeans.set(bin.label, seq.means);
-  results[`ours ${bin.label} sequential`] = files.length / seq.seconds;
-  results[`ours ${bin.label} sequential, ffmpeg -threads auto`] = files.length / seqThreads.seconds;
-  results[`ours ${bin.label} parallel x${cores}`] = files.length / par.seconds;
-  results[`ours ${bin.label} parallel x${cores}, probe cached`] = files.length / parCached.seconds;
-  console.log(`ours, ffmpeg ${bin.label} = ${bin.path}`);
-  console.log(`  sequential (probe + decode, 2 processes per clip): ${(files.length / seq.seconds).toFixed(2)} clips/s`);
-  console.log(`  sequential, ffmpeg -threads auto:                 ${(files.length / seqThreads.seconds).toFixed(2)} clips/s`);
-  console.log(`  ${cores} clips at once:                            ${(files.length / par.seconds).toFixed(2)} clips/s`);
-  console.log(`  ${cores} at once, probe cached (epoch >= 2):       ${(files.length / parCached.seconds).toFixed(2)} clips/s`);
+/** CPU seconds of this process (all threads) plus its reaped children (ffmpeg). */
+function cpuSeconds(): number {
+  const own = process.cpuUsage();
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (own.user + own.system) / 1e6 + (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-const jobsFile = join(tmpdir(), 'lss-data-bench', 'jobs.json');
-const jobs = await Promise.all(
-  files.map(async (path) => {
-    const info = await probeVideo(path, { ffmpegPath: binaries[0]!.path });
-    return { path, indices: sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames: T }), size: SIZE };
-  }),
+const cores = availableParallelism();
+const rounds = Number(process.argv[3] ?? 3);
+const ffmpeg = resolveFfmpeg();
+const files = makeVideos(installerFfmpegPath() ?? ffmpeg.path);
+console.log(`${files.length} clips (10 s, 320x240, 25 fps, H.264/MP4 and Xvid/AVI alternating), ${T} frames at ${SIZE}x${SIZE} per clip`);
+console.log(describeFfmpeg(ffmpeg));
+console.log(
+  `machine: ${cores} cores, SHARED with other jobs: load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at the start; figures are noisy, compare within this run only`,
 );
+
+// One probe per file, reused by every pass (what VideoLoader and the trainer do from the second epoch on).
+const infos = new Map(await Promise.all(files.map(async (path) => [path, await probeVideo(path, { ffmpegPath: ffmpeg.path })] as const)));
+const jobs = files.map((path) => ({
+  path,
+  indices: sampleFrameIndices({ numFramesTotal: infos.get(path)!.numFrames, numFrames: T }),
+  size: SIZE,
+}));
+const jobsFile = join(tmpdir(), 'lss-data-bench', 'jobs.json');
 writeFileSync(jobsFile, JSON.stringify(jobs));
-const py = spawnSync('/usr/bin/python3', [join(here, 'pyav_decode.py'), jobsFile, String(cores)], { encoding: 'utf8' });
-if (py.status !== 0) {
-  console.log(
-    `PyAV comparison skipped: /usr/bin/python3 with av failed (${(py.stderr || py.error?.message || '').trim().split('\n').pop()})`,
+const hasPyav = spawnSync('/usr/bin/python3', ['-c', 'import av'], { stdio: 'ignore' }).status === 0;
+if (!hasPyav) console.log('PyAV comparison skipped: /usr/bin/python3 cannot import av (apt-get install python3-av).');
+
+function pyavPass(mode: 'sequential' | 'threads', workers: number): { seconds: number; cpu: number; means: number[][]; version: string } {
+  const py = spawnSync('/usr/bin/python3', [join(here, 'pyav_decode.py'), jobsFile, mode, String(workers)], { encoding: 'utf8' });
+  if (py.status !== 0) throw new Error(`PyAV pass failed: ${py.stderr}`);
+  const out = JSON.parse(py.stdout) as { seconds: number; cpu: number; means: number[][]; av_version: string };
+  return { seconds: out.seconds, cpu: out.cpu, means: out.means, version: out.av_version };
+}
+
+type Config = { name: string; run: () => Promise<{ seconds: number; cpu?: number; means?: number[][] }> };
+const configs: Config[] = [
+  { name: 'ours sequential, probe cached, ffmpeg -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
+  { name: 'ours sequential, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
+  { name: 'ours sequential, probe + decode (first epoch)', run: () => oursPass(files, ffmpeg.path, 1, undefined, 0) },
+  { name: 'ours 2 at once, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+];
+let pyavVersion = '';
+if (hasPyav) {
+  configs.push(
+    {
+      name: 'PyAV sequential (thread_type AUTO)',
+      run: async () => {
+        const r = pyavPass('sequential', 1);
+        pyavVersion = r.version;
+        return r;
+      },
+    },
+    { name: 'PyAV 2 at once (thread pool, thread_type AUTO)', run: async () => pyavPass('threads', 2) },
   );
-} else {
-  const pyav = JSON.parse(py.stdout) as { av_version: string; sequential_s: number; threads_s: number; workers: number; means: number[][] };
-  const pySeq = files.length / pyav.sequential_s;
-  const pyPar = files.length / pyav.threads_s;
-  console.log(`PyAV ${pyav.av_version} (thread_type AUTO), decode + to_ndarray(224x224 rgb24):`);
-  console.log(`  sequential:                                      ${pySeq.toFixed(2)} clips/s`);
-  console.log(`  ${pyav.workers} clips at once (thread pool):                 ${pyPar.toFixed(2)} clips/s`);
-  // Cross-check: the same frames (mean pixel value per frame; scalers may differ slightly between builds).
-  for (const [label, means] of oursMeans) {
-    let worst = 0;
-    pyav.means.forEach((clip, c) => {
-      clip.forEach((m, k) => {
-        worst = Math.max(worst, Math.abs(m - (means[c]?.[k] ?? Number.NaN)));
-      });
+}
+await oursPass(files.slice(0, 2), ffmpeg.path, 1, infos); // warm the page cache
+const seconds = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+const cpus = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+const meansOf = new Map<string, number[][]>();
+for (let r = 0; r < rounds; r++) {
+  // Interleaved: every configuration once per round, so load changes hit them alike.
+  for (const config of configs) {
+    const cpu0 = cpuSeconds();
+    const out = await config.run();
+    // CPU time is far less sensitive to the shared machine's load than wall time.
+    cpus.get(config.name)!.push(out.cpu ?? cpuSeconds() - cpu0);
+    seconds.get(config.name)!.push(out.seconds);
+    if (out.means) meansOf.set(config.name, out.means);
+  }
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log(`\nclips/s over ${rounds} interleaved rounds (best = from the fastest round, median = from the median round):`);
+const rate = new Map<string, { best: number; median: number }>();
+for (const [name, xs] of seconds) {
+  const best = files.length / Math.min(...xs);
+  const med = files.length / median(xs);
+  rate.set(name, { best, median: med });
+  const cpuPerClip = (median(cpus.get(name)!) / files.length) * 1000;
+  console.log(`  ${name.padEnd(52)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
+}
+if (hasPyav) {
+  console.log(`PyAV ${pyavVersion}: ratios of medians (>= 1.0 means at least PyAV's speed):`);
+  const pySeq = rate.get('PyAV sequential (thread_type AUTO)')!.median;
+  const pyPar = rate.get('PyAV 2 at once (thread pool, thread_type AUTO)')!.median;
+  for (const [name, r] of rate) {
+    if (name.startsWith('PyAV')) continue;
+    const base = name.includes('2 at once') ? pyPar : pySeq;
+    console.log(`  ${name.padEnd(52)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
+  }
+  // Cross-check: the same frames (mean pixel value per frame; the two resizers differ slightly).
+  const ours = meansOf.get('ours sequential, probe cached, ffmpeg -threads auto')!;
+  const theirs = meansOf.get('PyAV sequential (thread_type AUTO)')!;
+  let worst = 0;
+  theirs.forEach((clip, c) => {
+    clip.forEach((m, k) => {
+      worst = Math.max(worst, Math.abs(m - (ours[c]?.[k] ?? Number.NaN)));
     });
-    console.log(`  same frames as ours (${label}): largest per-frame mean difference ${worst.toFixed(2)} (of 255)`);
-  }
-  for (const [name, value] of Object.entries(results)) {
-    const base = name.includes('sequential') ? pySeq : pyPar;
-    console.log(`ratio ${name} / PyAV ${name.includes('sequential') ? 'sequential' : 'parallel'}: ${(value / base).toFixed(2)}`);
-  }
+  });
+  console.log(`  same frames as PyAV: largest per-frame mean difference ${worst.toFixed(2)} (of 255)`);
 }
 
 // Full SVT views through the loader: 2 global (8 x 224^2) + 8 local (8 x 96^2), augmentations applied.
@@ -170,14 +208,8 @@ const loader = new VideoLoader({
   dataset: files.map((path) => ({ path, label: 0, className: 'bench' })),
   batchSize: 2,
   views: { mode: 'train', config: SVT_VIEW_CONFIG },
-  ffmpegPath: binaries[0]!.path,
+  ffmpegPath: ffmpeg.path,
 });
-/** CPU seconds of this process (all threads) plus its reaped children (ffmpeg). */
-function cpuSeconds(): number {
-  const own = process.cpuUsage();
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (own.user + own.system) / 1e6 + (Number(fields[13]) + Number(fields[14])) / 100;
-}
 const cpu0 = cpuSeconds();
 const t0 = performance.now();
 for await (const _batch of loader.epoch(0)) {

@@ -1,9 +1,8 @@
 """PyAV peer of bench/decode-bench.ts: decodes the same frames of the same files and resizes them to 224x224 rgb24.
 
-Reads a JSON job list [{"path": ..., "indices": [...], "size": 224}] from argv[1]; prints one JSON object with the
-wall time of each pass and per-frame mean pixel values (for the cross-check against ffmpeg's frames).
-Modes: "sequential" (one clip after another) and "threads" (a thread pool of `workers` clips at once; PyAV releases
-the GIL while decoding). Decoder threading: thread_type = "AUTO" (frame + slice threads), as the FACTS.md numbers.
+Reads a JSON job list [{"path": ..., "indices": [...], "size": 224}] from argv[1] and runs ONE pass in the mode of
+argv[2]: "sequential" (one clip after another) or "threads" (a thread pool of argv[3] clips at once; PyAV releases
+the GIL while decoding). Prints the pass's wall time (Python start-up and imports excluded) and per-frame means. Decoder threading: thread_type = "AUTO" (frame + slice threads), as the FACTS.md numbers.
 """
 import json
 import sys
@@ -35,19 +34,20 @@ def decode_clip(job):
 
 
 def main():
+    """argv: jobs.json mode workers; mode "sequential" or "threads". Prints {"seconds": ..., "means": ...} for one pass."""
     jobs = json.load(open(sys.argv[1]))
-    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    result = {"av_version": av.__version__}
+    mode = sys.argv[2] if len(sys.argv) > 2 else "sequential"
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     t0 = time.perf_counter()
-    means = [decode_clip(job) for job in jobs]
-    result["sequential_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(decode_clip, jobs))
-    result["threads_s"] = time.perf_counter() - t0
-    result["workers"] = workers
-    result["means"] = means
-    print(json.dumps(result))
+    c0 = time.process_time()
+    if mode == "sequential":
+        means = [decode_clip(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            means = list(pool.map(decode_clip, jobs))
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    print(json.dumps({"av_version": av.__version__, "mode": mode, "workers": workers, "seconds": seconds, "cpu": cpu, "means": means}))
 
 
 if __name__ == "__main__":

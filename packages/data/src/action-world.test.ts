@@ -20,13 +20,17 @@ function darkFraction(still: { data: Uint8Array }): number {
 }
 
 describe('the synthetic action world', () => {
-  it('has at least 10 actions, each with a name, a description and caption phrases, all distinct', () => {
+  it('has at least 10 actions, each with a name, four descriptions and caption phrases, all distinct', () => {
     expect(WORLD_ACTIONS.length).toBeGreaterThanOrEqual(10);
-    for (const key of ['id', 'name', 'description'] as const)
-      expect(new Set(WORLD_ACTIONS.map((a) => a[key])).size).toBe(WORLD_ACTIONS.length);
+    for (const key of ['id', 'name'] as const) expect(new Set(WORLD_ACTIONS.map((a) => a[key])).size).toBe(WORLD_ACTIONS.length);
+    const all = WORLD_ACTIONS.flatMap((a) => a.descriptions);
+    expect(new Set(all).size).toBe(all.length);
     for (const a of WORLD_ACTIONS) {
       expect(a.id).toMatch(/^[A-Z][A-Za-z]+$/);
-      expect(a.description.split(' ').length).toBeGreaterThanOrEqual(8);
+      // The name is the UCF-101 normalisation of the folder name (CamelCase split, lower case).
+      expect(a.name).toBe(a.id.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase());
+      expect(a.descriptions.length).toBeGreaterThanOrEqual(4);
+      for (const d of a.descriptions) expect(d.split(' ').length).toBeGreaterThanOrEqual(6);
       expect(a.phrases[0]).toBe(a.name);
     }
   });
@@ -52,8 +56,8 @@ describe('the synthetic action world', () => {
 
   it('time order carries information a frame cannot: a squat down is a stand up played backwards', () => {
     for (const [forward, backward] of [
-      ['SquatDown', 'StandUp'],
-      ['RaiseArm', 'LowerArm'],
+      ['SquattingDown', 'StandingUp'],
+      ['RaisingAnArm', 'LoweringAnArm'],
     ] as const) {
       for (const seed of [1, 2, 3]) {
         for (const p of [0, 0.2, 0.5, 0.9, 1]) {
@@ -68,7 +72,7 @@ describe('the synthetic action world', () => {
       }
     }
     // Videos move: frames of one clip differ.
-    const clip = renderActionVideo({ label: label('SquatDown'), groupSeed: 4, seed: 9, size: 32, numFrames: 8 });
+    const clip = renderActionVideo({ label: label('SquattingDown'), groupSeed: 4, seed: 9, size: 32, numFrames: 8 });
     expect(frameDiff(clip, 0, 7)).toBeGreaterThan(3);
   });
 

@@ -20,14 +20,17 @@
 import { ConfigError, SeededRandom } from '@lss/core';
 import type { RgbFrames } from './types.js';
 
-/** One action of the world: folder name (UCF-101 style), category name, description, caption phrases. */
+/** One action of the world: folder name (UCF-101 style), category name, descriptions, caption phrases. */
 export interface WorldAction {
-  /** CamelCase folder and class name, as UCF-101's (`SquatDown`). */
+  /** CamelCase folder and class name, as UCF-101's (`SquattingDown`). */
   readonly id: string;
-  /** Category name for the category concept space and zero-shot prompts ("squatting down"). */
+  /**
+   * Category name for the category concept space and zero-shot prompts ("squatting down"); equals
+   * `normalizeLabel(id)` of `@lss/concepts`, so the UCF-101 zero-shot protocol prompts with it unchanged.
+   */
   readonly name: string;
-  /** One-sentence description for the description concept space, written for this world. */
-  readonly description: string;
+  /** Four short descriptions for the description concept space (LSS uses 4-6 per class), written for this world. */
+  readonly descriptions: readonly string[];
   /** Verb phrases the still captions use ("squatting down", "bending the knees to squat"). */
   readonly phrases: readonly string[];
 }
@@ -37,73 +40,133 @@ export const WORLD_ACTIONS: readonly WorldAction[] = [
   {
     id: 'Waving',
     name: 'waving',
-    description: 'a person holds one arm up above the shoulder and swings the forearm from side to side',
+    descriptions: [
+      'a person holds one arm up above the shoulder and swings the forearm from side to side',
+      'one hand is raised high and moves left and right again and again',
+      'the elbow stays up while the hand goes back and forth',
+      'a greeting with a lifted arm that rocks side to side',
+    ],
     phrases: ['waving', 'waving a hand', 'waving hello', 'waving one arm'],
   },
   {
-    id: 'RaiseArm',
+    id: 'RaisingAnArm',
     name: 'raising an arm',
-    description: 'a person lifts one arm from the side of the body up above the head',
+    descriptions: [
+      'a person lifts one arm from the side of the body up above the head',
+      'one hand starts low at the hip and ends high in the air',
+      'the arm swings upward once and stays up',
+      'an arm goes from hanging down to pointing at the sky',
+    ],
     phrases: ['raising an arm', 'raising one arm', 'lifting an arm', 'putting a hand up'],
   },
   {
-    id: 'LowerArm',
+    id: 'LoweringAnArm',
     name: 'lowering an arm',
-    description: 'a person brings one raised arm down to the side of the body',
+    descriptions: [
+      'a person brings one raised arm down to the side of the body',
+      'one hand starts high above the head and ends low at the hip',
+      'the arm swings downward once and stays down',
+      'an arm goes from pointing at the sky to hanging down',
+    ],
     phrases: ['lowering an arm', 'lowering one arm', 'bringing an arm down', 'putting a hand down'],
   },
   {
-    id: 'SquatDown',
+    id: 'SquattingDown',
     name: 'squatting down',
-    description: 'a person bends the knees and lowers the hips from standing to a squat',
+    descriptions: [
+      'a person bends the knees and lowers the hips from standing to a squat',
+      'the body gets lower as the knees bend outward',
+      'starts standing tall and ends crouched near the ground',
+      'the hips sink down while the arms come forward for balance',
+    ],
     phrases: ['squatting down', 'squatting', 'crouching down', 'bending the knees'],
   },
   {
-    id: 'StandUp',
+    id: 'StandingUp',
     name: 'standing up',
-    description: 'a person straightens the legs and rises from a squat to standing',
+    descriptions: [
+      'a person straightens the legs and rises from a squat to standing',
+      'the body gets taller as the knees straighten',
+      'starts crouched near the ground and ends standing tall',
+      'the hips rise while the arms come back down to the sides',
+    ],
     phrases: ['standing up', 'getting up', 'rising from a squat', 'straightening up'],
   },
   {
-    id: 'JumpingJack',
-    name: 'doing jumping jacks',
-    description: 'a person jumps while spreading the legs and raising both arms, then brings them back together',
-    phrases: ['doing jumping jacks', 'doing a jumping jack', 'doing star jumps', 'exercising with jumping jacks'],
+    id: 'JumpingJacks',
+    name: 'jumping jacks',
+    descriptions: [
+      'a person jumps while spreading the legs and raising both arms, then brings them back together',
+      'arms and legs open into a star shape and close again, over and over',
+      'both hands meet above the head while the feet land wide apart',
+      'a rhythmic exercise of opening and closing the arms and legs',
+    ],
+    phrases: ['jumping jacks', 'doing jumping jacks', 'doing star jumps', 'doing a jumping jack'],
   },
   {
     id: 'Clapping',
     name: 'clapping',
-    description: 'a person bends both elbows and brings the hands together in front of the chest again and again',
+    descriptions: [
+      'a person bends both elbows and brings the hands together in front of the chest again and again',
+      'both hands meet and part in front of the body',
+      'the forearms swing inward and outward with bent elbows',
+      'repeated applause with both arms held in front',
+    ],
     phrases: ['clapping', 'clapping hands', 'applauding', 'clapping both hands'],
   },
   {
     id: 'Kicking',
     name: 'kicking',
-    description: 'a person swings one leg up and out and brings it back to the ground',
+    descriptions: [
+      'a person swings one leg up and out and brings it back to the ground',
+      'one foot leaves the ground and rises high to the side',
+      'the body stands on one leg while the other leg strikes out',
+      'a single fast swing of a leg away from the body',
+    ],
     phrases: ['kicking', 'kicking a leg', 'doing a kick', 'kicking out one leg'],
   },
   {
     id: 'Bowing',
     name: 'bowing',
-    description: 'a person bends the upper body forward at the hips and straightens again',
+    descriptions: [
+      'a person bends the upper body forward at the hips and straightens again',
+      'the head and chest lean down towards the ground and come back up',
+      'the legs stay straight while the torso tips forward',
+      'a polite forward bend of the whole upper body',
+    ],
     phrases: ['bowing', 'taking a bow', 'bending forward', 'bowing the upper body'],
   },
   {
     id: 'Walking',
     name: 'walking',
-    description: 'a person steps forward with alternating legs while the arms swing gently',
+    descriptions: [
+      'a person steps forward with alternating legs while the arms swing gently',
+      'the legs scissor back and forth at an easy pace',
+      'the body moves sideways across the scene one step at a time',
+      'each arm swings opposite to the leg on the same side',
+    ],
     phrases: ['walking', 'walking along', 'taking a walk', 'stepping forward'],
   },
   {
     id: 'Running',
     name: 'running',
-    description: 'a person moves fast with long strides, bent arms and knees and the body leaning forward',
+    descriptions: [
+      'a person moves fast with long strides, bent arms and knees and the body leaning forward',
+      'the legs swing far apart with deeply bent knees',
+      'the body crosses the scene quickly with a forward lean',
+      'bent elbows pump back and forth at a fast pace',
+    ],
     phrases: ['running', 'running fast', 'jogging', 'sprinting'],
   },
   {
     id: 'Jumping',
     name: 'jumping',
-    description: 'a person crouches and leaps straight up into the air with the arms raised, then lands',
+    descriptions: [
+      'a person crouches and leaps straight up into the air with the arms raised, then lands',
+      'both feet leave the ground at the same time',
+      'the body bends low and then springs upward',
+      'the arms reach up as the whole body rises off the ground',
+    ],
     phrases: ['jumping', 'jumping up', 'leaping into the air', 'jumping in place'],
   },
 ];
@@ -182,19 +245,19 @@ function poseAt(label: number, p: number, st: Style): Pose {
       pose.armR = 2.55;
       pose.elbowR = 0.35 + 0.65 * a * cyc(st.cycles);
       break;
-    case 'RaiseArm':
+    case 'RaisingAnArm':
       pose.armR = 0.2 + 2.6 * ease(p);
       break;
-    case 'LowerArm':
+    case 'LoweringAnArm':
       pose.armR = 2.8 - 2.6 * ease(p);
       break;
-    case 'SquatDown':
+    case 'SquattingDown':
       squat(pose, a * 0.9 * ease(p));
       break;
-    case 'StandUp':
+    case 'StandingUp':
       squat(pose, a * 0.9 * (1 - ease(p)));
       break;
-    case 'JumpingJack': {
+    case 'JumpingJacks': {
       const c = 0.5 - 0.5 * cyc(st.cycles);
       pose.armR = pose.armL = 0.2 + 2.5 * c * a;
       pose.legR = pose.legL = 0.08 + 0.42 * c * a;

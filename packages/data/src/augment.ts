@@ -14,6 +14,10 @@ import type { RgbFrames } from './types.js';
 export const CLIP_IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 /** CLIP's image standard deviation (RGB). */
 export const CLIP_IMAGE_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+/** ImageNet per-channel mean (torchvision models; ViFi-CLIP and X-CLIP train with it). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet per-channel standard deviation. */
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 /** ITU-R 601-2 luma weights, as PIL's `convert('L')` and torchvision's `rgb_to_grayscale`. */
 const LUMA_R = 0.299;

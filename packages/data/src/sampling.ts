@@ -150,3 +150,79 @@ export function randomResizedCropBox(width: number, height: number, options: Ran
   else if (inRatio > options.ratio[1]) w = Math.round(h * options.ratio[1]);
   return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
 }
+
+/**
+ * The size torchvision's `Resize(shortSide)` gives a `width x height` image: the short side becomes `shortSide`, the
+ * long side `floor(shortSide * long / short)` (torchvision `_compute_resized_output_size`: `int(size * long / short)`),
+ * e.g. 320x240 -> 298x224, not 299x224. CLIP's `_transform` resizes this way before its centre crop.
+ */
+export function resizedShortSide(width: number, height: number, shortSide: number): { width: number; height: number } {
+  if (!(width >= 1 && height >= 1) || !Number.isInteger(shortSide) || shortSide < 1) {
+    throw new ConfigError(
+      `resizedShortSide: need a frame of at least 1x1 and an integer shortSide >= 1; received ${width}x${height}, ${shortSide}.`,
+    );
+  }
+  const long = Math.floor((shortSide * Math.max(width, height)) / Math.min(width, height));
+  return width <= height ? { width: shortSide, height: long } : { width: long, height: shortSide };
+}
+
+/** Python's `round()` (halves to even), which torchvision's `CenterCrop` uses for its offsets. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Square test crops of side `cropSize` at integer offsets in a frame already resized to `width x height`: one crop
+ * is torchvision's `CenterCrop` (offsets `round((side - crop) / 2)`, halves to even); `numCrops > 1` spreads the
+ * crops from one end of the long side to the other (3 = left/centre/right, the 3-crop test of SlowFast/ViFi-CLIP),
+ * centred on the short side.
+ */
+export function testCropBoxes(width: number, height: number, cropSize: number, numCrops: number): CropBox[] {
+  if (!Number.isInteger(numCrops) || numCrops < 1)
+    throw new ConfigError(`testCropBoxes: numCrops must be an integer >= 1; received ${numCrops}.`);
+  if (cropSize > Math.min(width, height)) {
+    throw new ConfigError(`testCropBoxes: crop ${cropSize} is larger than the resized frame ${width}x${height}.`);
+  }
+  const landscape = width >= height;
+  const longSlack = Math.max(width, height) - cropSize;
+  const shortOffset = roundHalfEven((Math.min(width, height) - cropSize) / 2);
+  const boxes: CropBox[] = [];
+  for (let k = 0; k < numCrops; k++) {
+    const along = numCrops === 1 ? roundHalfEven(longSlack / 2) : Math.round((longSlack * k) / (numCrops - 1));
+    boxes.push(
+      landscape
+        ? { x: along, y: shortOffset, width: cropSize, height: cropSize }
+        : { x: shortOffset, y: along, width: cropSize, height: cropSize },
+    );
+  }
+  return boxes;
+}
+
+/** SVT's test clip: frames spaced `stride` apart at `targetFps`, from the start of the video (SVT linear probe / k-NN). */
+export interface SvtTestSampling {
+  readonly numFrames: number;
+  /** Spacing in frames at `targetFps` (SVT: 32). */
+  readonly stride: number;
+  /** Frame rate the stride is counted at (SVT: 30). */
+  readonly targetFps: number;
+}
+
+/** SVT's test sampler: 8 frames 32 apart at 30 fps. */
+export const SVT_TEST_SAMPLING: SvtTestSampling = { numFrames: 8, stride: 32, targetFps: 30 };
+
+/**
+ * Frame indices of SVT's single test clip: frame k sits at time `k * stride / targetFps` seconds from the start, i.e.
+ * index `floor(k * stride * fps / targetFps)`, clamped to the last frame (a short video repeats its last frame).
+ */
+export function sampleSvtTestIndices(numFramesTotal: number, fps: number, sampling: SvtTestSampling = SVT_TEST_SAMPLING): number[] {
+  if (!Number.isInteger(numFramesTotal) || numFramesTotal < 1) {
+    throw new ConfigError(`sampleSvtTestIndices: numFramesTotal must be an integer >= 1; received ${numFramesTotal}.`);
+  }
+  if (!(fps > 0)) throw new ConfigError(`sampleSvtTestIndices: the video's fps must be > 0; received ${fps}. Probe the video first.`);
+  const out: number[] = [];
+  for (let k = 0; k < sampling.numFrames; k++) {
+    out.push(Math.min(numFramesTotal - 1, Math.floor((k * sampling.stride * fps) / sampling.targetFps + 1e-9)));
+  }
+  return out;
+}

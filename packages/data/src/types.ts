@@ -30,6 +30,13 @@ export interface MissingVideo {
   readonly line: number;
 }
 
+/** A file a reader saw and left out of the dataset, with the reason (a warning is emitted for each reader call). */
+export interface SkippedFile {
+  readonly path: string;
+  /** Why it is not a sample: not a video extension, a fifo, a directory named like a video, a broken link. */
+  readonly reason: string;
+}
+
 /** A parsed dataset split: class names, present samples and the videos that were listed but not found. */
 export interface VideoDataset {
   /** Dataset family, for reports: `ucf101`, `hmdb51`, `kinetics400`, `folder`, `list`, `synthetic`. */
@@ -37,6 +44,8 @@ export interface VideoDataset {
   readonly classNames: readonly string[];
   readonly samples: readonly VideoSample[];
   readonly missing: readonly MissingVideo[];
+  /** Files seen but left out (see {@link SkippedFile}); absent or empty when none. */
+  readonly skipped?: readonly SkippedFile[];
 }
 
 /** One view (or a batch of views) as host data. `data.length === shape.reduce(*)`. */
@@ -103,4 +112,16 @@ export function formatMissingSummary(dataset: Pick<VideoDataset, 'name' | 'missi
     `${dataset.name}: ${missing.length} listed video(s) not found on disk (${dataset.samples.length} found); ` +
     `they were left out of the dataset. Check the videos directory or re-download them:\n${listed}${more}`
   );
+}
+
+/** Formats the "skipped files" of a dataset as one paragraph (empty string when none). */
+export function formatSkippedSummary(dataset: Pick<VideoDataset, 'name' | 'skipped' | 'samples'>, maxListed = 10): string {
+  const skipped = dataset.skipped ?? [];
+  if (skipped.length === 0) return '';
+  const listed = skipped
+    .slice(0, maxListed)
+    .map((f) => `  ${f.path}: ${f.reason}`)
+    .join('\n');
+  const more = skipped.length > maxListed ? `\n  ... and ${skipped.length - maxListed} more` : '';
+  return `${dataset.name}: ${skipped.length} file(s) skipped (${dataset.samples.length} videos kept):\n${listed}${more}`;
 }

@@ -1,9 +1,21 @@
 import { ConfigError, SeededRandom } from '@lss/core';
 import { describe, expect, it } from 'vitest';
 import { collateBatch, stackViews } from './batch.js';
-import { sampleTestClipIndices, spatialCrops } from './sampling.js';
+import { resizedShortSide, roundHalfEven, sampleSvtTestIndices, sampleTestClipIndices, testCropBoxes } from './sampling.js';
 import type { RgbFrames } from './types.js';
-import { framesNeeded, planTestViews, planTrainViews, renderView, SVT_VIEW_CONFIG, TEST_VIEW_CONFIG_4X3, type ViewPlan } from './views.js';
+import {
+  describeTestProtocol,
+  framesNeeded,
+  PEER_TEST_PROTOCOL,
+  planTestViews,
+  planTrainViews,
+  renderView,
+  SVT_VIEW_CONFIG,
+  TEST_VIEW_CONFIG_1X1,
+  TEST_VIEW_CONFIG_4X3,
+  testProtocol,
+  type ViewPlan,
+} from './views.js';
 
 const GEOMETRY = { width: 320, height: 240, numFrames: 250 };
 
@@ -75,18 +87,66 @@ describe('planTrainViews (SVT: 2 global x 8 frames at 224 over the whole clip, 8
 });
 
 describe('planTestViews (clips x crops)', () => {
-  it('4 x 3: clip-major, uniform clips, left/centre/right crops', () => {
+  it('4 x 3: clip-major, uniform clips, left/centre/right crops at integer offsets of the resized frame', () => {
     const plans = planTestViews(GEOMETRY, TEST_VIEW_CONFIG_4X3);
     expect(plans).toHaveLength(12);
-    const crops = spatialCrops(320, 240, 3);
+    // torchvision Resize(224) of 320x240: 298x224 (int(224 * 320 / 240) = 298, not 299).
+    const crops = testCropBoxes(298, 224, 224, 3);
     plans.forEach((plan, v) => {
       const clip = Math.floor(v / 3);
       expect(plan.frameIndices).toEqual(sampleTestClipIndices(250, 8, clip, 4));
       expect(plan.crop).toEqual(crops[v % 3]);
+      expect([plan.sourceWidth, plan.sourceHeight]).toEqual([298, 224]);
       expect(plan.augmentation).toBeNull();
+      expect(plan.normalization).toBe('clip');
     });
-    expect(plans[0]!.crop.x).toBe(0);
-    expect(plans[2]!.crop.x).toBe(80);
+    expect(plans.map((p) => p.crop.x).slice(0, 3)).toEqual([0, 37, 74]);
+  });
+
+  it("CLIP's centre crop: torchvision's resize rule and CenterCrop offsets (Python round, halves to even)", () => {
+    expect(resizedShortSide(320, 240, 224)).toEqual({ width: 298, height: 224 });
+    expect(resizedShortSide(240, 320, 224)).toEqual({ width: 224, height: 298 });
+    expect(resizedShortSide(1280, 720, 224)).toEqual({ width: 398, height: 224 });
+    expect(resizedShortSide(320, 240, 256)).toEqual({ width: 341, height: 256 });
+    expect([0.5, 1.5, 2.5, 37.5, -0.5, 3.2].map(roundHalfEven)).toEqual([0, 2, 2, 38, -0, 3]);
+    // 299 - 224 = 75 -> offset round(37.5) = 38, as torchvision's CenterCrop.
+    expect(testCropBoxes(299, 224, 224, 1)).toEqual([{ x: 38, y: 0, width: 224, height: 224 }]);
+    const [one] = planTestViews(GEOMETRY, TEST_VIEW_CONFIG_1X1);
+    expect(one).toMatchObject({ sourceWidth: 298, sourceHeight: 224, crop: { x: 37, y: 0, width: 224, height: 224 } });
+  });
+
+  it('peer protocol: resize 256, crop 224, ImageNet mean/std; SVT test sampler; the report line says all of it', () => {
+    const config = { ...TEST_VIEW_CONFIG_1X1, ...PEER_TEST_PROTOCOL, sampler: 'svt' as const };
+    const [plan] = planTestViews({ ...GEOMETRY, fps: 25 }, config);
+    expect(plan).toMatchObject({
+      sourceWidth: 341,
+      sourceHeight: 256,
+      crop: { x: 58, y: 16, width: 224, height: 224 },
+      normalization: 'imagenet',
+    });
+    // 8 frames 32 apart at 30 fps from the start: at 25 fps, floor(k * 32 * 25 / 30); the 250-frame video is long enough.
+    expect(plan!.frameIndices).toEqual([0, 26, 53, 80, 106, 133, 160, 186]);
+    expect(sampleSvtTestIndices(100, 30)).toEqual([0, 32, 64, 96, 99, 99, 99, 99]);
+    expect(() => planTestViews(GEOMETRY, config)).toThrow(/fps must be > 0/);
+    expect(() => planTestViews({ ...GEOMETRY, fps: 25 }, { ...config, numClips: 2 })).toThrow(/one clip from the start/);
+    expect(() => planTestViews(GEOMETRY, { ...TEST_VIEW_CONFIG_1X1, cropFraction: 1.5 })).toThrow(/cropFraction must be in \(0, 1\]/);
+    expect(describeTestProtocol(TEST_VIEW_CONFIG_4X3)).toBe(
+      'uniform sampler, 4 clip(s) x 3 crop(s) of 8 frames, short side 224 (bicubic), crop 224 (fraction 1), CLIP mean/std',
+    );
+    expect(describeTestProtocol(config)).toBe(
+      'SVT sampler (32 apart at 30 fps from the start), 1 clip(s) x 1 crop(s) of 8 frames, short side 256 (bicubic), crop 224 (fraction 0.875), ImageNet mean/std',
+    );
+    expect(testProtocol(config)).toEqual({
+      sampler: 'svt',
+      numClips: 1,
+      numCrops: 1,
+      numFrames: 8,
+      resizeShortSide: 256,
+      cropSize: 224,
+      cropFraction: 0.875,
+      interpolation: 'bicubic',
+      normalization: 'imagenet',
+    });
   });
 });
 

@@ -16,10 +16,21 @@ import {
   cropResizeFrames,
   gaussianBlurInPlace,
   grayscaleInPlace,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
   normalizeInPlace,
   solarizeInPlace,
 } from './augment.js';
-import { type CropBox, randomResizedCropBox, sampleFrameIndices, sampleTestClipIndices, spatialCrops } from './sampling.js';
+import {
+  type CropBox,
+  randomResizedCropBox,
+  resizedShortSide,
+  SVT_TEST_SAMPLING,
+  sampleFrameIndices,
+  sampleSvtTestIndices,
+  sampleTestClipIndices,
+  testCropBoxes,
+} from './sampling.js';
 import type { HostVideo, RgbFrames } from './types.js';
 
 /**
@@ -97,14 +108,90 @@ export const SVT_VIEW_CONFIG: SvtViewConfig = {
   normalize: true,
 };
 
-/** Test-time views: `numClips` uniform temporal clips x `numCrops` spatial crops (SPEC section 5). */
+/** Per-channel normalisation of rendered views: CLIP's mean/std (default) or ImageNet's (ViFi-CLIP, X-CLIP). */
+export type Normalization = 'clip' | 'imagenet';
+
+/** Temporal sampler of test views: `uniform` clips over the whole video (default), or SVT's single test clip. */
+export type TestSampler = 'uniform' | 'svt';
+
+/** How the decoder resizes frames: bicubic (CLIP's `_transform`, default) or bilinear. */
+export type Interpolation = 'bicubic' | 'bilinear';
+
+/**
+ * Test-time views: `numClips` temporal clips x `numCrops` spatial crops (SPEC section 5). The defaults are CLIP's
+ * `_transform`: resize the short side to `size` (bicubic, long side as torchvision computes it), centre crop `size`,
+ * CLIP mean/std. The optional fields select the peer protocols (see {@link PEER_TEST_PROTOCOL}).
+ */
 export interface TestViewConfig {
   readonly numClips: number;
   readonly numCrops: number;
   readonly numFrames: number;
-  /** Side of each (square) crop; the frame's short side is resized to it. */
+  /** Side of each (square) crop in pixels. */
   readonly size: number;
   readonly normalize: boolean;
+  /**
+   * Crop side as a fraction of the resized short side: the short side is resized to `floor(size / cropFraction)`.
+   * 1 (default) is CLIP's; 0.875 is resize 256 then crop 224 (ViFi-CLIP, X-CLIP, ActionCLIP, SVT single view).
+   */
+  readonly cropFraction?: number;
+  /** Mean/std applied when `normalize`; default `'clip'`. */
+  readonly normalization?: Normalization;
+  /** Default `'uniform'`; `'svt'` is SVT's test clip (needs `numClips = 1` and the video's fps). */
+  readonly sampler?: TestSampler;
+  /** Resize filter; default `'bicubic'`. */
+  readonly interpolation?: Interpolation;
+}
+
+/** The peer protocol of ViFi-CLIP / X-CLIP checkpoints: resize 256, centre crop 224 (0.875), ImageNet mean/std. */
+export const PEER_TEST_PROTOCOL = { cropFraction: 0.875, normalization: 'imagenet' } as const satisfies Partial<TestViewConfig>;
+
+/** Everything a report must record about how test views were made (see {@link describeTestProtocol}). */
+export interface TestProtocol {
+  readonly sampler: TestSampler;
+  readonly numClips: number;
+  readonly numCrops: number;
+  readonly numFrames: number;
+  /** Short side after the resize, pixels. */
+  readonly resizeShortSide: number;
+  readonly cropSize: number;
+  readonly cropFraction: number;
+  readonly interpolation: Interpolation;
+  readonly normalization: Normalization | 'none';
+}
+
+/** The protocol of a {@link TestViewConfig}, defaults filled in. */
+export function testProtocol(config: TestViewConfig): TestProtocol {
+  const cropFraction = config.cropFraction ?? 1;
+  return {
+    sampler: config.sampler ?? 'uniform',
+    numClips: config.numClips,
+    numCrops: config.numCrops,
+    numFrames: config.numFrames,
+    resizeShortSide: testResizeShortSide(config),
+    cropSize: config.size,
+    cropFraction,
+    interpolation: config.interpolation ?? 'bicubic',
+    normalization: config.normalize ? (config.normalization ?? 'clip') : 'none',
+  };
+}
+
+/** One line for reports: `uniform sampler, 1 clip x 1 crop of 8 frames, short side 224 (bicubic), crop 224 (fraction 1), CLIP mean/std`. */
+export function describeTestProtocol(config: TestViewConfig): string {
+  const p = testProtocol(config);
+  const norm = p.normalization === 'none' ? 'no normalisation' : `${p.normalization === 'clip' ? 'CLIP' : 'ImageNet'} mean/std`;
+  const sampler =
+    p.sampler === 'svt'
+      ? `SVT sampler (${SVT_TEST_SAMPLING.stride} apart at ${SVT_TEST_SAMPLING.targetFps} fps from the start)`
+      : 'uniform sampler';
+  return `${sampler}, ${p.numClips} clip(s) x ${p.numCrops} crop(s) of ${p.numFrames} frames, short side ${p.resizeShortSide} (${p.interpolation}), crop ${p.cropSize} (fraction ${p.cropFraction}), ${norm}`;
+}
+
+/** Short side the frames are resized to before cropping: `floor(size / cropFraction)` (timm / torchvision eval rule). */
+export function testResizeShortSide(config: Pick<TestViewConfig, 'size' | 'cropFraction'>): number {
+  const f = config.cropFraction ?? 1;
+  if (!(f > 0 && f <= 1))
+    throw new ConfigError(`TestViewConfig.cropFraction must be in (0, 1]; received ${f}. CLIP uses 1, ViFi-CLIP 0.875.`);
+  return Math.floor(config.size / f + 1e-9);
 }
 
 /** 1 clip x 1 crop of 8 frames at 224. */
@@ -144,6 +231,10 @@ export interface ViewPlan {
   readonly size: number;
   readonly augmentation: ViewAugmentation | null;
   readonly normalize: boolean;
+  /** Mean/std when `normalize`; default `'clip'`. */
+  readonly normalization?: Normalization;
+  /** Resize filter for the decoder (test plans); default `'bicubic'`. */
+  readonly interpolation?: Interpolation;
 }
 
 /** The frame size and count a plan needs (a subset of `VideoInfo`). */
@@ -151,6 +242,8 @@ export interface FrameGeometry {
   readonly width: number;
   readonly height: number;
   readonly numFrames: number;
+  /** Frames per second; needed by the SVT test sampler only. */
+  readonly fps?: number;
 }
 
 function checkProbability(name: string, p: number): void {
@@ -287,7 +380,10 @@ export function planTrainViews(geometry: FrameGeometry, config: SvtViewConfig, r
 
 /**
  * Plans the test views of one video, clip-major: view `c * numCrops + k` is temporal clip `c`
- * ({@link sampleTestClipIndices}) and spatial crop `k` ({@link spatialCrops}). No augmentation.
+ * ({@link sampleTestClipIndices}, or SVT's clip) and spatial crop `k` ({@link testCropBoxes}). No augmentation.
+ * Test plans are in resized pixels: `sourceWidth x sourceHeight` is the frame after torchvision's `Resize` of the
+ * short side to {@link testResizeShortSide}, and the crop boxes are integer, so a decoder that resizes to that size
+ * lets `renderView` copy the crop without a second resample.
  */
 export function planTestViews(geometry: FrameGeometry, config: TestViewConfig): ViewPlan[] {
   checkGeometry(geometry);
@@ -296,20 +392,38 @@ export function planTestViews(geometry: FrameGeometry, config: TestViewConfig): 
       throw new ConfigError(`TestViewConfig.${key} must be an integer >= 1; received ${config[key]}.`);
     }
   }
-  const crops = spatialCrops(geometry.width, geometry.height, config.numCrops);
+  const sampler = config.sampler ?? 'uniform';
+  if (sampler !== 'uniform' && sampler !== 'svt')
+    throw new ConfigError(`TestViewConfig.sampler must be 'uniform' or 'svt'; received ${String(sampler)}.`);
+  if (sampler === 'svt' && config.numClips !== 1) {
+    throw new ConfigError(
+      `TestViewConfig: the SVT sampler takes one clip from the start; received numClips ${config.numClips}. Use numClips 1.`,
+    );
+  }
+  const normalization = config.normalization ?? 'clip';
+  if (normalization !== 'clip' && normalization !== 'imagenet') {
+    throw new ConfigError(`TestViewConfig.normalization must be 'clip' or 'imagenet'; received ${String(normalization)}.`);
+  }
+  const resized = resizedShortSide(geometry.width, geometry.height, testResizeShortSide(config));
+  const crops = testCropBoxes(resized.width, resized.height, config.size, config.numCrops);
   const plans: ViewPlan[] = [];
   for (let c = 0; c < config.numClips; c++) {
-    const frameIndices = sampleTestClipIndices(geometry.numFrames, config.numFrames, c, config.numClips);
+    const frameIndices =
+      sampler === 'svt'
+        ? sampleSvtTestIndices(geometry.numFrames, geometry.fps ?? Number.NaN, { ...SVT_TEST_SAMPLING, numFrames: config.numFrames })
+        : sampleTestClipIndices(geometry.numFrames, config.numFrames, c, config.numClips);
     for (const crop of crops) {
       plans.push({
         kind: 'test',
         frameIndices,
         crop,
-        sourceWidth: geometry.width,
-        sourceHeight: geometry.height,
+        sourceWidth: resized.width,
+        sourceHeight: resized.height,
         size: config.size,
         augmentation: null,
         normalize: config.normalize,
+        normalization,
+        interpolation: config.interpolation ?? 'bicubic',
       });
     }
   }
@@ -362,11 +476,21 @@ export function renderView(frames: RgbFrames, decodedIndices: readonly number[],
   });
   const kx = W / plan.sourceWidth;
   const ky = H / plan.sourceHeight;
-  const box: CropBox = { x: plan.crop.x * kx, y: plan.crop.y * ky, width: plan.crop.width * kx, height: plan.crop.height * ky };
+  // Snap to integers when rescaling left them within rounding error of one: the crop is then an exact copy.
+  const snap = (v: number) => (Math.abs(v - Math.round(v)) < 1e-6 ? Math.round(v) : v);
+  const box: CropBox = {
+    x: snap(plan.crop.x * kx),
+    y: snap(plan.crop.y * ky),
+    width: snap(plan.crop.width * kx),
+    height: snap(plan.crop.height * ky),
+  };
   const flip = plan.augmentation?.flip ?? false;
   const data = cropResizeFrames(frames, slots, box, plan.size, plan.size, flip);
   const shape = [slots.length, plan.size, plan.size, 3]; // [T, S, S, 3]
   if (plan.augmentation) applyAugmentationInPlace(data, shape, plan.augmentation);
-  if (plan.normalize) normalizeInPlace(data, CLIP_IMAGE_MEAN, CLIP_IMAGE_STD);
+  if (plan.normalize) {
+    if (plan.normalization === 'imagenet') normalizeInPlace(data, IMAGENET_MEAN, IMAGENET_STD);
+    else normalizeInPlace(data, CLIP_IMAGE_MEAN, CLIP_IMAGE_STD);
+  }
   return { data, shape };
 }

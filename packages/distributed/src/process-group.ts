@@ -132,6 +132,19 @@ export class ProcessGroup {
     return out;
   }
 
+  /**
+   * Every rank's bytes (of any length), in rank order: lengths are gathered first, then the payloads
+   * padded to the longest. For small structured results (a JSON header and feature rows).
+   */
+  async allGatherBytes(bytes: Uint8Array): Promise<Uint8Array[]> {
+    const lengths = await this.allGather(Int32Array.of(bytes.length));
+    const longest = Math.max(...lengths);
+    const padded = new Uint8Array(longest);
+    padded.set(bytes);
+    const all = await this.allGather(padded);
+    return Array.from(lengths, (n, r) => all.slice(r * longest, r * longest + n));
+  }
+
   /** Waits until every rank has reached the barrier. */
   barrier(): Promise<void> {
     return this.run('barrier', (native) => native.barrier());

@@ -32,6 +32,8 @@ if (scenario === 'collectives') {
   await pg.broadcast(b, pg.worldSize - 1);
   out.broadcast = Array.from(b);
   out.gather = Array.from(await pg.allGather(Int32Array.from([r, r * r])));
+  const parts = await pg.allGatherBytes(new TextEncoder().encode('x'.repeat(r + 1)));
+  out.bytes = parts.map((b) => new TextDecoder().decode(b));
   await pg.barrier();
 } else if (scenario === 'die') {
   await pg.barrier();

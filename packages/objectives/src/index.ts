@@ -11,6 +11,7 @@
  * ]);
  * const { total, terms } = sumLossTerms(objectives, inputs); // inside the gradient tape
  */
+export { CLIP_INIT_LOGIT_SCALE, CLIP_MAX_LOGIT_SCALE, clipContrastiveLoss } from './clip-loss.js';
 export {
   ConceptAlignment,
   createConceptAlignment,

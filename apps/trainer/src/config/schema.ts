@@ -61,8 +61,14 @@ export const conceptsSchema = z
   .object({
     /** CLIP folder for the text encoder; defaults to `model.clip`. */
     textModel: z.string().min(1).nullable().default(null),
-    /** Category label set: `lss-a` (K400), `lss-b` (K400 ∪ UCF-101 ∪ HMDB-51), `lss-c` (LM vocabulary). */
-    categories: z.enum(['lss-a', 'lss-b', 'lss-c']).default('lss-a'),
+    /**
+     * Category label set: `lss-a` (K400), `lss-b` (K400 ∪ UCF-101 ∪ HMDB-51), `lss-c` (LM vocabulary); for the
+     * synthetic action world (`concepts.world`): `world` (its action names, lss-a style) or `world-vocabulary`
+     * (its larger generated vocabulary, lss-b style).
+     */
+    categories: z.enum(['lss-a', 'lss-b', 'lss-c', 'world', 'world-vocabulary']).default('lss-a'),
+    /** `world.json` of a synthetic action world (`@lss/data/node` `generateActionWorld`): labels and descriptions. */
+    world: z.string().min(1).nullable().default(null),
     /** Prompt templates for the category ensemble: `default` (the package's set) or a JSON file of strings with `{}`. */
     templates: z.string().min(1).default('default'),
     /** Build the description space too (needed by concept alignment and description distillation). */

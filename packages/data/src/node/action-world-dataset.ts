@@ -62,7 +62,7 @@ export interface WorldVideo {
 export interface ActionWorldManifest {
   readonly version: number;
   readonly seed: number;
-  readonly actions: readonly { id: string; name: string; description: string }[];
+  readonly actions: readonly { id: string; name: string; descriptions: readonly string[] }[];
   readonly videoPrompts: readonly string[];
   /** The larger generated vocabulary (lss-b style category space). */
   readonly vocabulary: readonly string[];
@@ -237,7 +237,7 @@ export async function generateActionWorld(options: ActionWorldOptions): Promise<
   const manifest: ActionWorldManifest = {
     version: ACTION_WORLD_VERSION,
     seed,
-    actions: WORLD_ACTIONS.map(({ id, name, description }) => ({ id, name, description })),
+    actions: WORLD_ACTIONS.map(({ id, name, descriptions }) => ({ id, name, descriptions })),
     videoPrompts: WORLD_VIDEO_PROMPTS,
     vocabulary: worldVocabulary(),
     settings,

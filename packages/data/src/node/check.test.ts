@@ -21,6 +21,22 @@ describe('check', () => {
     expect(quick.ok).toBe(true);
   });
 
+  it('checkDataset: a fifo and a directory named like videos are bad with their reason, other files are listed as skipped', async () => {
+    const root = makeTempDir('check-odd-dataset');
+    await writeIndexVideo(root, 'good.mp4', 'h264', 10);
+    expect(spawnSync('mkfifo', [join(root, 'pipe.avi')]).status).toBe(0);
+    mkdirSync(join(root, 'dir.mp4'));
+    writeFileSync(join(root, 'notes.txt'), 'x');
+    const result = await checkDataset(root, { ffmpegPath: TEST_FFMPEG });
+    expect(result.numFiles).toBe(3);
+    expect(result.numOk).toBe(1);
+    expect(Object.fromEntries(result.bad.map((b) => [b.path.slice(root.length + 1), b.reason]))).toEqual({
+      'dir.mp4': expect.stringMatching(/a directory named like a video file/),
+      'pipe.avi': expect.stringMatching(/a named pipe \(fifo\)/),
+    });
+    expect(result.skipped).toEqual([{ path: join(root, 'notes.txt'), reason: expect.stringMatching(/not a video file name/) }]);
+  });
+
   it('a fifo and a directory named like a video get a precise reason', async () => {
     const dir = makeTempDir('check-odd');
     const fifo = join(dir, 'pipe.mp4');
@@ -51,6 +67,7 @@ describe('check', () => {
       [bad.truncatedMp4, bad.truncatedAvi, bad.zeroBytes, bad.audioOnly, bad.textAsMp4].sort(),
     );
     expect(result.numOk).toBe(5);
+    expect(result.skipped).toEqual([]);
     const reasonOf = (p: string) => result.bad.find((b) => b.path === p)?.reason;
     expect(reasonOf(bad.zeroBytes)).toMatch(/empty file/);
     expect(reasonOf(bad.truncatedAvi)).toMatch(/truncated: its video stream has \d+ frames/);
@@ -69,18 +86,24 @@ describe('check', () => {
     process.env.LSS_FFMPEG = TEST_FFMPEG;
     try {
       expect(await main(['check', root], (l) => lines.push(l))).toBe(0);
-      expect(lines[0]).toMatch(/checked 1 video file\(s\).*1 ok, 0 bad/);
+      expect(lines[0]).toBe(`ffmpeg: ${TEST_FFMPEG} (from LSS_FFMPEG)`);
+      expect(lines[1]).toMatch(/checked 1 video file\(s\).*1 ok, 0 bad/);
       copyFileSync(join(root, 'good.mp4'), join(root, 'copy.mp4'));
       writeFileSync(join(root, 'broken.avi'), 'not a video');
       lines.length = 0;
       expect(await main(['check', root], (l) => lines.push(l))).toBe(1);
-      expect(lines[0]).toMatch(/checked 3 video file\(s\).*2 ok, 1 bad/);
-      expect(lines[1]).toMatch(/^BAD .*broken\.avi: /);
+      expect(lines[1]).toMatch(/checked 3 video file\(s\).*2 ok, 1 bad/);
+      expect(lines[2]).toMatch(/^BAD .*broken\.avi: /);
       lines.length = 0;
       expect(await main(['generate', join(root, 'synth'), '--classes', '2', '--videos', '3', '--frames', '8'], (l) => lines.push(l))).toBe(
         0,
       );
-      expect(lines[0]).toMatch(/wrote 6 videos \(MoveLeft, MoveRight\)/);
+      expect(lines[1]).toMatch(/wrote 6 videos \(MoveLeft, MoveRight\)/);
+      lines.length = 0;
+      expect(await main(['generate', join(root, 'synth2'), '--codec', 'bad'], (l) => lines.push(l))).toBe(2);
+      expect(lines).toEqual([
+        'lss-data: Unknown codec "bad". Expected one of: xvid, mpeg4, h264, vp9 (xvid and mpeg4 write .avi, h264 .mp4, vp9 .webm).',
+      ]);
       expect(await main(['bogus'], () => {})).toBe(2);
     } finally {
       if (previous === undefined) delete process.env.LSS_FFMPEG;

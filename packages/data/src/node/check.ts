@@ -2,11 +2,12 @@
  * `check`: scans a dataset folder and lists the videos a loader would skip (empty, unreadable, no video stream,
  * truncated, undecodable), so they can be re-downloaded before training instead of discovered mid-epoch.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
 import { DataError } from '@lss/core';
-import type { VideoInfo } from '../types.js';
+import type { SkippedFile, VideoInfo } from '../types.js';
 import { probeVideo, scanVideoFrames } from './ffmpeg.js';
-import { listVideoFiles } from './readers.js';
+import { listVideoEntries, VIDEO_EXTENSIONS } from './readers.js';
 
 /** Result of checking one file. */
 export interface VideoCheck {
@@ -93,25 +94,42 @@ export interface DatasetCheck {
   readonly root: string;
   readonly numFiles: number;
   readonly numOk: number;
+  /** Bad videos, with the reason; includes entries named like videos that are not files (a fifo, a directory). */
   readonly bad: readonly VideoCheck[];
+  /** Other entries under `root` that are not videos (another extension, a link to a directory), with the reason. */
+  readonly skipped: readonly SkippedFile[];
 }
 
-/** Checks every video file under `root` (recursive), `concurrency` at a time. */
+/**
+ * Checks every video file under `root` (recursive; `root` may be one file), `concurrency` at a time. Entries named
+ * like videos that are not regular files are bad with their reason; other non-video entries are listed in `skipped`.
+ */
 export async function checkDataset(root: string, options: CheckOptions = {}): Promise<DatasetCheck> {
-  const files = listVideoFiles(root);
+  if (!existsSync(root)) throw new DataError(`Folder not found: ${root}. Pass the dataset folder (or one video file).`, { file: root });
+  const entries = statSync(root).isDirectory() ? listVideoEntries(root) : { files: [root], skipped: [] };
+  const files = entries.files.sort();
+  const isVideoName = (p: string) => VIDEO_EXTENSIONS.includes(extname(p).toLowerCase());
+  const oddVideos = entries.skipped.filter((f) => isVideoName(f.path));
+  const skipped = entries.skipped.filter((f) => !isVideoName(f.path));
   const results: VideoCheck[] = new Array(files.length);
   let next = 0;
   let done = 0;
+  const total = files.length + oddVideos.length;
+  for (const odd of oddVideos) {
+    const check = { path: odd.path, ok: false, reason: odd.reason };
+    done++;
+    options.onProgress?.(check, done, total);
+  }
   const workers = Array.from({ length: Math.min(options.concurrency ?? 2, files.length) }, async () => {
     while (next < files.length) {
       const i = next++;
       const check = await checkVideoFile(files[i]!, options);
       results[i] = check;
       done++;
-      options.onProgress?.(check, done, files.length);
+      options.onProgress?.(check, done, total);
     }
   });
   await Promise.all(workers);
-  const bad = results.filter((r) => !r.ok);
-  return { root, numFiles: files.length, numOk: files.length - bad.length, bad };
+  const bad = [...oddVideos.map((o) => ({ path: o.path, ok: false, reason: o.reason })), ...results.filter((r) => !r.ok)];
+  return { root, numFiles: total, numOk: total - bad.length, bad, skipped };
 }

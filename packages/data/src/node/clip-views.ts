@@ -93,20 +93,18 @@ export async function loadVideoViews(path: string, request: ViewRequest, options
     offset === 0 ? plan : { ...plan, frameIndices: plan.frameIndices.map((i) => i + offset) },
   );
   const needed = framesNeeded(plans);
-  const decodeOptions: DecodeOptions = {
+  let decodeOptions: DecodeOptions = {
     info,
     ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
   };
+  // Test plans are in resized pixels (torchvision's Resize of the short side): decode straight to that size with
+  // bicubic, so the integer crop in renderView is a copy and nothing is resampled twice.
   let outputSize: { width: number; height: number } | undefined;
-  if (request.mode === 'test') {
-    const k = request.config.size / Math.min(info.width, info.height);
-    outputSize = {
-      width: Math.max(request.config.size, Math.round(info.width * k)),
-      height: Math.max(request.config.size, Math.round(info.height * k)),
-    };
-  }
+  if (request.mode === 'test' && plans[0]) outputSize = { width: plans[0].sourceWidth, height: plans[0].sourceHeight };
+  const interpolation = request.mode === 'test' ? (request.config.interpolation ?? 'bicubic') : 'bicubic';
+  decodeOptions = { ...decodeOptions, interpolation };
   const decoded = await decodeFrames(
     path,
     needed,

@@ -4,21 +4,40 @@ import { join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { indexPatternFrames, makeTempDir, readFrameIndex, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
-import { decodeFrames, installerFfmpegPath, listEncoders, parseFfmpegBanner, parseFramecrc, probeVideo, resolveFfmpeg } from './ffmpeg.js';
+import {
+  decodeFrames,
+  describeFfmpeg,
+  installerFfmpegPath,
+  listEncoders,
+  parseEncodeCodec,
+  parseFfmpegBanner,
+  parseFramecrc,
+  probeVideo,
+  resolveFfmpeg,
+} from './ffmpeg.js';
 
 describe('resolveFfmpeg', () => {
-  it('prefers LSS_FFMPEG, then PATH, then @ffmpeg-installer/ffmpeg', () => {
+  it('prefers LSS_FFMPEG, then the bundled @ffmpeg-installer/ffmpeg (faster), then PATH, and says which', () => {
     const dir = makeTempDir('resolve');
     const fake = join(dir, 'ffmpeg');
     writeFileSync(fake, '#!/bin/sh\n');
     chmodSync(fake, 0o755);
-    expect(resolveFfmpeg({ env: { LSS_FFMPEG: fake, PATH: '' } })).toEqual({ path: fake, source: 'LSS_FFMPEG' });
-    expect(resolveFfmpeg({ env: { PATH: dir } })).toEqual({ path: fake, source: 'PATH' });
+    expect(resolveFfmpeg({ env: { LSS_FFMPEG: fake, PATH: dir } })).toEqual({ path: fake, source: 'LSS_FFMPEG' });
     const installed = installerFfmpegPath();
     expect(installed, '@ffmpeg-installer/ffmpeg is an optional dependency and must be installed for the tests').toBeDefined();
-    expect(resolveFfmpeg({ env: { PATH: join(dir, 'nothing-here') } })).toEqual({ path: installed, source: '@ffmpeg-installer/ffmpeg' });
+    // An ffmpeg on PATH does not win over the bundled one.
+    expect(resolveFfmpeg({ env: { PATH: dir } })).toEqual({ path: installed, source: '@ffmpeg-installer/ffmpeg' });
+    expect(describeFfmpeg(resolveFfmpeg({ env: { PATH: dir } }))).toMatch(
+      /^ffmpeg: .* \(the bundled @ffmpeg-installer\/ffmpeg build, preferred for speed; set LSS_FFMPEG/,
+    );
+    expect(describeFfmpeg({ path: fake, source: 'PATH' })).toMatch(/first ffmpeg on PATH/);
     expect(() => resolveFfmpeg({ env: { LSS_FFMPEG: join(dir, 'missing') } })).toThrow(/LSS_FFMPEG=.*not an executable/);
     expect(() => resolveFfmpeg({ ffmpegPath: join(dir, 'missing') })).toThrow(ConfigError);
+  });
+
+  it('an unknown codec is a ConfigError listing the valid ones', () => {
+    expect(parseEncodeCodec('vp9')).toBe('vp9');
+    expect(() => parseEncodeCodec('bad')).toThrow(/Unknown codec "bad". Expected one of: xvid, mpeg4, h264, vp9/);
   });
 
   it('the bundled static ffmpeg has the encoders the tests and the generator use', async () => {

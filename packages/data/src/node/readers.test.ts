@@ -1,12 +1,21 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '@lss/core';
 import { fixturePath } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import { parseClassNamesCsv } from '../parse.js';
-import { formatMissingSummary } from '../types.js';
+import { formatMissingSummary, formatSkippedSummary } from '../types.js';
 import { makeTempDir } from './__fixtures__/videos.js';
-import { readFolderPerClass, readHmdb51, readKinetics400, readListFile, readUcf101 } from './readers.js';
+import {
+  listVideoEntries,
+  readFolderPerClass,
+  readHmdb51,
+  readKinetics400,
+  readListFile,
+  readUcf101,
+  VIDEO_EXTENSIONS,
+} from './readers.js';
 
 // Readers only need the files to exist: placeholder bytes stand in for videos here (decoding is tested elsewhere).
 function touch(path: string): void {
@@ -134,12 +143,21 @@ describe('readFolderPerClass and readListFile', () => {
     touch(join(root, 'b_class', 'x.mp4'));
     touch(join(root, 'a_class', 'sub', 'y.avi'));
     touch(join(root, 'a_class', 'readme.txt'));
-    const ds = readFolderPerClass({ root });
+    const warnings: string[] = [];
+    const ds = readFolderPerClass({ root, onWarning: (m) => warnings.push(m) });
     expect(ds.classNames).toEqual(['a_class', 'b_class']);
     expect(ds.samples.map((s) => [s.label, s.path])).toEqual([
       [0, join(root, 'a_class', 'sub', 'y.avi')],
       [1, join(root, 'b_class', 'x.mp4')],
     ]);
+    expect(ds.skipped).toEqual([
+      {
+        path: join(root, 'a_class', 'readme.txt'),
+        reason: expect.stringMatching(/not a video file name \(extension "\.txt"; accepted: \.avi/),
+      },
+    ]);
+    expect(warnings).toEqual([formatSkippedSummary(ds)]);
+    expect(warnings[0]).toMatch(/folder: 1 file\(s\) skipped \(2 videos kept\):\n {2}.*readme\.txt: not a video file name/);
     expect(() => readFolderPerClass({ root: join(root, 'nope') })).toThrow(/Dataset folder not found/);
   });
 
@@ -154,5 +172,47 @@ describe('readFolderPerClass and readListFile', () => {
     ]);
     expect(ds.missing).toHaveLength(1);
     expect(() => readListFile({ listPath: join(root, 'list.txt'), classNames: ['only'] })).toThrow(/list\.txt:1: label 1 is out of range/);
+  });
+
+  it('every skipped entry is named with a precise reason: fifo, directory named like a video, broken link; GIF is a video', () => {
+    const root = makeTempDir('odd');
+    touch(join(root, 'c', 'anim.gif'));
+    touch(join(root, 'c', 'clip.MKV'));
+    touch(join(root, 'c', 'inside.avi', 'real.mp4'));
+    expect(spawnSync('mkfifo', [join(root, 'c', 'pipe.mp4')]).status).toBe(0);
+    symlinkSync(join(root, 'nowhere.mp4'), join(root, 'c', 'dangling.mp4'));
+    symlinkSync(join(root, 'c', 'clip.MKV'), join(root, 'c', 'link.mp4'));
+    touch(join(root, 'stray.mp4'));
+    const warnings: string[] = [];
+    const ds = readFolderPerClass({ root, onWarning: (m) => warnings.push(m) });
+    expect(ds.samples.map((s) => s.path)).toEqual(
+      [
+        join(root, 'c', 'anim.gif'),
+        join(root, 'c', 'clip.MKV'),
+        join(root, 'c', 'inside.avi', 'real.mp4'),
+        join(root, 'c', 'link.mp4'),
+      ].sort(),
+    );
+    const reasons = Object.fromEntries((ds.skipped ?? []).map((f) => [f.path.slice(root.length + 1), f.reason]));
+    expect(reasons).toEqual({
+      'stray.mp4': expect.stringMatching(/directly in the dataset root/),
+      'c/dangling.mp4': 'a symbolic link whose target does not exist',
+      'c/inside.avi': expect.stringMatching(/a directory named like a video file, not a video/),
+      'c/pipe.mp4': expect.stringMatching(/a named pipe \(fifo\), not a regular file/),
+    });
+    expect(warnings).toHaveLength(1);
+    expect(VIDEO_EXTENSIONS).toContain('.gif');
+    expect(listVideoEntries(join(root, 'c')).files).toHaveLength(4);
+  });
+
+  it('a listed path that is a directory or fifo is skipped with the reason, not a sample', () => {
+    const root = makeTempDir('list-odd');
+    mkdirSync(join(root, 'clips', 'dir.mp4'), { recursive: true });
+    writeFileSync(join(root, 'list.txt'), 'clips/dir.mp4 0\n');
+    const warnings: string[] = [];
+    const ds = readListFile({ listPath: join(root, 'list.txt'), onWarning: (m) => warnings.push(m) });
+    expect(ds.samples).toEqual([]);
+    expect(ds.skipped?.[0]?.reason).toMatch(/a directory named like a video file.*\(listed at .*list\.txt:1\)/);
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@
  * (one summary, see `formatMissingSummary`), never a crash. Malformed annotation lines throw `DataError` with the
  * file and line.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { DataError } from '@lss/core';
 import {
@@ -16,26 +16,87 @@ import {
   parseListFile,
   parseUcfSplitList,
 } from '../parse.js';
-import type { MissingVideo, VideoDataset, VideoSample } from '../types.js';
+import { formatSkippedSummary, type MissingVideo, type SkippedFile, type VideoDataset, type VideoSample } from '../types.js';
 
-/** File extensions treated as videos when scanning folders. */
+/**
+ * File extensions treated as videos when scanning folders (lower case): every container the bundled ffmpeg decodes
+ * that datasets ship, GIF included. Annotation lists (UCF-101, HMDB-51, Kinetics, list files) name their files and
+ * are not filtered by extension. A scanned file with another extension is skipped with a warning naming it.
+ */
 export const VIDEO_EXTENSIONS: readonly string[] = [
   '.avi',
   '.mp4',
+  '.m4v',
   '.webm',
   '.mkv',
   '.mov',
-  '.m4v',
+  '.qt',
   '.mpg',
   '.mpeg',
+  '.m2v',
+  '.vob',
+  '.m2ts',
+  '.mts',
   '.flv',
+  '.f4v',
   '.3gp',
+  '.3g2',
   '.ogv',
   '.wmv',
+  '.asf',
+  '.divx',
+  '.gif',
+  '.mjpeg',
+  '.h264',
+  '.264',
+  '.hevc',
+  '.y4m',
+  '.nut',
 ];
 
 function isVideoFile(name: string): boolean {
   return VIDEO_EXTENSIONS.includes(extname(name).toLowerCase());
+}
+
+/**
+ * Why an existing path cannot be a video sample, or undefined when it is a regular file (symbolic links followed).
+ * Exported for tests and for `check`.
+ */
+export function nonFileReason(path: string): string | undefined {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(path);
+  } catch {
+    return lstatOk(path) ? 'a symbolic link whose target does not exist' : 'cannot be read (permission denied or vanished)';
+  }
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return 'a directory named like a video file, not a video (its contents are not samples of this entry)';
+  if (stat.isFIFO()) return 'a named pipe (fifo), not a regular file: a video must be a file that can be read more than once';
+  if (stat.isSocket()) return 'a socket, not a regular file';
+  return 'a device or other special file, not a regular file';
+}
+
+function lstatOk(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Emits one warning listing a reader's skipped files (Node's `process.emitWarning`, or the caller's `onWarning`). */
+function warnSkipped(dataset: VideoDataset, onWarning?: (message: string) => void): VideoDataset {
+  if ((dataset.skipped?.length ?? 0) === 0) return dataset;
+  const message = formatSkippedSummary(dataset);
+  if (onWarning) onWarning(message);
+  else process.emitWarning(message, { type: 'LssDataWarning' });
+  return dataset;
+}
+
+/** Option shared by the readers. */
+export interface ReaderWarningOptions {
+  /** Receives the summary of skipped files; default `process.emitWarning` (printed on stderr once per call). */
+  readonly onWarning?: (message: string) => void;
 }
 
 function readText(file: string, what: string): string {
@@ -61,6 +122,8 @@ export interface Ucf101Options {
   readonly annotationsDir: string;
   readonly split: SplitNumber;
   readonly subset: Subset;
+  /** Receives the summary of skipped files; default `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Reads a UCF-101 split (`classInd.txt` + `trainlist0N.txt` or `testlist0N.txt`). */
@@ -72,13 +135,16 @@ export function readUcf101(options: Ucf101Options): VideoDataset {
   const entries = parseUcfSplitList(readText(listFile, `UCF-101 ${options.subset} list`), classNames, listFile);
   const samples: VideoSample[] = [];
   const missing: MissingVideo[] = [];
+  const skipped: SkippedFile[] = [];
   for (const entry of entries) {
     const path = resolve(options.videosDir, entry.video);
-    if (existsSync(path)) {
+    const problem = existsSync(path) ? nonFileReason(path) : undefined;
+    if (problem) skipped.push({ path, reason: `${problem} (listed at ${listFile}:${entry.line})` });
+    else if (existsSync(path)) {
       samples.push({ path, label: entry.label, className: classNames[entry.label]!, source: `${listFile}:${entry.line}` });
     } else missing.push({ path, file: listFile, line: entry.line });
   }
-  return { name: 'ucf101', classNames, samples, missing };
+  return warnSkipped({ name: 'ucf101', classNames, samples, missing, skipped }, options.onWarning);
 }
 
 /** Options of {@link readHmdb51}. */
@@ -89,6 +155,8 @@ export interface Hmdb51Options {
   readonly splitsDir: string;
   readonly split: SplitNumber;
   readonly subset: Subset;
+  /** Receives the summary of skipped files; default `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -119,33 +187,76 @@ export function readHmdb51(options: Hmdb51Options): VideoDataset {
   const wanted = options.subset === 'train' ? 1 : 2;
   const samples: VideoSample[] = [];
   const missing: MissingVideo[] = [];
+  const skipped: SkippedFile[] = [];
   files.forEach((f, label) => {
     const file = join(options.splitsDir, f.name);
     const className = classNames[label]!;
     for (const entry of parseHmdbSplitFile(readFileSync(file, 'utf8'), wanted, file)) {
       const path = resolve(options.videosDir, className, entry.video);
-      if (existsSync(path)) samples.push({ path, label, className, source: `${file}:${entry.line}` });
+      const problem = existsSync(path) ? nonFileReason(path) : undefined;
+      if (problem) skipped.push({ path, reason: `${problem} (listed at ${file}:${entry.line})` });
+      else if (existsSync(path)) samples.push({ path, label, className, source: `${file}:${entry.line}` });
       else missing.push({ path, file, line: entry.line });
     }
   });
-  return { name: 'hmdb51', classNames, samples, missing };
+  return warnSkipped({ name: 'hmdb51', classNames, samples, missing, skipped }, options.onWarning);
 }
 
-/** Recursively lists video files under `root`, mapping file stem -> path (first found wins). */
-function indexVideos(root: string): Map<string, string> {
-  const index = new Map<string, string>();
+const EXTENSIONS_HINT = `accepted: ${VIDEO_EXTENSIONS.slice(0, 6).join(' ')} and ${VIDEO_EXTENSIONS.length - 6} more (VIDEO_EXTENSIONS); rename it if it is a video`;
+
+/**
+ * Recursively lists the video files under `root` (sorted), and every other entry with the reason it is not one:
+ * another extension, a fifo or socket, a broken link, a directory named like a video (scanned as a folder), a link
+ * to a directory (not followed, so link cycles cannot loop).
+ */
+export function listVideoEntries(root: string): { files: string[]; skipped: SkippedFile[] } {
+  const files: string[] = [];
+  const skipped: SkippedFile[] = [];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (isVideoFile(entry.name)) {
-        const stem = basename(entry.name, extname(entry.name));
-        if (!index.has(stem)) index.set(stem, full);
+      if (entry.isDirectory()) {
+        if (isVideoFile(entry.name)) {
+          skipped.push({ path: full, reason: 'a directory named like a video file, not a video (its contents are scanned as a folder)' });
+        }
+        walk(full);
+        continue;
+      }
+      if (entry.isSymbolicLink()) {
+        let target: ReturnType<typeof statSync> | undefined;
+        try {
+          target = statSync(full);
+        } catch {
+          skipped.push({ path: full, reason: 'a symbolic link whose target does not exist' });
+          continue;
+        }
+        if (target.isDirectory()) {
+          skipped.push({ path: full, reason: 'a symbolic link to a directory, not followed (list its target instead)' });
+          continue;
+        }
+      }
+      const problem = nonFileReason(full);
+      if (problem) skipped.push({ path: full, reason: problem });
+      else if (isVideoFile(entry.name)) files.push(full);
+      else {
+        const ext = extname(entry.name).toLowerCase();
+        skipped.push({ path: full, reason: `not a video file name (${ext ? `extension "${ext}"` : 'no extension'}; ${EXTENSIONS_HINT})` });
       }
     }
   };
   if (existsSync(root)) walk(root);
-  return index;
+  return { files, skipped };
+}
+
+/** Recursively lists video files under `root`, mapping file stem -> path (first found wins), plus the skipped entries. */
+function indexVideos(root: string): { index: Map<string, string>; skipped: SkippedFile[] } {
+  const index = new Map<string, string>();
+  const { files, skipped } = listVideoEntries(root);
+  for (const full of files) {
+    const stem = basename(full, extname(full));
+    if (!index.has(stem)) index.set(stem, full);
+  }
+  return { index, skipped };
 }
 
 /** Options of {@link readKinetics400}. */
@@ -159,6 +270,8 @@ export interface KineticsOptions {
    * `fixtures/datasets/labels/kinetics_400_labels.csv`).
    */
   readonly classNames?: readonly string[];
+  /** Receives the summary of skipped files; default `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -180,7 +293,7 @@ export function readKinetics400(options: KineticsOptions): VideoDataset {
       i,
     ]),
   );
-  const index = indexVideos(options.videosDir);
+  const { index, skipped } = indexVideos(options.videosDir);
   const samples: VideoSample[] = [];
   const missing: MissingVideo[] = [];
   for (const row of rows) {
@@ -215,7 +328,7 @@ export function readKinetics400(options: KineticsOptions): VideoDataset {
       });
     } else missing.push({ path: join(options.videosDir, `${stem}.mp4`), file: options.csvPath, line: row.line });
   }
-  return { name: 'kinetics400', classNames, samples, missing };
+  return warnSkipped({ name: 'kinetics400', classNames, samples, missing, skipped }, options.onWarning);
 }
 
 /** Options of {@link readFolderPerClass}. */
@@ -224,6 +337,8 @@ export interface FolderPerClassOptions {
   readonly root: string;
   /** Class names in label order; default: the sub-folder names sorted. Folders not listed are ignored. */
   readonly classNames?: readonly string[];
+  /** Receives the summary of skipped files; default `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Reads a folder-per-class layout: `root/<class>/**.<video ext>`. */
@@ -239,13 +354,23 @@ export function readFolderPerClass(options: FolderPerClassOptions): VideoDataset
   if (classNames.length === 0)
     throw new DataError(`No class sub-folders in ${options.root}. Expected root/<class>/<video>.`, { file: options.root });
   const samples: VideoSample[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const entry of readdirSync(options.root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) {
+      skipped.push({
+        path: join(options.root, entry.name),
+        reason: 'directly in the dataset root, not in a class folder (expected root/<class>/<video>)',
+      });
+    }
+  }
   classNames.forEach((className, label) => {
     const dir = join(options.root, className);
     if (!existsSync(dir)) return;
-    const videos = [...indexVideos(dir).values()].sort();
-    for (const path of videos) samples.push({ path, label, className });
+    const found = indexVideos(dir);
+    skipped.push(...found.skipped);
+    for (const path of [...found.index.values()].sort()) samples.push({ path, label, className });
   });
-  return { name: 'folder', classNames, samples, missing: [] };
+  return warnSkipped({ name: 'folder', classNames, samples, missing: [], skipped }, options.onWarning);
 }
 
 /** Options of {@link readListFile}. */
@@ -256,6 +381,8 @@ export interface ListFileOptions {
   readonly root?: string;
   /** Class names in label order; default `class_<k>` up to the largest label. */
   readonly classNames?: readonly string[];
+  /** Receives the summary of skipped files; default `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Reads a `path label` list file (mmaction2 style). */
@@ -267,6 +394,7 @@ export function readListFile(options: ListFileOptions): VideoDataset {
   const root = options.root ?? dirname(options.listPath);
   const samples: VideoSample[] = [];
   const missing: MissingVideo[] = [];
+  const skipped: SkippedFile[] = [];
   for (const entry of entries) {
     if (entry.label >= classNames.length) {
       throw new DataError(`${options.listPath}:${entry.line}: label ${entry.label} is out of range for ${classNames.length} class names.`, {
@@ -275,29 +403,18 @@ export function readListFile(options: ListFileOptions): VideoDataset {
       });
     }
     const path = resolve(root, entry.video);
-    if (existsSync(path))
+    const problem = existsSync(path) ? nonFileReason(path) : undefined;
+    if (problem) skipped.push({ path, reason: `${problem} (listed at ${options.listPath}:${entry.line})` });
+    else if (existsSync(path))
       samples.push({ path, label: entry.label, className: classNames[entry.label]!, source: `${options.listPath}:${entry.line}` });
     else missing.push({ path, file: options.listPath, line: entry.line });
   }
-  return { name: 'list', classNames, samples, missing };
+  return warnSkipped({ name: 'list', classNames, samples, missing, skipped }, options.onWarning);
 }
 
-/** Lists every video file under `root` (recursive, sorted), for `check`. */
+/** Lists every video file under `root` (recursive, sorted), for `check`; `root` may be a single file. */
 export function listVideoFiles(root: string): string[] {
-  return [...indexVideosAll(root)].sort();
-}
-
-function indexVideosAll(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (isVideoFile(entry.name)) out.push(full);
-    }
-  };
   if (!existsSync(root)) throw new DataError(`Folder not found: ${root}.`, { file: root });
   if (statSync(root).isFile()) return [root];
-  walk(root);
-  return out;
+  return listVideoEntries(root).files.sort();
 }

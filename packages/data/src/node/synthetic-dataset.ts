@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, hashString } from '@lss/core';
 import { renderSyntheticVideo, SYNTHETIC_MOTIONS } from '../synthetic.js';
-import { type EncodeCodec, encodeVideo, type FfmpegBinary, resolveFfmpeg } from './ffmpeg.js';
+import { type EncodeCodec, encodeVideo, type FfmpegBinary, parseEncodeCodec, resolveFfmpeg } from './ffmpeg.js';
 
 /** Options of {@link generateSyntheticDataset}. */
 export interface SyntheticDatasetOptions {
@@ -84,7 +84,7 @@ export async function generateSyntheticDataset(options: SyntheticDatasetOptions)
   const height = options.height ?? 48;
   const numFrames = options.numFrames ?? 32;
   const fps = options.fps ?? 25;
-  const codec = options.codec ?? 'xvid';
+  const codec = parseEncodeCodec(options.codec ?? 'xvid');
   const seed = options.seed ?? 0;
   const ffmpeg = options.ffmpegPath ? resolveFfmpeg({ ffmpegPath: options.ffmpegPath }) : resolveFfmpeg();
   const videosDir = join(options.dir, 'UCF-101');

@@ -1,0 +1,117 @@
+// lss-eval under a 2-rank process group (c10d Gloo on loopback, ranks started as torchrun would) gives the
+// report of a single process: the same metrics, byte for byte, and the same skipped-video list.
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
+import { CLIP_TINY_DIR } from '@lss/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvalReport } from './report.js';
+
+const main = join(import.meta.dirname, 'main.ts');
+let dir = '';
+let synth: SyntheticDataset;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs lss-eval as `worldSize` ranks (1: a plain process); resolves with each rank's exit code and stderr. */
+async function lssEval(args: string[], worldSize: number): Promise<{ code: number | null; err: string }[]> {
+  const port = await freePort();
+  return Promise.all(
+    Array.from({ length: worldSize }, (_, rank) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      if (worldSize > 1)
+        Object.assign(env, {
+          RANK: `${rank}`,
+          LOCAL_RANK: `${rank}`,
+          WORLD_SIZE: `${worldSize}`,
+          MASTER_ADDR: '127.0.0.1',
+          MASTER_PORT: `${port}`,
+        });
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@lss/source', '--import', 'tsx', main, ...args, '--backend', 'wasm', '--quiet'],
+        {
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
+      return new Promise<{ code: number | null; err: string }>((resolve) => child.on('close', (code) => resolve({ code, err })));
+    }),
+  );
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lss-eval-sharded-'));
+  synth = await generateSyntheticDataset({
+    dir: join(dir, 'synth'),
+    numClasses: 3,
+    videosPerClass: 3,
+    width: 64,
+    height: 48,
+    numFrames: 16,
+    seed: 2,
+  });
+  // One unreadable video in the test lists: both runs must skip and report it the same way.
+  copyFileSync(
+    join(import.meta.dirname, '__fixtures__', 'no_moov.mp4'),
+    join(synth.videosDir, readFileSync(join(synth.annotationsDir, 'testlist01.txt'), 'utf8').split('\n')[0]?.trim() as string),
+  );
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('lss-eval sharded over ranks', () => {
+  it('2 ranks give the single-process k-NN report (metrics byte-identical, same skipped videos)', async () => {
+    const common = [
+      'knn',
+      '--model',
+      CLIP_TINY_DIR,
+      '--dataset',
+      'ucf101',
+      '--videos',
+      synth.videosDir,
+      '--annotations',
+      synth.annotationsDir,
+      '--splits',
+      '1',
+      '--views',
+      '1x1',
+      '--frames',
+      '4',
+      '--size',
+      '32',
+      '--no-cache',
+      '--k',
+      '3',
+      '--max-bad-fraction',
+      '0.5',
+    ];
+    const single = await lssEval([...common, '--out', join(dir, 'single')], 1);
+    expect(single[0]?.code, single[0]?.err).toBe(0);
+    const ranks = await lssEval([...common, '--out', join(dir, 'sharded')], 2);
+    for (const r of ranks) expect(r.code, r.err).toBe(0);
+    expect(ranks[1]?.err).toMatch(/rank 1 of 2/);
+    const a = JSON.parse(readFileSync(join(dir, 'single', 'report.json'), 'utf8')) as EvalReport;
+    const b = JSON.parse(readFileSync(join(dir, 'sharded', 'report.json'), 'utf8')) as EvalReport;
+    // ffmpeg's messages name its decoder context by address ("[mov,mp4 @ 0x55cc1385abc0]"), different in every process.
+    const text = (r: EvalReport) => JSON.stringify(r.splits).replace(/ @ 0x[0-9a-f]+/g, ' @ 0x?');
+    expect(text(b)).toBe(text(a));
+    expect(a.splits[0]?.skipped?.length).toBe(1);
+  }, 600_000); // three processes that each load tfjs, the model and ffmpeg: minutes on a loaded 2-core machine
+});
