@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { describeBackend, initBackend } from './backend.js';
-import { BackendUnavailableError } from './errors.js';
 
 afterAll(async () => {
   await initBackend('cpu');
