@@ -19,10 +19,20 @@ echo "[lss] pnpm $("${PNPM[@]}" --version), node $(node --version)"
 if [ -z "${LSS_LIBTORCH:-}" ] && [ ! -f /usr/include/ATen/ATen.h ] && ! python3 -c 'import torch' >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[lss] no libtorch found: installing Debian's libtorch-dev and libopenblas0-pthread for the torch backend (apt, once)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtorch-dev libopenblas0-pthread >/dev/null) \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtorch-dev libopenblas0-pthread libgloo-dev >/dev/null) \
       || echo "[lss] could not install libtorch-dev: continuing without the torch backend (wasm)"
   else
     echo "[lss] no libtorch found and not root with apt: continuing without the torch backend (wasm); see packages/backend-torch/README.md"
+  fi
+fi
+# @lss/distributed (c10d process groups) also needs Gloo's headers, which Debian ships apart from libtorch-dev.
+if [ -f /usr/include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp ] && [ ! -f /usr/include/gloo/context.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[lss] installing Debian's libgloo-dev for @lss/distributed (apt, once)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgloo-dev >/dev/null) \
+      || echo "[lss] could not install libgloo-dev: distributed training stays unavailable"
+  else
+    echo "[lss] Gloo headers missing (Debian: libgloo-dev): @lss/distributed's c10d binding will not be built"
   fi
 fi
 "${PNPM[@]}" install --frozen-lockfile

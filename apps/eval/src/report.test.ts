@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { zeroShotViewSets } from './evaluate.js';
-import { compareReports, type EvalReport, makeReport, readReport, reportToMarkdown, viewVariant, writeReport } from './report.js';
+import {
+  compareReports,
+  confusionToSvg,
+  type EvalReport,
+  makeReport,
+  readReport,
+  reportToMarkdown,
+  viewVariant,
+  writeReport,
+} from './report.js';
 
 const confusion = [
   [2, 0],
@@ -60,6 +69,13 @@ describe('reports', () => {
     expect(md).toContain('## Test views 4 clip(s) × 3 crop(s), 8 frames, 224 px');
     expect(md).toContain('| 1 | 4 | 74.4 | 100.0 |');
     expect(md).toContain('**75.0 ± 0.6**');
+  });
+
+  it('escape class names in the SVG (entities escapeUTF8: & < > " \')', () => {
+    const svg = confusionToSvg(confusion, [`Tom & Jerry's <run>`, 'say "hi"'], 'a < b');
+    expect(svg).toContain('Tom &amp; Jerry&apos;s &lt;run&gt;');
+    expect(svg).toContain('say &quot;hi&quot;');
+    expect(svg).not.toContain('<run>');
   });
 
   it('are written as JSON, Markdown and SVG and read back', () => {

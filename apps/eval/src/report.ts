@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
 import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
+import { escapeUTF8 } from 'entities/escape'; // XML/SVG text and attributes: & < > " '
 import { formatMeanStd, type MeanStd, meanStd, STD_DEFINITION } from './metrics.js';
 
 export type Protocol = 'zero-shot' | 'zero-shot-transductive' | 'linear-probe' | 'linear-probe-sgd' | 'knn' | 'classify';
@@ -185,10 +186,6 @@ export function reportToMarkdown(report: EvalReport): string {
   return lines.join('\n');
 }
 
-function escapeXml(s: string): string {
-  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-}
-
 /**
  * A confusion matrix as an SVG heat map: rows are true classes, columns predictions, each row
  * normalised to its own count (so the colour is the recall of that cell), counts printed when the
@@ -207,7 +204,7 @@ export function confusionToSvg(confusion: readonly (readonly number[])[], classN
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
   );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  parts.push(`<text x="10" y="20" font-size="14">${escapeXml(title)}</text>`);
+  parts.push(`<text x="10" y="20" font-size="14">${escapeUTF8(title)}</text>`);
   parts.push(
     `<text x="10" y="${height - 4}" font-size="10" fill="#555">rows: true class, columns: predicted class, colour: fraction of the row</text>`,
   );
@@ -215,7 +212,7 @@ export function confusionToSvg(confusion: readonly (readonly number[])[], classN
     const row = confusion[i] ?? [];
     const total = row.reduce((a, b) => a + b, 0);
     if (label > 0) {
-      const name = escapeXml((classNames[i] ?? String(i)).slice(0, 22));
+      const name = escapeUTF8((classNames[i] ?? String(i)).slice(0, 22));
       parts.push(
         `<text x="${label - 4}" y="${top + i * cell + cell * 0.7}" font-size="${Math.min(11, cell - 1)}" text-anchor="end">${name}</text>`,
       );
@@ -231,7 +228,7 @@ export function confusionToSvg(confusion: readonly (readonly number[])[], classN
       const g = Math.round(255 - frac * 207);
       const b = Math.round(255 - frac * 148);
       parts.push(
-        `<rect x="${label + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${r},${g},${b})" stroke="#ddd" stroke-width="0.5"><title>${escapeXml(`${classNames[i] ?? i} → ${classNames[j] ?? j}: ${count}`)}</title></rect>`,
+        `<rect x="${label + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${r},${g},${b})" stroke="#ddd" stroke-width="0.5"><title>${escapeUTF8(`${classNames[i] ?? i} → ${classNames[j] ?? j}: ${count}`)}</title></rect>`,
       );
       if (k <= 20 && count > 0) {
         parts.push(

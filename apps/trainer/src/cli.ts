@@ -14,7 +14,7 @@ Trains LSS (language-based self-supervision) from a named config.
 Options:
   --config, -c NAME|PATH  config name (${'shipped: see --list-configs'}) or a .yaml/.yml/.json file [default: lss-tiny-synthetic]
   --set, -s key=value     override one config key (repeatable), checked against the schema,
-                          e.g. --set optimizer.learningRate=5e-4 --set objectives.1.weight=0.5
+                          e.g. --set optimizer.baseLearningRate=5e-4 --set objectives.1.weight=0.5
   --backend NAME          tfjs backend: ${BACKEND_NAMES.join(', ')} (same as --set backend=NAME)
   --workdir DIR           where checkpoints, metrics and plots go (same as --set workdir=DIR)
   --max-steps N           stop after N optimizer steps (same as --set training.maxSteps=N)

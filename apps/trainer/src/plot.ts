@@ -2,6 +2,8 @@
  * An SVG plot of a run, written at the end: loss terms per step (top) and the learning-rate schedule
  * (bottom), with axes and a legend. Plain SVG, no dependency; opens in any browser.
  */
+
+import { escapeUTF8 } from 'entities/escape'; // XML/SVG text and attributes: & < > " '
 import type { MetricsRecord } from './metrics.js';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -9,10 +11,6 @@ const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'
 interface Series {
   readonly name: string;
   readonly points: readonly [number, number][];
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] as string);
 }
 
 function ticks(lo: number, hi: number, n = 5): number[] {
@@ -37,7 +35,7 @@ function panel(series: readonly Series[], x0: number, y0: number, w: number, h: 
   const sx = (x: number) => x0 + (xMax > 0 ? (x / xMax) * w : 0);
   const sy = (y: number) => y0 + h - ((y - lo) / (hi - lo)) * h;
   const out: string[] = [];
-  out.push(`<text x="${x0}" y="${y0 - 8}" font-size="13" font-weight="bold">${escapeXml(title)}</text>`);
+  out.push(`<text x="${x0}" y="${y0 - 8}" font-size="13" font-weight="bold">${escapeUTF8(title)}</text>`);
   out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
   for (const t of ticks(lo, hi)) {
     out.push(`<line x1="${x0}" x2="${x0 + w}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`);
@@ -54,7 +52,7 @@ function panel(series: readonly Series[], x0: number, y0: number, w: number, h: 
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     if (pts.length === 1) out.push(`<circle cx="${sx(pts[0]![0])}" cy="${sy(pts[0]![1])}" r="2.5" fill="${color}"/>`);
     out.push(`<rect x="${x0 + w + 12}" y="${y0 + 4 + i * 16}" width="10" height="10" fill="${color}"/>`);
-    out.push(`<text x="${x0 + w + 26}" y="${y0 + 13 + i * 16}" font-size="11">${escapeXml(s.name)}</text>`);
+    out.push(`<text x="${x0 + w + 26}" y="${y0 + 13 + i * 16}" font-size="11">${escapeUTF8(s.name)}</text>`);
   });
   return out.join('\n');
 }
@@ -80,7 +78,7 @@ export function renderTrainingPlot(records: readonly MetricsRecord[], learningRa
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="22" font-size="15" text-anchor="middle">${escapeXml(title)}</text>`,
+    `<text x="${width / 2}" y="22" font-size="15" text-anchor="middle">${escapeUTF8(title)}</text>`,
     panel(lossSeries, 70, 60, 560, 300, 'loss terms', xMax),
     panel([{ name: 'learning rate', points: lrPoints }], 70, 420, 560, 150, 'learning-rate schedule', xMax),
     `<text x="${70 + 280}" y="${height - 12}" font-size="11" text-anchor="middle">optimizer step</text>`,
@@ -121,19 +119,19 @@ export function renderResultsPlot(
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="24" font-size="15" text-anchor="middle">${escapeXml(options.title)}</text>`,
+    `<text x="${width / 2}" y="24" font-size="15" text-anchor="middle">${escapeUTF8(options.title)}</text>`,
     `<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`,
   ];
   for (const t of ticks(lo, hi, 6)) {
     out.push(`<line x1="${sx(t)}" x2="${sx(t)}" y1="${y0}" y2="${y0 + h}" stroke="#eee"/>`);
     out.push(`<text x="${sx(t)}" y="${y0 + h + 16}" font-size="10" text-anchor="middle">${t.toFixed(1)}</text>`);
   }
-  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 36}" font-size="11" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 36}" font-size="11" text-anchor="middle">${escapeUTF8(options.xLabel)}</text>`);
   refs.forEach((r, i) => {
     const color = COLORS[(i + 3) % COLORS.length];
     out.push(`<line x1="${sx(r.value)}" x2="${sx(r.value)}" y1="${y0}" y2="${y0 + h}" stroke="${color}" stroke-dasharray="4,3"/>`);
     out.push(
-      `<text x="${sx(r.value) + 3}" y="${y0 + h + 52 + i * 0}" font-size="10" fill="${color}">${escapeXml(`${r.name} ${r.value.toFixed(1)}`)}</text>`,
+      `<text x="${sx(r.value) + 3}" y="${y0 + h + 52 + i * 0}" font-size="10" fill="${color}">${escapeUTF8(`${r.name} ${r.value.toFixed(1)}`)}</text>`,
     );
   });
   rows.forEach((r, i) => {
@@ -142,7 +140,7 @@ export function renderResultsPlot(
     const mean = vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length);
     const std = vals.length > 1 ? Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (vals.length - 1)) : 0;
     const color = COLORS[i % COLORS.length];
-    out.push(`<text x="${x0 - 8}" y="${cy + 4}" font-size="11" text-anchor="end">${escapeXml(r.name)}</text>`);
+    out.push(`<text x="${x0 - 8}" y="${cy + 4}" font-size="11" text-anchor="end">${escapeUTF8(r.name)}</text>`);
     out.push(`<line x1="${sx(mean - std)}" x2="${sx(mean + std)}" y1="${cy}" y2="${cy}" stroke="${color}" stroke-width="2"/>`);
     out.push(`<line x1="${sx(mean)}" x2="${sx(mean)}" y1="${cy - 9}" y2="${cy + 9}" stroke="${color}" stroke-width="3"/>`);
     for (const v of vals) out.push(`<circle cx="${sx(v).toFixed(1)}" cy="${cy}" r="3" fill="none" stroke="${color}"/>`);

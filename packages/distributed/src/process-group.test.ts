@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { resultOf, spawnRanks } from '../test/spawn-ranks.js';
 
 const worker = join(import.meta.dirname, '..', 'test', 'worker.ts');
+// Debian's python3-torch ships torchrun (PyTorch 1.13); CI installs it (.ci/run).
+const HAS_TORCHRUN = spawnSync('torchrun', ['--help'], { stdio: 'ignore' }).status === 0;
 
 /** What rank r contributes in worker.ts's 'collectives' scenario, summed over ranks in plain JS. */
 function expectedFloats(worldSize: number): number[][] {
@@ -72,4 +75,35 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
     expect(res.seconds as number).toBeGreaterThan(2.5);
     expect(res.seconds as number).toBeLessThan(12);
   });
+
+  it.skipIf(!HAS_TORCHRUN)(
+    'ranks started by torchrun --no_python (1.13 spellings) rendezvous from its environment',
+    () => {
+      const r = spawnSync(
+        'torchrun',
+        [
+          '--no_python',
+          '--standalone',
+          '--nproc_per_node',
+          '2',
+          '--redirects',
+          '2',
+          '--tee',
+          '2',
+          process.execPath,
+          '--conditions=@lss/source',
+          '--import',
+          'tsx',
+          worker,
+        ],
+        { encoding: 'utf8', env: { ...process.env, LSS_DIST_SCENARIO: 'collectives' }, timeout: 300_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stdout.split('\n').filter((l) => l.includes('RESULT '));
+      const results = lines.map((l) => JSON.parse(l.slice(l.indexOf('RESULT ') + 7)) as { rank: number; gather: number[] });
+      expect(results.map((x) => x.rank).sort()).toEqual([0, 1]);
+      for (const x of results) expect(x.gather).toEqual([0, 0, 1, 1]);
+    },
+    300_000,
+  );
 });

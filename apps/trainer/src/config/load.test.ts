@@ -35,6 +35,13 @@ describe('shipped configs', () => {
     expect(c.views).toMatchObject({ numGlobal: 2, numLocal: 2, globalSize: 32, localSize: 16 });
     expect(c.optimizer.weightDecayEnd).toBe(0.4); // inherited
   });
+
+  it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
+    const c = loadConfig('lss-b16-k400', { overrides: ['data.root=/data/k400', 'model.clip=/models/clip-vit-base-patch16'] });
+    expect(c.data.kind).toBe('kinetics400');
+    expect((c.data as { root?: string }).root).toBe('/data/k400');
+    expect(c.model.clip).toBe('/models/clip-vit-base-patch16');
+  });
 });
 
 describe('extends', () => {
@@ -137,6 +144,20 @@ describe('--set overrides', () => {
     }
     expect(({} as Record<string, unknown>).x).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('echoes hostile --set values and keys cut to a bounded length', () => {
+    const long = 'x'.repeat(1_000_000);
+    for (const assignment of [`optimizer.baseLearningRate=${long}`, `${long}=1`, long]) {
+      let message = '';
+      try {
+        configFromData(base, { overrides: [assignment] });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('cut at 120 characters');
+      expect(message.length).toBeLessThan(600);
+    }
   });
 
   it('bounds values that size allocations, naming the key (was a raw RangeError)', () => {

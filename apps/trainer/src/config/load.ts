@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@lss/core';
+import { ConfigError, echoValue } from '@lss/core';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type TrainConfig, trainConfigSchema } from './schema.js';
@@ -182,6 +182,7 @@ interface Def {
   element?: Schema;
   items?: Schema[];
   options?: Schema[];
+  /** z.enum's members (zod 4 keeps them here, not in `values`). */
   entries?: Record<string, string | number>;
   values?: unknown[];
   discriminator?: string;
@@ -220,10 +221,15 @@ function keysOf(schema: Schema): string[] {
 export function applyOverride(data: JsonObject, assignment: string, schema: Schema = trainConfigSchema): void {
   const eq = assignment.indexOf('=');
   if (eq <= 0) {
-    throw new ConfigError(`--set expects key=value (e.g. --set optimizer.learningRate=5e-4); received ${JSON.stringify(assignment)}.`);
+    throw new ConfigError(`--set expects key=value (e.g. --set optimizer.baseLearningRate=5e-4); received ${echoValue(assignment)}.`);
   }
   const key = assignment.slice(0, eq).trim();
   const raw = assignment.slice(eq + 1);
+  if (key.length > 200) {
+    throw new ConfigError(
+      `--set: the key ${echoValue(key)} is ${key.length} characters long; config keys are dotted field names such as optimizer.learningRate.`,
+    );
+  }
   const parts = key.split('.');
   for (const part of parts) if (FORBIDDEN_KEYS.has(part)) throw forbiddenKeyError(part, `--set ${key}`);
   let node: Schema = schema;
@@ -240,7 +246,10 @@ export function applyOverride(data: JsonObject, assignment: string, schema: Sche
       const arm = def.options?.find((o) => {
         const d = defOf(unwrap(o).schema);
         const lit = d.shape?.[def.discriminator as string];
-        return lit !== undefined && (defOf(lit).values ?? []).includes(current);
+        if (lit === undefined) return false;
+        // The discriminator is a z.literal (values) or a z.enum (entries), e.g. data.kind.
+        const ld = defOf(unwrap(lit).schema);
+        return (ld.values ?? Object.values(ld.entries ?? {})).includes(current);
       });
       if (!arm) {
         throw new ConfigError(
@@ -328,7 +337,7 @@ function parseValue(raw: string, schema: Schema, key: string): Json {
   const text = raw.trim();
   if (nullable && (text === 'null' || text === '~')) return null;
   const fail = (expected: string): never => {
-    throw new ConfigError(`--set ${key}=${raw}: expected ${expected}${nullable ? ' or null' : ''}; received ${JSON.stringify(raw)}.`);
+    throw new ConfigError(`--set ${key}: expected ${expected}${nullable ? ' or null' : ''}; received ${echoValue(raw)}.`);
   };
   switch (def.type) {
     case 'number': {

@@ -52,10 +52,17 @@ export function videoVitToBytes(tower: VisionTower, options: ExportOptions = {})
   return writeSafetensors(tensors, metadata);
 }
 
-/** Writes the tower to a safetensors file atomically (Node only). */
+/** Writes the tower to a safetensors file atomically, creating its folder when missing (Node only). */
 export async function saveVideoVit(tower: VisionTower, file: string, options: ExportOptions = {}): Promise<void> {
   const { tensors, metadata } = exportVideoVitWeights(tower, options);
   const { writeSafetensorsFile } = await import('@lss/core/node');
+  const { mkdirSync } = await import('node:fs');
+  const { dirname } = await import('node:path');
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch {
+    // not creatable (read-only, a file in the way): the write below reports the path and the real cause
+  }
   writeSafetensorsFile(file, tensors, metadata);
 }
 

@@ -131,7 +131,8 @@ describe('saving and reloading a video tower', () => {
     expect(reloaded.trainableVariables()).toHaveLength(0);
     const out = reloaded.call(video);
     expect(maxAbsDiff(out.dataSync(), ref.dataSync())).toBe(0);
-    const file = join(dir, 'tower.safetensors');
+    // into a folder that does not exist yet (the README's `work/student.safetensors`): created
+    const file = join(dir, 'not', 'yet', 'tower.safetensors');
     await saveVideoVit(tower, file);
     const fromFile = await loadVideoVit(file, 'fromfile');
     const out2 = fromFile.call(video);
