@@ -11,7 +11,7 @@ let cached: Promise<OrtModule> | undefined;
 
 /** How to install onnxruntime-node without its CUDA download (shown in the error). */
 export const ONNXRUNTIME_INSTALL_HINT =
-  'install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (npm) or `pnpm add onnxruntime-node` (pnpm does not run its download script unless allowed); the CPU binaries ship inside the npm package';
+  'install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (npm) or `ONNXRUNTIME_NODE_INSTALL=skip pnpm add onnxruntime-node --allow-build=onnxruntime-node` (pnpm 12); the CPU binaries ship inside the npm package';
 
 /**
  * The onnxruntime-node module. A missing package is a {@link BackendUnavailableError} that says how to

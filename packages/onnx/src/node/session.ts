@@ -9,7 +9,7 @@ type OrtModule = typeof import('onnxruntime-node');
 let cached: Promise<OrtModule> | undefined;
 
 export const ONNXRUNTIME_INSTALL_HINT =
-  'install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (npm) or `pnpm add onnxruntime-node`; the CPU binaries ship inside the npm package';
+  'install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (npm) or `ONNXRUNTIME_NODE_INSTALL=skip pnpm add onnxruntime-node --allow-build=onnxruntime-node` (pnpm 12); the CPU binaries ship inside the npm package';
 
 /** The onnxruntime-node module, or a {@link BackendUnavailableError} saying how to install it. */
 export function loadOnnxRuntime(importer: () => Promise<unknown> = () => import('onnxruntime-node')): Promise<OrtModule> {
