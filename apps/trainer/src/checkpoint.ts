@@ -18,6 +18,7 @@ import type { RandomState } from '@lss/core';
 import { WeightsError } from '@lss/core';
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { InputState } from './data.js';
 
 export const CHECKPOINT_FORMAT = 'lss-trainer-checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -44,6 +45,8 @@ export interface CheckpointMeta {
   readonly backbone: unknown;
   /** The safetensors file next to this sidecar. */
   readonly tensorsFile: string;
+  /** Unreadable training videos met so far (absent in checkpoints written before it existed). */
+  readonly input?: InputState;
 }
 
 export interface LoadedCheckpoint {

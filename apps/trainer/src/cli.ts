@@ -72,6 +72,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         metrics: result.metricsPath,
         plot: result.plotPath,
         teacher: result.teacherPath,
+        replacedClips: result.input.replacedClips,
+        badVideos: result.input.badVideos.map((b) => ({ path: b.path, reason: b.reason })),
       }),
     );
     return result.stoppedBy === 'non-finite' ? 3 : 0;

@@ -2,13 +2,14 @@
  * Training clips for the step, from `@lss/data`: the dataset's samples (a reader of `@lss/data/node`,
  * or the generated synthetic dataset), SVT's multi-view sampling and augmentation, host data out.
  *
- * Determinism (so that resume is exact): the sample order of epoch `e` is a seeded shuffle of
- * `hash(seed, e)`, step `s` takes the next `batchSize * accumulationSteps` samples of its epoch, and
- * the views of sample `i` at step `s` draw from `hash(seed, s, i)`. Nothing depends on which decode
- * finishes first or on where a run was resumed. (`VideoLoader.epoch()` always starts an epoch at its
- * first batch; resuming mid-epoch needs random access by step, so the trainer calls `loadVideoViews`
- * per sample itself, with bounded concurrency and one step of prefetch.)
+ * Determinism (so that resume is exact, and results do not depend on the number of input workers):
+ * the sample order of epoch `e` is a seeded shuffle of `hash(seed, e)`, step `s` takes the next
+ * `batchSize * accumulationSteps` samples of its epoch, and the views of clip `c` in epoch `e` draw from
+ * `clipViewSeed(seed, e, c)` (`@lss/data/node`, the seed `VideoLoader` uses too): per clip, not per step
+ * or rank. Worker threads (`FileClipSource`) render the views of the next steps while the model steps
+ * (`TrainInput`); an unreadable clip is replaced by a clip drawn from the same numbers.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError, hashString, SeededRandom } from '@lss/core';
 import {
@@ -23,18 +24,19 @@ import {
   SVT_VIEW_CONFIG,
   type SvtViewConfig,
   SYNTHETIC_MOTIONS,
+  type VideoInfo,
   type VideoSample,
 } from '@lss/data';
 import {
-  decodeFrames,
-  loadVideoViews,
-  probeVideo,
+  clipViewSeed,
+  type LoadViewsOptions,
   readFolderPerClass,
   readHmdb51,
   readKinetics400,
   readListFile,
   readUcf101,
   type SplitNumber,
+  ViewWorkerPool,
 } from '@lss/data/node';
 import type { TrainConfig } from './config/schema.js';
 import { ensureSyntheticDataset } from './synthetic-data.js';
@@ -44,7 +46,12 @@ import type { HostBatch } from './train-step.js';
 export interface ClipSource {
   /** Number of training clips. */
   readonly numClips: number;
-  /** Views of clip `index` (global first), drawn from `seed`. */
+  /** What clip `index` is, for reports (a file path). */
+  name?(index: number): string;
+  /**
+   * Views of clip `index` (global first), drawn from `seed`: the same for the same arguments, always. Throws
+   * `DataError` when the clip cannot be read (the trainer then replaces it, see {@link TrainInput}).
+   */
   views(index: number, config: SvtViewConfig, seed: number): Promise<HostVideo[]>;
   close?(): Promise<void> | void;
 }
@@ -85,41 +92,63 @@ export function renderTrainViews(frames: RgbFrames, config: SvtViewConfig, seed:
   return plans.map((plan) => renderView(subset, needed, plan));
 }
 
+/** Default number of worker threads rendering training views: one per core but the one the model steps on, 1 to 4. */
+export function defaultInputWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 /**
- * Video files on disk. By default views come from `loadVideoViews` (one probe per file, cached; one
- * ffmpeg decode of just the needed frames per sample). With `cacheFrames`, each video is decoded once
- * in full (short side at most 256) and kept in memory: for small datasets such as the synthetic one.
+ * Video files on disk, decoded (ffmpeg subprocesses) and rendered (crops, augmentations) in a pool of worker
+ * threads, so the views of the next steps are made while the model steps on the main thread. By default each
+ * sample costs one ffmpeg decode of just the frames its views need (the probe is cached per file). With
+ * `cacheFrames`, each video is decoded once in full (short side at most 256) and kept in the memory of one worker
+ * (the same worker for the same clip): for small datasets such as the synthetic one. A clip's views depend only on
+ * the file and the seed, never on the number of workers.
  */
 export class FileClipSource implements ClipSource {
-  private readonly info = new Map<string, Awaited<ReturnType<typeof loadVideoViews>>['info']>();
-  private readonly frames = new Map<number, Promise<RgbFrames>>();
+  private readonly info = new Map<string, VideoInfo>();
+  private readonly pool: ViewWorkerPool;
   constructor(
     readonly samples: readonly VideoSample[],
-    readonly options: { cacheFrames?: boolean } = {},
+    readonly options: { cacheFrames?: boolean; numWorkers?: number; ffmpegPath?: string } = {},
   ) {
     if (samples.length === 0) throw new DataError('The training dataset has no videos; check data.root and data.annotations.');
+    this.pool = new ViewWorkerPool(options.numWorkers ?? defaultInputWorkers());
   }
   get numClips(): number {
     return this.samples.length;
   }
+  name(index: number): string {
+    return (this.samples[index] as VideoSample).path;
+  }
+  /** Jobs done per worker thread id (0: the calling thread). */
+  get jobsPerWorker(): ReadonlyMap<number, number> {
+    return this.pool.jobsPerWorker;
+  }
   async views(index: number, config: SvtViewConfig, seed: number): Promise<HostVideo[]> {
     const sample = this.samples[index] as VideoSample;
-    if (this.options.cacheFrames) {
-      let frames = this.frames.get(index);
-      if (!frames) {
-        frames = (async () => {
-          const info = await probeVideo(sample.path);
-          const all = Array.from({ length: info.numFrames }, (_, i) => i);
-          return (await decodeFrames(sample.path, all, { info, maxShortSide: 256 })).frames;
-        })();
-        this.frames.set(index, frames);
-      }
-      return renderTrainViews(await frames, config, seed);
+    const info = this.info.get(sample.path);
+    const options: LoadViewsOptions = {
+      ...(info ? { info } : {}),
+      ...(this.options.ffmpegPath ? { ffmpegPath: this.options.ffmpegPath } : {}),
+      ...(sample.timeStart !== undefined && sample.timeEnd !== undefined
+        ? { segment: { start: sample.timeStart, end: sample.timeEnd } }
+        : {}),
+    };
+    const result = await this.pool.load(
+      sample.path,
+      { mode: 'train', config, seed },
+      { options, affinity: index, ...(this.options.cacheFrames ? { cacheFrames: { maxShortSide: 256 } } : {}) },
+    );
+    if (!result.ok) {
+      if (result.dataError) throw new DataError(result.reason, { file: sample.path });
+      throw new Error(`Rendering the views of ${sample.path} failed: ${result.reason}`);
     }
-    const cached = this.info.get(sample.path);
-    const loaded = await loadVideoViews(sample.path, { mode: 'train', config, seed }, cached ? { info: cached } : {});
-    this.info.set(sample.path, loaded.info);
-    return loaded.views;
+    this.info.set(sample.path, result.info);
+    return result.views;
+  }
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 }
 
@@ -161,7 +190,7 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
     const annotationsDir = join(d.root, 'ucfTrainTestlist');
     await ensureSyntheticDataset(d, log); // generated, reused, or regenerated when its settings changed
     const dataset = readUcf101({ videosDir, annotationsDir, split: d.split as SplitNumber, subset: 'train' });
-    return new FileClipSource(dataset.samples, { cacheFrames: d.cacheFrames });
+    return new FileClipSource(dataset.samples, sourceOptions(d));
   }
   const need = (what: string) => {
     if (!d.annotations) throw new ConfigError(`data.kind ${d.kind} needs data.annotations (${what}); received null.`);
@@ -188,7 +217,11 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
             ? readFolderPerClass({ root: d.root })
             : readListFile({ listPath: need('the list file'), root: d.root });
   if (dataset.missing.length > 0) log(`${dataset.missing.length} listed videos are missing on disk and were left out`);
-  return new FileClipSource(dataset.samples, { cacheFrames: d.cacheFrames });
+  return new FileClipSource(dataset.samples, sourceOptions(d));
+}
+
+function sourceOptions(d: TrainConfig['data']): { cacheFrames: boolean; numWorkers: number } {
+  return { cacheFrames: d.cacheFrames, numWorkers: d.numWorkers ?? defaultInputWorkers() };
 }
 
 /** Which clips each optimizer step uses, deterministically by (seed, step). */
@@ -236,41 +269,248 @@ export class StepPlanner {
     return out;
   }
 
-  /** Seed of the views of clip `clip` at step `step` (`stepSeed`: a per-step draw of the run's RNG). */
-  viewSeed(step: number, clip: number, stepSeed = 0): number {
-    return hashString(`step:${step}:clip:${clip}`, (this.seed ^ stepSeed) >>> 0);
+  /** The clips of step `step` and their place in the epoch (`pass` > 0: a later pass of an epoch longer than the dataset), one list per micro-batch. */
+  slotsOf(step: number): ClipSlot[][] {
+    const epoch = Math.floor(step / this.stepsPerEpoch);
+    const within = step % this.stepsPerEpoch;
+    const order = this.order(epoch);
+    const out: ClipSlot[][] = [];
+    for (let m = 0; m < this.accumulationSteps; m++) {
+      const start = within * this.clipsPerStep + m * this.batchSize;
+      out.push(
+        Array.from({ length: this.batchSize }, (_, b) => ({
+          epoch,
+          clip: order[(start + b) % order.length] as number,
+          pass: Math.floor((start + b) / order.length),
+        })),
+      );
+    }
+    return out;
   }
 }
 
-/** Loads the micro-batches of a step as host data (views of up to `concurrency` clips at once). */
-export async function loadStep(
-  source: ClipSource,
-  planner: StepPlanner,
-  viewConfig: SvtViewConfig,
-  step: number,
-  stepSeed = 0,
-  concurrency = 4,
-): Promise<HostBatch[]> {
-  const lists = planner.clipsOf(step);
-  const jobs = lists.flat();
-  const results: HostVideo[][] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, jobs.length) }, async () => {
-      while (next < jobs.length) {
-        const k = next++;
-        const clip = jobs[k] as number;
-        results[k] = await source.views(clip, viewConfig, planner.viewSeed(step, clip, stepSeed));
-      }
-    }),
-  );
-  const batches: HostBatch[] = [];
-  let k = 0;
-  for (const list of lists) {
-    const perSample = list.map(() => results[k++] as HostVideo[]);
-    const dummySamples = list.map((i) => ({ path: `clip:${i}`, label: -1, className: '' }));
-    const batch = collateBatch(perSample, dummySamples, viewConfig.numGlobalViews);
-    batches.push({ views: batch.views, numGlobalViews: batch.numGlobalViews });
+/** One clip of a step: drawn at `epoch`, dataset index `clip`, `pass` of the epoch's order. */
+export interface ClipSlot {
+  readonly epoch: number;
+  readonly clip: number;
+  readonly pass: number;
+}
+
+/** A training video that could not be read. */
+export interface BadVideo {
+  readonly clip: number;
+  /** Its path (or the source's name for it). */
+  readonly path: string;
+  /** The `DataError` message. */
+  readonly reason: string;
+}
+
+/** What the input has met up to a step: checkpointed, so a resumed run continues the same counts. */
+export interface InputState {
+  /** Clip draws replaced by another clip because they could not be read. */
+  readonly replacedClips: number;
+  /** Distinct unreadable videos, in the order met. */
+  readonly badVideos: readonly BadVideo[];
+}
+
+/** The host batches of one step and the unreadable clips met while making them. */
+export interface StepInput {
+  readonly step: number;
+  readonly batches: HostBatch[];
+  /** Slots whose clip could not be read: the drawn clip and the clip whose views took its place. */
+  readonly replaced: readonly { readonly clip: number; readonly replacement: number }[];
+  /** Every unreadable video met for this step (a replacement candidate may be unreadable too). */
+  readonly bad: readonly BadVideo[];
+}
+
+export interface TrainInputOptions {
+  /** The run's seed: the clip order and every clip's augmentations derive from it. */
+  readonly seed: number;
+  /** Steps whose views are made ahead of the one the model is on (default 2). */
+  readonly prefetchSteps?: number;
+  /** Clips whose views are being made at once (default: the clips of one step, at least 2). */
+  readonly concurrency?: number;
+  /** Largest fraction of the training videos that may be unreadable before the run stops with the list (default 0.1). */
+  readonly maxBadFraction?: number;
+  /** Called when a step that meets an unreadable video is taken. */
+  readonly onBadVideo?: (bad: BadVideo, replacement: number | null) => void;
+}
+
+/** Draws tried for one slot before giving up (the first is the clip itself). */
+const MAX_DRAWS = 16;
+
+/**
+ * The training input: the host batches of each step, made ahead of time by the source (worker threads for files)
+ * while the model steps. Deterministic and seekable: the views of a slot are a function of (seed, epoch, clip,
+ * pass) only, via {@link clipViewSeed}, so they do not depend on the number of workers, on completion order, on
+ * which rank draws the clip, or on where a run was resumed.
+ *
+ * An unreadable clip (the source throws `DataError`) is replaced deterministically: draw `k` = 1, 2, ... of the
+ * slot takes clip `hash(seed, epoch, clip, pass, k) mod numClips` with views seeded by the same numbers, the first
+ * readable one wins. Counts are kept in step order ({@link state}); once more than `maxBadFraction` of the
+ * videos are known to be unreadable, {@link take} throws a `DataError` listing them.
+ */
+export class TrainInput {
+  private readonly loading = new Map<number, Promise<StepInput>>();
+  private readonly prefetchSteps: number;
+  private readonly concurrency: number;
+  private readonly maxBadFraction: number;
+  private replacedClips = 0;
+  private readonly badVideos = new Map<string, BadVideo>();
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(
+    readonly source: ClipSource,
+    readonly planner: StepPlanner,
+    readonly viewConfig: SvtViewConfig,
+    readonly options: TrainInputOptions,
+  ) {
+    this.prefetchSteps = options.prefetchSteps ?? 2;
+    this.concurrency = options.concurrency ?? Math.max(2, planner.clipsPerStep);
+    this.maxBadFraction = options.maxBadFraction ?? 0.1;
+    if (!Number.isInteger(this.prefetchSteps) || this.prefetchSteps < 0) {
+      throw new ConfigError(`prefetchSteps must be an integer >= 0; received ${this.prefetchSteps}.`);
+    }
+    if (!(this.maxBadFraction >= 0 && this.maxBadFraction <= 1)) {
+      throw new ConfigError(
+        `maxBadFraction must be a fraction in [0, 1]; received ${this.maxBadFraction}. 0.1 allows 10 % unreadable videos.`,
+      );
+    }
   }
-  return batches;
+
+  /** Counts so far (steps taken), for the checkpoint. */
+  state(): InputState {
+    return { replacedClips: this.replacedClips, badVideos: [...this.badVideos.values()] };
+  }
+
+  /** Continues the counts of a checkpoint (call before the first {@link take} of a resumed run). */
+  restore(state: InputState | undefined): void {
+    this.replacedClips = state?.replacedClips ?? 0;
+    this.badVideos.clear();
+    for (const b of state?.badVideos ?? []) this.badVideos.set(b.path, b);
+  }
+
+  /** Counts for a metrics record: clip draws replaced so far, distinct unreadable videos so far. */
+  counts(): { replacedClips: number; badVideos: number } {
+    return { replacedClips: this.replacedClips, badVideos: this.badVideos.size };
+  }
+
+  /** One line for the end of a run. */
+  summary(): string {
+    if (this.badVideos.size === 0) return 'every training video was readable';
+    const list = [...this.badVideos.values()].map((b) => `  ${b.path}: ${b.reason}`).join('\n');
+    return `${this.badVideos.size} unreadable training video(s), ${this.replacedClips} clip draw(s) replaced by other clips:\n${list}`;
+  }
+
+  /** Runs `work` when fewer than `concurrency` clips are in flight. */
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.concurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+
+  private drawSeed(slot: ClipSlot, draw: number): number {
+    const tag = slot.pass === 0 && draw === 0 ? '' : `p${slot.pass}d${draw}`;
+    return clipViewSeed(this.options.seed, slot.epoch, slot.clip, tag);
+  }
+
+  /** The views of one slot: the clip, or its deterministic replacement when it cannot be read. */
+  private async fillSlot(slot: ClipSlot): Promise<{ views: HostVideo[]; replacement: number | null; bad: BadVideo[] }> {
+    const bad: BadVideo[] = [];
+    const n = this.planner.numClips;
+    for (let draw = 0; draw < MAX_DRAWS; draw++) {
+      const clip = draw === 0 ? slot.clip : hashString(`replace:${slot.epoch}:${slot.clip}:${slot.pass}:${draw}`, this.options.seed) % n;
+      try {
+        const views = await this.limited(() => this.source.views(clip, this.viewConfig, this.drawSeed(slot, draw)));
+        return { views, replacement: draw === 0 ? null : clip, bad };
+      } catch (error) {
+        if (!(error instanceof DataError)) throw error;
+        bad.push({ clip, path: this.source.name?.(clip) ?? `clip ${clip}`, reason: error.message });
+      }
+    }
+    throw new DataError(
+      `No readable training clip in ${MAX_DRAWS} draws for clip ${slot.clip} of epoch ${slot.epoch}; the unreadable ones:\n${bad.map((b) => `  ${b.path}: ${b.reason}`).join('\n')}\nCheck the dataset (\`lss-data check\` lists every bad file).`,
+    );
+  }
+
+  private async load(step: number): Promise<StepInput> {
+    const lists = this.planner.slotsOf(step);
+    const filled = await Promise.all(lists.map((list) => Promise.all(list.map((slot) => this.fillSlot(slot)))));
+    const replaced: { clip: number; replacement: number }[] = [];
+    const bad: BadVideo[] = [];
+    const batches = filled.map((list, m) => {
+      list.forEach((f, b) => {
+        const slot = (lists[m] as ClipSlot[])[b] as ClipSlot;
+        if (f.replacement !== null) replaced.push({ clip: slot.clip, replacement: f.replacement });
+        bad.push(...f.bad);
+      });
+      const samples = list.map((_, b) => ({ path: `clip:${(lists[m] as ClipSlot[])[b]?.clip}`, label: -1, className: '' }));
+      const batch = collateBatch(
+        list.map((f) => f.views),
+        samples,
+        this.viewConfig.numGlobalViews,
+      );
+      return { views: batch.views, numGlobalViews: batch.numGlobalViews };
+    });
+    return { step, batches, replaced, bad };
+  }
+
+  private start(step: number): Promise<StepInput> {
+    let p = this.loading.get(step);
+    if (!p) {
+      p = this.load(step);
+      p.catch(() => undefined); // surfaced by take()
+      this.loading.set(step, p);
+    }
+    return p;
+  }
+
+  /**
+   * The host batches of `step` (one per micro-batch), starting the next `prefetchSteps` steps below `endStep`.
+   * Call with consecutive steps; counts and the bad-video stop are applied in step order.
+   */
+  async take(step: number, endStep = Number.POSITIVE_INFINITY): Promise<HostBatch[]> {
+    const current = this.start(step);
+    for (let s = step + 1; s <= step + this.prefetchSteps && s < endStep; s++) this.start(s);
+    for (const s of this.loading.keys()) if (s < step) this.loading.delete(s);
+    const input = await current;
+    this.loading.delete(step);
+    this.account(input);
+    return input.batches;
+  }
+
+  private account(input: StepInput): void {
+    this.replacedClips += input.replaced.length;
+    const fresh: BadVideo[] = [];
+    for (const b of input.bad) {
+      if (this.badVideos.has(b.path)) continue;
+      this.badVideos.set(b.path, b);
+      fresh.push(b);
+    }
+    for (const b of fresh) {
+      const r = input.replaced.find((x) => x.clip === b.clip);
+      this.options.onBadVideo?.(b, r ? r.replacement : null);
+    }
+    const n = this.planner.numClips;
+    if (this.badVideos.size > this.maxBadFraction * n) {
+      const list = [...this.badVideos.values()].map((b) => `  ${b.path}: ${b.reason}`).join('\n');
+      throw new DataError(
+        `${this.badVideos.size} of ${n} training videos could not be read (by step ${input.step}), more than data.maxBadFraction = ${this.maxBadFraction} allows; stopping:\n${list}\n` +
+          'Fix or remove them (`lss-data check` lists every bad file of a dataset), or allow more with --set data.maxBadFraction=F.',
+      );
+    }
+  }
+
+  /** Waits for the loads in flight to settle (their results are dropped). */
+  async close(): Promise<void> {
+    const pending = [...this.loading.values()];
+    this.loading.clear();
+    await Promise.allSettled(pending);
+  }
 }

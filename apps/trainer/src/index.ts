@@ -43,7 +43,21 @@ export {
   type TrainConfigInput,
   trainConfigSchema,
 } from './config/schema.js';
-export { type ClipSource, FileClipSource, loadStep, MemoryClipSource, openClipSource, StepPlanner, svtViewConfig } from './data.js';
+export {
+  type BadVideo,
+  type ClipSlot,
+  type ClipSource,
+  defaultInputWorkers,
+  FileClipSource,
+  type InputState,
+  MemoryClipSource,
+  openClipSource,
+  type StepInput,
+  StepPlanner,
+  svtViewConfig,
+  TrainInput,
+  type TrainInputOptions,
+} from './data.js';
 export { copyStudentToTeacher, pairByPath, updateTeacher } from './ema.js';
 export {
   describeMemoryPlan,

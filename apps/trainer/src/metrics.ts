@@ -18,6 +18,10 @@ export interface MetricsRecord {
   readonly seconds: number;
   /** Set on steps whose loss was not finite (no update was applied). */
   readonly nonFinite?: boolean;
+  /** Clip draws replaced by other clips because they could not be read, from the start of the run to this step. */
+  readonly replacedClips?: number;
+  /** Distinct unreadable training videos met from the start of the run to this step. */
+  readonly badVideos?: number;
 }
 
 export class MetricsWriter {

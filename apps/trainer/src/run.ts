@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type CheckpointMeta, readCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint.js';
 import { buildRunConcepts, conceptTensors, disposeConceptTensors, type RunConcepts } from './concepts.js';
 import type { ModuleObjectiveConfig, ObjectiveConfig, TrainConfig } from './config/schema.js';
-import { type ClipSource, loadStep, openClipSource, StepPlanner, svtViewConfig } from './data.js';
+import { type BadVideo, type ClipSource, openClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
 import { copyStudentToTeacher } from './ema.js';
 import { describeMemoryPlan, memoryPlanFor } from './memory-plan.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
@@ -86,6 +86,8 @@ export interface RunResult {
   readonly studentPath: string | null;
   readonly teacherPath: string | null;
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
+  /** Unreadable training videos (replaced by other clips): clip draws replaced, and the videos with the reason. */
+  readonly input: { readonly replacedClips: number; readonly badVideos: readonly BadVideo[] };
 }
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
@@ -186,6 +188,8 @@ interface RunContext {
   readonly concepts: RunConcepts;
   readonly source: ClipSource;
   readonly planner: StepPlanner;
+  /** The steps' host batches, made ahead by worker threads; unreadable clips replaced and counted. */
+  readonly input: TrainInput;
   readonly rng: SeededRandom;
   readonly metrics: MetricsWriter;
   /** The step after which the run stops (`training.maxSteps` or the schedules' end). */
@@ -335,6 +339,13 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
       concepts,
       source,
       planner,
+      input: new TrainInput(source, planner, svtViewConfig(config.views), {
+        seed: config.seed,
+        prefetchSteps: config.data.prefetchSteps,
+        maxBadFraction: config.data.maxBadFraction,
+        onBadVideo: (b, replacement) =>
+          log(`unreadable training video ${b.path}: ${b.reason}${replacement !== null ? ` (replaced by clip ${replacement})` : ''}`),
+      }),
       rng: new SeededRandom(config.seed),
       metrics: new MetricsWriter(join(workdir, 'metrics.jsonl')),
       endStep: Math.min(schedules.totalSteps, config.training.maxSteps ?? schedules.totalSteps),
@@ -379,6 +390,7 @@ function restoreOrInit(run: RunContext, resume: boolean): void {
     tf.dispose([...objectiveState.values()]);
   }
   run.rng.setState(latest.meta.rngState);
+  run.input.restore(latest.meta.input);
   run.step = latest.meta.step;
   run.nonFiniteStreak = latest.meta.nonFiniteStreak;
   run.resumedFrom = run.step;
@@ -402,12 +414,12 @@ function newestCheckpoint(dir: string): ReturnType<typeof readCheckpoint> | null
 async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedBy> {
   const { config } = run;
   const signals = options.handleSignals ? watchSignals(run.log) : null;
-  const input = new StepInput(run);
   const timer = new StepTimer(run.endStep);
   try {
     while (run.step < run.endStep) {
       timer.start();
-      const { microBatches, rngState } = await input.take(run.step);
+      const microBatches = await run.input.take(run.step, run.endStep); // the next steps' views are made meanwhile
+      const rngState = run.rng.state();
       const result = await stepOrSkip(run, microBatches);
       const step = run.step;
       run.step += 1;
@@ -437,7 +449,7 @@ async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedB
     return 'done';
   } finally {
     run.progress.done();
-    await input.close();
+    await run.input.close();
     signals?.dispose();
   }
 }
@@ -466,6 +478,7 @@ async function stepOrSkip(run: RunContext, microBatches: HostBatch[]): Promise<S
       clipsPerSecond: 0,
       seconds: run.metrics.elapsedSeconds(),
       nonFinite: true,
+      ...run.input.counts(),
     });
     return null;
   }
@@ -485,6 +498,7 @@ function report(run: RunContext, step: number, result: StepResult, timing: { cli
       gradNorm: result.gradNorm,
       clipsPerSecond: timing.clipsPerSecond,
       seconds: run.metrics.elapsedSeconds(),
+      ...run.input.counts(),
     });
   }
   run.progress.update({
@@ -512,6 +526,7 @@ async function save(run: RunContext, rngState: ReturnType<SeededRandom['state']>
     step: run.step,
     epoch: run.step / schedules.stepsPerEpoch,
     rngState,
+    input: run.input.state(),
     optimizerStep: optimizer.iterations,
     nonFiniteStreak: run.nonFiniteStreak,
     gitCommit: run.commit,
@@ -541,6 +556,7 @@ async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOpti
     await saveVideoVit(towers.teacher.vision, teacherPath, { metadata: { role: 'teacher', step: String(run.step) } });
     run.log(`trained towers: ${teacherPath} (EMA teacher, use for evaluation), ${studentPath}`);
   }
+  run.log(`input: ${run.input.summary()}`);
   run.log(`done: ${run.step}/${run.endStep} steps (${stoppedBy}); metrics ${metrics.path}; plot ${plotPath}`);
   return {
     workdir,
@@ -558,38 +574,8 @@ async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOpti
       numDescriptions: run.concepts.description?.size ?? 0,
       cached: run.concepts.cached,
     },
+    input: { ...run.input.counts(), badVideos: run.input.state().badVideos },
   };
-}
-
-/**
- * The micro-batches of each step, loaded one step ahead. Step seeds come from the run RNG drawn in
- * step order; the RNG state after drawing step s's seed is what a checkpoint after step s saves.
- */
-class StepInput {
-  private readonly viewConfig: ReturnType<typeof svtViewConfig>;
-  private next: { step: number; load: Promise<HostBatch[]>; rngState: ReturnType<SeededRandom['state']> } | null = null;
-
-  constructor(private readonly run: RunContext) {
-    this.viewConfig = svtViewConfig(run.config.views);
-  }
-
-  async take(step: number): Promise<{ microBatches: HostBatch[]; rngState: ReturnType<SeededRandom['state']> }> {
-    const current = this.next?.step === step ? this.next : this.fetch(step);
-    this.next = step + 1 < this.run.endStep ? this.fetch(step + 1) : null;
-    this.next?.load.catch(() => undefined); // surfaced when taken
-    return { microBatches: await current.load, rngState: current.rngState };
-  }
-
-  async close(): Promise<void> {
-    if (this.next) await this.next.load.catch(() => undefined);
-    this.next = null;
-  }
-
-  private fetch(step: number) {
-    const seed = this.run.rng.next();
-    const rngState = this.run.rng.state();
-    return { step, rngState, load: loadStep(this.run.source, this.run.planner, this.viewConfig, step, seed) };
-  }
 }
 
 /** Clips per second and an ETA from a smoothed step time. */

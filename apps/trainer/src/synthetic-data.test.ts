@@ -19,6 +19,9 @@ const data = (root: string, overrides: Partial<Synthetic> = {}): Synthetic => ({
   seed: 0,
   split: 1,
   cacheFrames: false,
+  numWorkers: 0,
+  prefetchSteps: 2,
+  maxBadFraction: 0.1,
   ...overrides,
 });
 const videos = (root: string) => readdirSync(join(root, 'UCF-101')).flatMap((c) => readdirSync(join(root, 'UCF-101', c)));

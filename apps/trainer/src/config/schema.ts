@@ -83,6 +83,19 @@ export const conceptsSchema = z
   })
   .strict();
 
+/** How training views are made, for every kind of data. */
+const inputFields = {
+  /** Worker threads decoding and augmenting views while the model steps; null: one per core but one, 1 to 4. 0: the main thread. */
+  numWorkers: nonNegativeInt.nullable().default(null),
+  /** Steps whose views are made ahead of the one the model is on. */
+  prefetchSteps: nonNegativeInt.default(2),
+  /**
+   * Unreadable videos are replaced by other clips (deterministically) and counted; the run stops, listing them,
+   * once more than this fraction of the training videos is unreadable.
+   */
+  maxBadFraction: z.number().min(0).max(1).default(0.1),
+};
+
 /** Synthetic data: generated videos in UCF-101 layout (moving shapes, one class per motion pattern). */
 const syntheticDataSchema = z
   .object({
@@ -101,6 +114,7 @@ const syntheticDataSchema = z
     split: z.number().int().min(1).max(3).default(1),
     /** Decode each video once and keep its frames in memory (small datasets only). */
     cacheFrames: z.boolean().default(true),
+    ...inputFields,
   })
   .strict();
 
@@ -119,6 +133,7 @@ const datasetSchema = z
     split: z.number().int().min(1).max(3).default(1),
     /** Decode each video once and keep its frames in memory (small datasets only; off for Kinetics). */
     cacheFrames: z.boolean().default(false),
+    ...inputFields,
   })
   .strict();
 

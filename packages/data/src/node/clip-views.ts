@@ -2,8 +2,8 @@
  * Decoding and rendering every view of one video with one probe and one ffmpeg decode: plan the views, decode the
  * union of their frames once, render each view from memory.
  */
-import { SeededRandom } from '@lss/core';
-import type { HostVideo, VideoInfo } from '../types.js';
+import { ConfigError, SeededRandom } from '@lss/core';
+import type { HostVideo, RgbFrames, VideoInfo } from '../types.js';
 import {
   framesNeeded,
   planTestViews,
@@ -13,7 +13,7 @@ import {
   type TestViewConfig,
   type ViewPlan,
 } from '../views.js';
-import { type DecodeOptions, decodeFrames, probeVideo } from './ffmpeg.js';
+import { type DecodedFrames, type DecodeOptions, decodeFrames, probeVideo } from './ffmpeg.js';
 
 /** Which views to produce: SVT training views (seeded) or deterministic test views. */
 export type ViewRequest =
@@ -119,4 +119,64 @@ export async function loadVideoViews(path: string, request: ViewRequest, options
     substitutedIndices: decoded.substitutedIndices,
     decoderErrors: decoded.decoderErrors,
   };
+}
+
+/** Options of {@link DecodedFramesCache}: decode each video once, short side at most `maxShortSide` (default 256). */
+export interface CachedFramesOptions {
+  readonly maxShortSide?: number;
+}
+
+/**
+ * Whole decoded videos kept in memory (for small datasets such as the synthetic one): each video is decoded once in
+ * full, and train views are planned on the decoded frames and rendered from memory. One cache per thread.
+ */
+export class DecodedFramesCache {
+  private readonly videos = new Map<string, Promise<{ frames: RgbFrames; info: VideoInfo; decoded: DecodedFrames }>>();
+
+  /** Views of `path` for a train `request`, decoding the video on first use. A failed decode is not kept (the next call tries again). */
+  async load(path: string, request: ViewRequest, cache: CachedFramesOptions = {}, options: LoadViewsOptions = {}): Promise<LoadedViews> {
+    if (request.mode !== 'train') {
+      throw new ConfigError('DecodedFramesCache renders train views only; load test views with loadVideoViews.');
+    }
+    let entry = this.videos.get(path);
+    if (!entry) {
+      entry = (async () => {
+        const info =
+          options.info ??
+          (await probeVideo(path, {
+            minFrameFraction: options.minFrameFraction ?? 0.9,
+            ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+            ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+          }));
+        const all = Array.from({ length: info.numFrames }, (_, i) => i);
+        const decoded = await decodeFrames(path, all, {
+          info,
+          maxShortSide: cache.maxShortSide ?? 256,
+          ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+          ...(options.threads ? { threads: options.threads } : {}),
+        });
+        return { frames: decoded.frames, info, decoded };
+      })();
+      this.videos.set(path, entry);
+      entry.catch(() => this.videos.delete(path));
+    }
+    const { frames, info, decoded } = await entry;
+    const [N, H, W] = frames.shape;
+    const plans = planTrainViews({ width: W, height: H, numFrames: N }, request.config, new SeededRandom(request.seed));
+    const indices = Array.from({ length: N }, (_, i) => i);
+    const views = plans.map((plan) => renderView(frames, indices, plan));
+    return {
+      views,
+      plans,
+      info,
+      missingFrames: decoded.missingFrames,
+      substitutedIndices: decoded.substitutedIndices,
+      decoderErrors: decoded.decoderErrors,
+    };
+  }
+
+  clear(): void {
+    this.videos.clear();
+  }
 }

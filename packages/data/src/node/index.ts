@@ -27,7 +27,16 @@ export {
   type WorldVideo,
 } from './action-world-dataset.js';
 export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
-export { type LoadedViews, type LoadViewsOptions, loadVideoViews, planViews, segmentFrames, type ViewRequest } from './clip-views.js';
+export {
+  type CachedFramesOptions,
+  DecodedFramesCache,
+  type LoadedViews,
+  type LoadViewsOptions,
+  loadVideoViews,
+  planViews,
+  segmentFrames,
+  type ViewRequest,
+} from './clip-views.js';
 export {
   AV_NOPTS_VALUE,
   type DecodedFrames,
@@ -58,6 +67,7 @@ export {
   scanVideoFrames,
 } from './ffmpeg.js';
 export {
+  clipViewSeed,
   type EpochReport,
   formatEpochReport,
   type LoaderStats,
@@ -66,6 +76,7 @@ export {
   VideoLoader,
   type VideoLoaderOptions,
 } from './loader.js';
+export { type PoolJob, type ViewOutcome, ViewWorkerPool } from './pool.js';
 export {
   type FolderPerClassOptions,
   type Hmdb51Options,

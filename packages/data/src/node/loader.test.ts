@@ -225,8 +225,8 @@ describe('VideoLoader', () => {
       const first = await iterator.next();
       expect(first.done).toBe(false);
       // Kill one worker thread while jobs are in flight.
-      const internals = loader as unknown as { workers: { worker: { terminate(): Promise<number> } }[] };
-      await internals.workers[0]!.worker.terminate();
+      const internals = loader as unknown as { pool: { workers: { worker: { terminate(): Promise<number> } }[] } };
+      await internals.pool.workers[0]!.worker.terminate();
       await expect(
         (async () => {
           for (;;) {

@@ -4,17 +4,23 @@
  * of samples is ever pending (in flight or decoded and waiting), whatever the dataset size. A video that cannot be
  * decoded is skipped with a warning, counted, and listed in the epoch report; it never aborts the epoch.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { ConfigError, hashString, SeededRandom } from '@lss/core';
 import { collateBatch, type VideoBatch } from '../batch.js';
 import type { HostVideo, VideoDataset, VideoInfo, VideoSample } from '../types.js';
 import { type SvtViewConfig, type TestViewConfig, validateSvtViewConfig } from '../views.js';
-import { type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
-import type { WorkerJob, WorkerResult } from './worker.js';
+import type { LoadViewsOptions, ViewRequest } from './clip-views.js';
+import { ViewWorkerPool } from './pool.js';
+
+/**
+ * Seed of the augmentations of clip `clip` (its index in the dataset) in epoch `epoch` of a run seeded `seed`.
+ * A function of these numbers only, so a clip gets the same views whichever worker thread, rank or resumed
+ * process renders it. `draw` (default '') tells apart further draws of the same clip in one epoch (an epoch longer
+ * than the dataset, a replacement for an unreadable clip).
+ */
+export function clipViewSeed(seed: number, epoch: number, clip: number, draw = ''): number {
+  return hashString(draw === '' ? `${epoch}:${clip}` : `${epoch}:${clip}:${draw}`, seed);
+}
 
 /** Which views the loader produces. */
 export type LoaderViews =
@@ -96,42 +102,6 @@ export function formatEpochReport(report: EpochReport): string {
 
 type Outcome = { ok: true; views: HostVideo[]; info: VideoInfo } | { ok: false; reason: string };
 
-interface PoolWorker {
-  readonly worker: Worker;
-  readonly ready: Promise<void>;
-  /** Ids of the jobs posted to this worker and not answered yet. */
-  readonly jobs: Set<number>;
-  busy: number;
-  dead: boolean;
-}
-
-/**
- * How to start the worker next to this module. In dist it is `worker.js`. From source (vitest, tsx) it is
- * `worker.ts`, which a worker thread can only load after registering tsx's loader in that thread, so the worker
- * starts from a small bootstrap that registers tsx and then imports the `.ts` entry. Returns undefined when running
- * from source without tsx installed (the loader then renders in the calling thread).
- */
-function workerEntry(): { code: string | URL; eval: boolean; execArgv: string[] } | undefined {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) {
-    // The bundler may move this code into a shared chunk one folder up: look in both places.
-    const url = [new URL('./worker.js', here), new URL('./node/worker.js', here)].find((u) => existsSync(fileURLToPath(u)));
-    return url ? { code: url, eval: false, execArgv: [] } : undefined;
-  }
-  const target = new URL('./worker.ts', here).href;
-  for (const base of [here, pathToFileURL(`${process.cwd()}/`).href]) {
-    try {
-      const cjs = createRequire(base).resolve('tsx/esm/api');
-      const api = pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
-      const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`;
-      return { code, eval: true, execArgv: ['--conditions=@lss/source'] };
-    } catch {
-      // try the next base
-    }
-  }
-  return undefined;
-}
-
 /**
  * Loads batches of views.
  *
@@ -149,14 +119,11 @@ export class VideoLoader {
   /** Report of the last finished epoch. */
   lastReport: EpochReport | undefined;
   private readonly infoCache = new Map<string, VideoInfo>();
-  private workers: PoolWorker[] | undefined;
-  private readonly waiting = new Map<number, (r: WorkerResult) => void>();
-  private nextJobId = 1;
+  private readonly pool: ViewWorkerPool;
   private inFlight = 0;
   private buffered = 0;
   private maxInFlight = 0;
   private maxPending = 0;
-  private readonly jobsPerWorker = new Map<number, number>();
   private closed = false;
   private epochRunning = false;
 
@@ -182,6 +149,7 @@ export class VideoLoader {
     this.numWorkers = numWorkers;
     this.concurrency = concurrency;
     this.pendingBound = concurrency + Math.max(1, prefetch) * options.batchSize;
+    this.pool = new ViewWorkerPool(numWorkers);
   }
 
   /** Current counters (see {@link LoaderStats}). */
@@ -192,7 +160,7 @@ export class VideoLoader {
       maxInFlight: this.maxInFlight,
       maxPending: this.maxPending,
       pendingBound: this.pendingBound,
-      jobsPerWorker: new Map(this.jobsPerWorker),
+      jobsPerWorker: new Map(this.pool.jobsPerWorker),
     };
   }
 
@@ -200,66 +168,6 @@ export class VideoLoader {
   get numBatches(): number {
     const n = this.samples.length / this.options.batchSize;
     return this.options.dropLast ? Math.floor(n) : Math.ceil(n);
-  }
-
-  private startWorkers(): PoolWorker[] {
-    if (this.workers) return this.workers;
-    const entry = workerEntry();
-    if (!entry) {
-      console.warn('[lss-data] worker entry not found (TypeScript source without tsx?): rendering views in the calling thread.');
-      this.workers = [];
-      return this.workers;
-    }
-    this.workers = Array.from({ length: this.numWorkers }, () => this.spawnWorker(entry));
-    return this.workers;
-  }
-
-  /** Starts one worker thread. If it dies, its outstanding jobs fail (and are skipped) and a fresh worker replaces it. */
-  private spawnWorker(entry: NonNullable<ReturnType<typeof workerEntry>>): PoolWorker {
-    const worker = new Worker(entry.code, { eval: entry.eval, execArgv: entry.execArgv });
-    let markReady: () => void = () => {};
-    const ready = new Promise<void>((resolve) => {
-      markReady = resolve;
-    });
-    const pw: PoolWorker = { worker, busy: 0, ready, jobs: new Set(), dead: false };
-    let started = false;
-    worker.on('message', (result: WorkerResult | { ready: true }) => {
-      if ('ready' in result) {
-        started = true;
-        markReady();
-        return;
-      }
-      pw.jobs.delete(result.id);
-      const resolve = this.waiting.get(result.id);
-      if (resolve) {
-        this.waiting.delete(result.id);
-        resolve(result);
-      }
-    });
-    const fail = (message: string) => {
-      if (pw.dead) return;
-      pw.dead = true;
-      markReady();
-      for (const id of pw.jobs) {
-        const resolve = this.waiting.get(id);
-        this.waiting.delete(id);
-        resolve?.({ id, ok: false, message });
-      }
-      pw.jobs.clear();
-      if (!started) {
-        // It never started (e.g. no TypeScript loader): do not retry; jobs fall back to the calling thread.
-        console.warn(`[lss-data] a loader worker thread failed to start (${message}); rendering in the calling thread.`);
-        return;
-      }
-      if (!this.closed && this.workers) {
-        const index = this.workers.indexOf(pw);
-        if (index >= 0) this.workers[index] = this.spawnWorker(entry);
-      }
-    };
-    worker.on('error', (error) => fail(`worker thread failed: ${error.message}`));
-    worker.on('exit', (code) => fail(`worker thread exited with code ${code}`));
-    worker.unref();
-    return pw;
   }
 
   private jobOptions(): LoadViewsOptions {
@@ -271,16 +179,6 @@ export class VideoLoader {
     };
   }
 
-  private async loadInThread(sample: VideoSample, request: ViewRequest, options: LoadViewsOptions): Promise<Outcome> {
-    try {
-      const loaded = await loadVideoViews(sample.path, request, options);
-      this.jobsPerWorker.set(0, (this.jobsPerWorker.get(0) ?? 0) + 1);
-      return { ok: true, views: loaded.views, info: loaded.info };
-    } catch (error) {
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-    }
-  }
-
   private async loadOne(sample: VideoSample, request: ViewRequest): Promise<Outcome> {
     const cached = this.infoCache.get(sample.path);
     const options: LoadViewsOptions = {
@@ -290,27 +188,8 @@ export class VideoLoader {
         ? { segment: { start: sample.timeStart, end: sample.timeEnd } }
         : {}),
     };
-    const workers = this.numWorkers === 0 ? [] : this.startWorkers().filter((w) => !w.dead);
-    if (workers.length === 0) return this.loadInThread(sample, request, options);
-    const target = workers.reduce((best, w) => (w.busy < best.busy ? w : best), workers[0]!);
-    const id = this.nextJobId++;
-    target.busy++;
-    target.worker.ref(); // keep the process alive while this worker has jobs; unref'd again when idle
-    try {
-      await target.ready;
-      if (target.dead) return await this.loadInThread(sample, request, options);
-      const result = await new Promise<WorkerResult>((resolve) => {
-        this.waiting.set(id, resolve);
-        target.jobs.add(id);
-        target.worker.postMessage({ id, path: sample.path, request, options } satisfies WorkerJob);
-      });
-      if (!result.ok) return { ok: false, reason: result.message };
-      this.jobsPerWorker.set(result.threadId, (this.jobsPerWorker.get(result.threadId) ?? 0) + 1);
-      return { ok: true, views: result.views, info: result.info };
-    } finally {
-      target.busy--;
-      if (target.busy === 0) target.worker.unref();
-    }
+    const result = await this.pool.load(sample.path, request, { options });
+    return result.ok ? { ok: true, views: result.views, info: result.info } : { ok: false, reason: result.reason };
   }
 
   /** Sample order of an epoch (a seeded shuffle when shuffling). */
@@ -324,7 +203,7 @@ export class VideoLoader {
   private requestFor(epoch: number, sampleIndex: number): ViewRequest {
     const views = this.options.views;
     if (views.mode === 'test') return { mode: 'test', config: views.config };
-    return { mode: 'train', config: views.config, seed: hashString(`${epoch}:${sampleIndex}`, this.options.seed ?? 0) };
+    return { mode: 'train', config: views.config, seed: clipViewSeed(this.options.seed ?? 0, epoch, sampleIndex) };
   }
 
   /**
@@ -438,8 +317,6 @@ export class VideoLoader {
   /** Stops the worker threads. */
   async close(): Promise<void> {
     this.closed = true;
-    const workers = this.workers ?? [];
-    this.workers = undefined;
-    await Promise.all(workers.map((w) => w.worker.terminate()));
+    await this.pool.close();
   }
 }

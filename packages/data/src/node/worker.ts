@@ -1,10 +1,12 @@
 /**
- * Worker-thread entry of the loader's pool: decodes and renders the views of one video per message and sends the
- * view buffers back as transferables (no copy). One worker can have several videos in flight, since most of a
- * decode is spent waiting for the ffmpeg subprocess.
+ * Worker-thread entry of the view pool (`ViewWorkerPool`): decodes and renders the views of one video per message
+ * and sends the view buffers back as transferables (no copy). One worker can have several videos in flight, since
+ * most of a decode is spent waiting for the ffmpeg subprocess. With `cacheFrames`, whole decoded videos are kept in
+ * this thread and later views of them rendered from memory.
  */
 import { parentPort, threadId } from 'node:worker_threads';
-import { type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
+import { DataError } from '@lss/core';
+import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
 
 /** Message from the pool to a worker. */
 export interface WorkerJob {
@@ -12,6 +14,8 @@ export interface WorkerJob {
   readonly path: string;
   readonly request: ViewRequest;
   readonly options: LoadViewsOptions;
+  /** Decode the whole video once and keep it in this thread (train views only). */
+  readonly cacheFrames?: CachedFramesOptions;
 }
 
 /** Message from a worker to the pool. */
@@ -26,14 +30,24 @@ export type WorkerResult =
       readonly decoderErrors: readonly string[];
       readonly threadId: number;
     }
-  | { readonly id: number; readonly ok: false; readonly message: string };
+  | {
+      readonly id: number;
+      readonly ok: false;
+      readonly message: string;
+      /** The video itself cannot be read (a `DataError`), as opposed to a failure of the worker. */
+      readonly dataError: boolean;
+    };
 
 if (parentPort) {
   const port = parentPort;
   // Tell the pool the message handler is installed (the bootstrap may take a while to load TypeScript).
   queueMicrotask(() => port.postMessage({ ready: true }));
+  const cache = new DecodedFramesCache();
   port.on('message', (job: WorkerJob) => {
-    loadVideoViews(job.path, job.request, job.options).then(
+    (job.cacheFrames
+      ? cache.load(job.path, job.request, job.cacheFrames, job.options)
+      : loadVideoViews(job.path, job.request, job.options)
+    ).then(
       (loaded) => {
         const views = loaded.views.map((v) => ({ data: v.data, shape: [...v.shape] }));
         const result: WorkerResult = {
@@ -53,7 +67,7 @@ if (parentPort) {
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        port.postMessage({ id: job.id, ok: false, message } satisfies WorkerResult);
+        port.postMessage({ id: job.id, ok: false, message, dataError: error instanceof DataError } satisfies WorkerResult);
       },
     );
   });
