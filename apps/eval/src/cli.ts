@@ -51,7 +51,7 @@ Views and features
   --frames N        frames per view (default: the checkpoint's, 8 for CLIP)
   --size PX         crop size (default: the model's input size)
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable
-  --backend B       ${BACKEND_NAMES.join(' | ')} (default wasm)
+  --backend B       ${BACKEND_NAMES.join(' | ')} (default auto: torch when built, else wasm)
   --max-bad-fraction F  unreadable videos are skipped and listed in the report; stop when more than
                     this fraction of a split's train or test videos is unreadable (default 0.1)
 

@@ -151,7 +151,7 @@ export function pretrainBatch(
  * Gradient of an embedding lookup (`GatherV2`, axis 0, no batch dims) written with ops every backend has:
  * the rows of `dy` are summed per distinct id by a one-hot matMul, then placed with `scatterND` (ids
  * distinct, so no reliance on how a backend treats duplicates). tfjs's own gradient needs the
- * `UnsortedSegmentSum` kernel, which the wasm backend lacks (../shared/FACTS.md). Other gathers keep
+ * `UnsortedSegmentSum` kernel, which the wasm backend lacks (docs/FACTS.md). Other gathers keep
  * tfjs's gradient. Registered once, process-wide, by {@link ClipPretrainer}.
  */
 export function registerEmbeddingGradient(): void {

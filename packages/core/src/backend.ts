@@ -205,7 +205,7 @@ async function loadNativeTensorflow(): Promise<string> {
       '  - GPU: `pnpm add @tensorflow/tfjs-node-gpu@4.22.0` (Linux x64, CUDA 11.2 and cuDNN 8.1 on the library path);',
       '  - CPU: `pnpm add @tensorflow/tfjs-node@4.22.0`.',
       'Both download libtensorflow 2.9.1 while installing, so the machine needs access to storage.googleapis.com.',
-      'Otherwise use --backend wasm (the default).',
+      'Otherwise use --backend torch (libtorch, @lss/backend-torch) or wasm; auto (the default) picks torch when it is built.',
     ].join('\n'),
   );
 }
