@@ -149,8 +149,9 @@ export function pretrainBatch(
 
 /**
  * Gradient of an embedding lookup (`GatherV2`, axis 0, no batch dims) written with ops every backend has:
- * the rows of `dy` are summed per distinct id by a one-hot matMul, then placed with `scatterND` (ids
- * distinct, so no reliance on how a backend treats duplicates). tfjs's own gradient needs the
+ * the rows of `dy` are summed per distinct id by a one-hot matMul, then placed in the `[V, D]` gradient by a
+ * gather over those sums plus one zero row (ids distinct, so no reliance on how a backend treats duplicates;
+ * no ScatterNd, which the torch backend lacks). tfjs's own gradient needs the
  * `UnsortedSegmentSum` kernel, which the wasm backend lacks (docs/FACTS.md). Other gathers keep
  * tfjs's gradient. Registered once, process-wide, by {@link ClipPretrainer}.
  */
@@ -183,7 +184,14 @@ export function registerEmbeddingGradient(): void {
               [0, 0],
               [distinct.length, -1],
             ); // [U, D]
-            return tf.scatterND(tf.tensor2d(Int32Array.from(distinct), [distinct.length, 1], 'int32'), summed, x.shape);
+            // Rows of the [V, D] gradient: row id gets summed[position of id], every other row the zero row U
+            // (a gather, which every backend has; ScatterNd is missing on the torch backend).
+            const lookup = new Int32Array(x.shape[0] as number).fill(distinct.length);
+            distinct.forEach((id, u) => {
+              lookup[id] = u;
+            });
+            const padded = tf.concat([summed, tf.zeros([1, summed.shape[1] as number])], 0); // [U + 1, D]
+            return tf.gather(padded, tf.tensor1d(lookup, 'int32')); // [V, D]
           }),
         indices: () => tf.zerosLike(indices),
       };
