@@ -104,12 +104,15 @@ export function validateDescriptionVariety(file: DescriptionFile, bounds: Descri
   const openings = new Map<string, number>();
   let total = 0;
   for (const c of file.classes) {
-    const ds = Array.isArray(c.descriptions) ? c.descriptions.filter((d): d is string => typeof d === 'string' && d.trim() !== '') : [];
+    const raw: readonly unknown[] = Array.isArray(c.descriptions) ? c.descriptions : [];
+    const ds = raw.filter((d): d is string => typeof d === 'string' && d.trim() !== '');
     for (const d of ds) {
       const k = norm(d);
       const first = owner.get(k);
       if (first && first.id !== c.id)
-        problems.push(`${file.dataset}: classes ${first.id} (${first.name}) and ${c.id} (${c.name}) share the description ${JSON.stringify(d)}.`);
+        problems.push(
+          `${file.dataset}: classes ${first.id} (${first.name}) and ${c.id} (${c.name}) share the description ${JSON.stringify(d)}.`,
+        );
       else owner.set(k, c);
       const opening = k.split(' ').slice(0, words).join(' ');
       openings.set(opening, (openings.get(opening) ?? 0) + 1);
@@ -117,7 +120,9 @@ export function validateDescriptionVariety(file: DescriptionFile, bounds: Descri
     }
     const name = norm(c.name ?? '');
     if (name.includes(' ') && ds.length > 0 && ds.every((d) => norm(d).includes(name)))
-      problems.push(`${file.dataset}: class ${c.id} (${c.name}) repeats its name in every description; describe what the video shows instead.`);
+      problems.push(
+        `${file.dataset}: class ${c.id} (${c.name}) repeats its name in every description; describe what the video shows instead.`,
+      );
   }
   for (const [opening, n] of openings) {
     if (n > minCount && n > maxShare * total)
