@@ -78,9 +78,7 @@ function sample(map: Float32Array, S: number, u: number, v: number): number {
   const fx = x - x0;
   const fy = y - y0;
   const at = (xi: number, yi: number) => (xi < 0 || yi < 0 || xi >= S || yi >= S ? 0 : (map[yi * S + xi] as number));
-  return (
-    (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1))
-  );
+  return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
 }
 
 const contrast = (a: Rgb, b: Rgb) => Math.max(Math.abs(a[0] - b[0]), Math.abs(a[1] - b[1]), Math.abs(a[2] - b[2]));

@@ -115,7 +115,12 @@ describe('ClipPretrainer (contrastive CLIP pretraining on the world stills)', ()
 
   it('keeps the token embedding table at its initialisation when freezeTokenEmbedding is set, and trains the rest', async () => {
     const tokenizer = await loadClipTokenizer(CLIP_TINY_DIR);
-    const run = new ClipPretrainer(readHfClipConfig(CLIP_TINY_DIR), { ...recipe, batchSize: 8, freezeTokenEmbedding: true }, stills, tokenizer);
+    const run = new ClipPretrainer(
+      readHfClipConfig(CLIP_TINY_DIR),
+      { ...recipe, batchSize: 8, freezeTokenEmbedding: true },
+      stills,
+      tokenizer,
+    );
     const table = run.model.text.weights.tokenEmbedding.dataSync().slice();
     const projection = run.model.text.weights.projection.dataSync().slice();
     run.trainStep();

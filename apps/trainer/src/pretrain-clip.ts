@@ -28,8 +28,8 @@ import { writeFileAtomic } from '@lss/core/node';
 import { WORLD_ACTIONS } from '@lss/data';
 import { renderWorldStills } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { validationZeroShot, ensureValidationWorld } from './world-validation.js';
 import { type ClipPretrainConfig, ClipPretrainer, DEFAULT_CLIP_PRETRAIN, pretrainLearningRate, readHfClipConfig } from './clip-pretrain.js';
+import { ensureValidationWorld, validationZeroShot } from './world-validation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appRoot = resolve(here, '..');
