@@ -36,14 +36,16 @@ if [ -f /usr/include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp ] && [ ! -
   fi
 fi
 "${PNPM[@]}" install --frozen-lockfile
-"${PNPM[@]}" build
-node tooling/scripts/check-packages.mjs
 case "${1:-test}" in
   demo)
+    # The demo runs from the TypeScript sources (tsx, the @lss/source export condition): only @lss/core's
+    # JavaScript is built (its #tfjs-registrations import resolves to dist/), no type declarations.
     shift || true
     "${PNPM[@]}" demo "$@"
     ;;
   test)
+    "${PNPM[@]}" build
+    node tooling/scripts/check-packages.mjs
     "${PNPM[@]}" lint
     "${PNPM[@]}" type-check
     rm -f packages/*/test-report.json apps/*/test-report.json tooling/*/test-report.json
