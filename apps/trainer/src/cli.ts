@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName, describeBackend, initBackend, LssError } from '@lss/core';
+import { describeFfmpeg } from '@lss/data/node';
 import { listShippedConfigs, loadConfig } from './config/load.js';
 import { runTraining } from './run.js';
 
@@ -62,6 +63,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return 0;
     }
     io.err(`lss-train: ${describeBackend(await initBackend(config.backend as BackendName))}`);
+    // Every data kind is decoded by ffmpeg (the synthetic one is also written by it): say which one (path, version, why).
+    io.err(`lss-train: ${describeFfmpeg()}`);
     const result = await runTraining(config, { handleSignals: true, resume: !v['no-resume'] });
     io.out(
       JSON.stringify({
@@ -74,6 +77,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         teacher: result.teacherPath,
         replacedClips: result.input.replacedClips,
         badVideos: result.input.badVideos.map((b) => ({ path: b.path, reason: b.reason })),
+        substitutedFrames: result.input.substitutedFrames,
+        damagedClips: result.input.damagedClips,
+        damagedVideos: result.input.damagedVideos.map((d) => ({ path: d.path, reason: d.reason })),
       }),
     );
     return result.stoppedBy === 'non-finite' ? 3 : 0;
