@@ -21,7 +21,7 @@
  */
 
 import { projectOntoConcepts } from '@lss/concepts';
-import { NonFiniteLossError } from '@lss/core';
+import { autograd, NonFiniteLossError } from '@lss/core';
 import type { BatchMean, ConceptScores, ConceptSpace, ObjectiveInputs, WeightedObjective } from '@lss/objectives';
 import { sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
@@ -217,7 +217,7 @@ async function jointGradients(
 ): Promise<BatchGradients> {
   const plan = state.memory ?? JOINT_PLAN;
   let terms: Record<string, tf.Scalar> = {};
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = autograd.variableGrads(() => {
     const views = batch.views.map(viewToTensor);
     const features = embedViews(state.student, views, { training: true, recompute: plan.recompute }, plan.maxClipsPerCall);
     const result = objectiveLoss(state, features, teacher, batch.numGlobalViews, time);
@@ -281,7 +281,7 @@ async function cachedGradients(
     let offset = 0;
     for (const batch of microBatches) {
       for (const chunk of backwardChunks(batch, plan, cotangents)) {
-        const { value: dot, grads: g } = tf.variableGrads(() => {
+        const { value: dot, grads: g } = autograd.variableGrads(() => {
           const inputs = chunk.views.map((w) =>
             sliceRows(viewToTensor(batch.views[w] as HostBatch['views'][number]), chunk.start, chunk.count),
           );
