@@ -188,10 +188,11 @@ export class ViewWorkerPool {
 
   private async loadInThread(path: string, request: ViewRequest, job: PoolJob): Promise<ViewOutcome> {
     try {
+      const batch = job.options?.batchClips ?? 1;
       const loaded = job.cacheFrames
         ? await this.localCache.load(path, request, job.cacheFrames, job.options)
-        : (job.options?.batchClips ?? 1) > 1
-          ? await loadVideoViews(path, request, job.options, (p, i, o) => this.localBatcher(job.options.batchClips!).decode(p, i, o))
+        : batch > 1
+          ? await loadVideoViews(path, request, job.options, (p, i, o) => this.localBatcher(batch).decode(p, i, o))
           : await loadVideoViews(path, request, job.options);
       this.count(0);
       return {

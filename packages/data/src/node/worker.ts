@@ -58,7 +58,7 @@ if (parentPort) {
     (job.cacheFrames
       ? cache.load(job.path, job.request, job.cacheFrames, job.options)
       : (job.options.batchClips ?? 1) > 1
-        ? loadVideoViews(job.path, job.request, job.options, (p, i, o) => batcher(job.options.batchClips!).decode(p, i, o))
+        ? loadVideoViews(job.path, job.request, job.options, (p, i, o) => batcher(job.options.batchClips ?? 1).decode(p, i, o))
         : loadVideoViews(job.path, job.request, job.options)
     ).then(
       (loaded) => {
