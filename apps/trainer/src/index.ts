@@ -54,6 +54,7 @@ export {
   type InputState,
   MemoryClipSource,
   openClipSource,
+  type RankShard,
   type StepInput,
   StepPlanner,
   svtViewConfig,
@@ -104,6 +105,7 @@ export {
 } from './schedules.js';
 export {
   type ConceptTensors,
+  type DataParallel,
   type HostBatch,
   optimizedVariables,
   relativeVariables,
