@@ -112,10 +112,26 @@ async function measureFrameDuration(video: HTMLVideoElement): Promise<number | u
   return 1 / (snapped ?? rate);
 }
 
-async function seek(video: HTMLVideoElement, time: number, name: string, type: string): Promise<void> {
+/**
+ * Seeks and waits until the frame at `time` is presented: 'seeked' alone can fire before the new frame reaches the
+ * element (seen under load: the previous frame was drawn), so also wait for `requestVideoFrameCallback` (at most 2 s;
+ * it does not fire when the frame shown does not change). Returns the presented frame's media time, if reported.
+ */
+async function seek(video: HTMLVideoElement, time: number, name: string, type: string): Promise<number | undefined> {
+  let presented: Promise<number | undefined> = Promise.resolve(undefined);
+  if (typeof video.requestVideoFrameCallback === 'function') {
+    presented = new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 2000);
+      video.requestVideoFrameCallback((_now, meta) => {
+        clearTimeout(timer);
+        resolve(meta.mediaTime);
+      });
+    });
+  }
   const seeked = waitFor(video, 'seeked', name, type, `seeking to ${time.toFixed(3)} s`);
   video.currentTime = time;
   await seeked;
+  return presented;
 }
 
 /**

@@ -6,20 +6,21 @@
  * Two comparisons, because the browser decodes with its own YUV->RGB conversion:
  * - same pixels: the page's own sampled view through `classifyVideo` of @lss/eval (onnxruntime-node) gives every
  *   cosine within 1e-3 (this checks tokenizer, both towers on onnxruntime-web, prototypes, ranking);
- * - same file: `lss-eval classify` on the video (ffmpeg decode) gives the same top label and cosines within 1e-3,
- *   and the page sampled the frames ffmpeg decodes (same indices, pixels within a few levels).
- * The video is 32x32 (the model's size), so neither side resamples; only the colour conversion differs.
+ * - same file: `lss-eval classify --engine onnx` on the video (ffmpeg decode) gives the same top label, and the page
+ *   sampled the frames ffmpeg decodes (same indices, pixels within a few levels). The video is 32x32 (the model's
+ *   size) and 4:4:4, so neither side resamples or interpolates chroma; only the YUV->RGB rounding differs, and that
+ *   moves the cosines of this small trained model by ~1e-2, so the 1e-3 bound holds for the same-pixels comparison only.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { renderActionVideo, sampleTestClipIndices, WORLD_ACTIONS } from '@lss/data';
-import { decodeFrames, encodeVideo } from '@lss/data/node';
+import { decodeFrames, resolveFfmpeg } from '@lss/data/node';
 import { classifyVideo } from '@lss/eval';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const APP = resolve(import.meta.dirname, '..');
@@ -76,6 +77,7 @@ let tmp: string;
 let server: Server;
 let base: string;
 let browser: Browser;
+let context: BrowserContext | undefined;
 let video: string;
 const labels = WORLD_ACTIONS.map((a) => a.name);
 /** The page of the first test, reused by the undecodable-video test (one model load less). */
@@ -92,12 +94,14 @@ beforeAll(async () => {
   }
   tmp = mkdtempSync(join(tmpdir(), 'lss-web-'));
   mkdirSync(OUT, { recursive: true });
-  // A 2 s action-world video, 32x32 (the model's size), 10 fps, VP9 in WebM (decoded by every Chromium build).
+  // A 2 s action-world video, 32x32 (the model's size), 10 fps, VP9 in WebM (decoded by every Chromium build),
+  // 4:4:4 so that neither decoder interpolates chroma (4:2:0 chroma upsampling differs between swscale and libyuv).
   video = join(tmp, 'waving.webm');
-  await encodeVideo(renderActionVideo({ label: 0, size: 32, numFrames: 20, groupSeed: 'web', seed: 'web-test' }), video, {
-    codec: 'vp9',
-    fps: 10,
-  });
+  const frames = renderActionVideo({ label: 0, size: 32, numFrames: 20, groupSeed: 'web', seed: 'web-test' });
+  const input = ['-hide_banner', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '32x32', '-r', '10', '-i', 'pipe:0'];
+  const vp9 = ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv444p', '-crf', '20', '-b:v', '0', '-deadline', 'realtime', '-cpu-used', '8'];
+  const enc = spawnSync(resolveFfmpeg().path, [...input, ...vp9, video], { input: frames.data });
+  if (enc.status !== 0) throw new Error(`ffmpeg could not write the test video: ${enc.stderr}`);
   // Broken model folders: the video tower cut in half, and a folder without tokenizer.json.
   const served = join(tmp, 'served');
   cpSync(join(DIST, 'model'), join(served, 'bad-onnx'), { recursive: true });
@@ -121,7 +125,8 @@ afterAll(async () => {
 });
 
 async function open(query = ''): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 900, height: 1200 } });
+  context ??= await browser.newContext({ viewport: { width: 900, height: 1200 } }); // one HTTP cache: the wasm is fetched and compiled once
+  const page = await context.newPage();
   const logs: string[] = [];
   page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
@@ -166,17 +171,27 @@ describe('@lss/web in headless Chromium', () => {
     expect(r.timing).toBe('measured');
     expect(r.indices).toEqual(sampleTestClipIndices(20, 8, 0, 1));
     const decoded = await decodeFrames(video, r.indices, { outputSize: { width: 32, height: 32 } });
-    let sum = 0;
-    let max = 0;
-    decoded.frames.data.forEach((v, i) => {
-      const d = Math.abs(v - (r.frames[i] as number));
-      sum += d;
-      max = Math.max(max, d);
+    const per = 32 * 32 * 3;
+    const frameDiffs = r.indices.map((_, k) => {
+      let sum = 0;
+      let max = 0;
+      for (let j = k * per; j < (k + 1) * per; j++) {
+        const d = Math.abs((decoded.frames.data[j] as number) - (r.frames[j] as number));
+        sum += d;
+        max = Math.max(max, d);
+      }
+      return { mean: sum / per, max };
     });
-    const meanDiff = sum / decoded.frames.data.length;
-    console.log(`[web] browser vs ffmpeg rgb24 on the sampled frames: mean |diff| ${meanDiff.toFixed(3)}, max ${max} (levels of 255)`);
-    // The wrong frame (a neighbour in time) differs by ~10-20 levels on average in this video; colour conversion by ~1.
-    expect(meanDiff).toBeLessThan(3);
+    const meanDiff = frameDiffs.reduce((a, f) => a + f.mean, 0) / frameDiffs.length;
+    const maxDiff = Math.max(...frameDiffs.map((f) => f.max));
+    console.log(`[web] browser vs ffmpeg rgb24 on the sampled frames: mean |diff| ${meanDiff.toFixed(3)}, max ${maxDiff} (levels of 255)`);
+    // Colour conversion alone moves a pixel by a few levels; a neighbouring frame (the wrong one) by up to ~140.
+    for (const [k, f] of frameDiffs.entries()) {
+      expect(
+        f.max,
+        `frame ${r.indices[k]}: max |diff| ${f.max}, mean ${f.mean.toFixed(2)} (the page drew another frame?)`,
+      ).toBeLessThanOrEqual(8);
+    }
 
     // Same pixels: the page's view through lss-eval's classifyVideo (onnxruntime-node).
     const model = join(DIST, 'model');
@@ -221,7 +236,9 @@ describe('@lss/web in headless Chromium', () => {
       `[web] page vs lss-eval classify on the file: top ${r.ranked[0]?.label} / ${cli[0]?.label}, max |cosine diff| ${sameFile.toExponential(2)}`,
     );
     expect(r.ranked[0]?.label).toBe(cli[0]?.label);
-    expect(sameFile).toBeLessThan(1e-3 + 5e-5); // + the CLI's 4-decimal rounding
+    // Not 1e-3: the colour conversions differ by about a level (measured above), which moves this small trained
+    // model's cosines by ~1e-2 (measured 1.35e-2 here); the 1e-3 bound is the same-pixels comparison above.
+    expect(sameFile).toBeLessThan(0.05);
 
     // The rendered list: one row per label in rank order, and a screenshot of it that is not blank.
     const rows = await page.locator('#results li.result .label').allTextContents();
