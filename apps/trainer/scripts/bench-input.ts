@@ -86,7 +86,12 @@ if ((values.step ?? (values.scale === 'tiny' ? 'true' : 'false')) === 'true') {
   await initBackend(values.backend as BackendName);
   const config = (workdir: string) =>
     loadConfig('lss-tiny-synthetic', {
-      overrides: [`workdir=${join(root, workdir)}`, `data.root=${join(root, 'synthetic-data')}`, `training.maxSteps=${trainSteps}`],
+      overrides: [
+        `workdir=${join(root, workdir)}`,
+        `data.root=${join(root, 'synthetic-data')}`,
+        `training.maxSteps=${trainSteps}`,
+        'logging.progress=off',
+      ],
     });
   const loop = async (workdir: string, source?: ClipSource) => {
     const result = await runTraining(config(workdir), {
