@@ -41,8 +41,10 @@ import { type HostBatch, optimizedVariables, relativeVariables, type StepResult,
 
 /** What a module-file objective factory receives besides its `options`. */
 export interface ObjectiveContext {
-  /** Width E of the video embedding (the input of a learned head). */
+  /** Width E of the video embedding (the input of a learned head on the embedding). */
   readonly embedDim: number;
+  /** Width W of the tower's class token before the projection (the input of SVT's DINO head). */
+  readonly width: number;
   readonly numCategories: number;
   readonly numDescriptions: number;
   readonly config: TrainConfig;
@@ -133,9 +135,12 @@ function checkSpaces(entry: ObjectiveConfig, config: TrainConfig): void {
   }
 }
 
-/** The `@lss/objectives` spec of a config arm (they share field names; dino gets `inputDim` from the model). */
+/**
+ * The `@lss/objectives` spec of a config arm (they share field names; dino gets `inputDim` from the model:
+ * the tower width for `headInput: 'class-token'`, the embedding width for `'embedding'`).
+ */
 function toSpec(entry: Exclude<ObjectiveConfig, ModuleObjectiveConfig>, context: ObjectiveContext): ObjectiveSpec {
-  if (entry.name === 'dino') return { ...entry, inputDim: context.embedDim };
+  if (entry.name === 'dino') return { ...entry, inputDim: entry.headInput === 'class-token' ? context.width : context.embedDim };
   return entry as ObjectiveSpec;
 }
 
@@ -302,6 +307,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
     // Objectives, optimizer, memory plan.
     const context: ObjectiveContext = {
       embedDim: student.embedDim,
+      width: student.vision.config.width,
       numCategories: concepts.category.size,
       numDescriptions: concepts.description?.size ?? 0,
       config,
@@ -327,6 +333,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
       concepts: conceptT,
       clipping: clipGradNorm === null ? null : { mode: config.optimizer.clipMode, maxNorm: clipGradNorm },
       memory,
+      dropPath: { rate: config.model.dropPathRate, seed: config.seed },
     };
     return {
       config,

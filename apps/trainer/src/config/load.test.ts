@@ -22,7 +22,7 @@ describe('shipped configs', () => {
     });
     expect(c.training.memoryPlan).toBe('auto'); // the backend picks the memory plan; the config names no workaround
     expect(c.teacher).toEqual({ momentum: 0.996, momentumEnd: 1 });
-    expect(c.model).toEqual({ clip: expect.any(String), preset: 'vit-b16', numFrames: 8 });
+    expect(c.model).toEqual({ clip: expect.any(String), preset: 'vit-b16', numFrames: 8, dropPathRate: 0.1 });
     expect(c.data.kind).toBe('kinetics400');
     expect(c.objectives.map((o) => o.name)).toEqual(['concept-distillation', 'concept-alignment', 'uniform-prior']);
   });
@@ -36,7 +36,28 @@ describe('shipped configs', () => {
     expect(c.optimizer.weightDecayEnd).toBe(0.4); // inherited
   });
 
-  it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
+  it('svt-b16-k400: the DINO baseline as SVT runs it (class-token head, drop path 0.1, tau_t 0.04, last layer frozen in epoch 1)', () => {
+    const c = loadConfig('svt-b16-k400');
+    expect(c.model.dropPathRate).toBe(0.1);
+    expect(c.objectives).toEqual([
+      expect.objectContaining({
+        name: 'dino',
+        headInput: 'class-token',
+        outDim: 65536,
+        teacherTemperature: 0.04,
+        studentTemperature: 0.1,
+        freezeLastLayerEpochs: 1,
+      }),
+    ]);
+    expect(c.optimizer).toMatchObject({ baseLearningRate: 5e-4, clipMode: 'per-parameter', warmupEpochs: 10 }); // SVT's recipe, inherited
+    // the schema's defaults are SVT's too
+    const bare = configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'dino' }] });
+    expect(bare.model.dropPathRate).toBe(0.1);
+    expect(bare.objectives[0]).toMatchObject({ headInput: 'class-token', teacherTemperature: 0.04 });
+    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' } }, { overrides: ['model.dropPathRate=1'] })).toThrow(/dropPathRate/);
+  });
+
+    it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
     const c = loadConfig('lss-b16-k400', { overrides: ['data.root=/data/k400', 'model.clip=/models/clip-vit-base-patch16'] });
     expect(c.data.kind).toBe('kinetics400');
     expect((c.data as { root?: string }).root).toBe('/data/k400');
