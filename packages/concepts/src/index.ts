@@ -64,7 +64,6 @@ export {
   type ConceptSpaceSidecar,
   conceptSpaceFromSafetensors,
   conceptSpaceToSafetensors,
-  l2NormalizeRows,
   projectOntoConcepts,
   RELATION_TENSOR,
   type RelationMatrix,
