@@ -186,16 +186,21 @@ export function evalModelFromClip(
   };
 }
 
-/**
- * Loads a trainer checkpoint, a video-tower file or a CLIP folder (see the file header). Call
- * `dispose()` when done.
- */
-export async function loadEvalModel(path: string, options: LoadEvalModelOptions = {}): Promise<EvalModel> {
+/** Throws a {@link WeightsError} naming `path` when it does not exist (cheap; run it before any slow work). */
+export function checkModelPath(path: string): void {
   if (!existsSync(path)) {
     throw new WeightsError(
       `Model ${path} does not exist; pass a trainer checkpoint (step-*.safetensors or its folder), a video-tower .safetensors or a CLIP folder.`,
     );
   }
+}
+
+/**
+ * Loads a trainer checkpoint, a video-tower file or a CLIP folder (see the file header). Call
+ * `dispose()` when done.
+ */
+export async function loadEvalModel(path: string, options: LoadEvalModelOptions = {}): Promise<EvalModel> {
+  checkModelPath(path);
   if (isOnnxModelFolder(path)) {
     if (options.engine === 'tfjs') {
       throw new ConfigError(
