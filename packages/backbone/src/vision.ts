@@ -230,7 +230,7 @@ export class VisionTower {
       const [N, H, W, C] = pixels.shape as [number, number, number, number];
       let x = this.embed(tf.reshape(pixels, [N, 1, H, W, C]), false); // n h w c -> n 1 h w c
       const opts = this.blockOptions();
-      const drops = this.dropPathScales(options, N, ['spatial', 'mlp']);
+      const drops = this.dropPathMasks(options, N, ['spatial', 'mlp']);
       const block = (h: tf.Tensor, w: BlockWeights, extra: tf.Tensor[]) =>
         clipBlock(h, w, opts, undefined, { spatial: extra[0], mlp: extra[1] } as BlockDropPath);
       // one tidy per block: a forward holds one block's intermediates at a time (the tape keeps what backward needs)
@@ -275,7 +275,7 @@ export class VisionTower {
       const mode = options.recompute === true ? 'nested' : options.recompute;
       const branches = mode === 'branches' || mode === 'nested';
       const outer = mode === 'block' || mode === 'nested';
-      const drops = this.dropPathScales(options, B, ['temporal', 'spatial', 'mlp']);
+      const drops = this.dropPathMasks(options, B, ['temporal', 'spatial', 'mlp']);
       const block = (h: tf.Tensor, w: BlockWeights, extra: tf.Tensor[]) =>
         dividedSpaceTimeBlock(h, w, opts, T, branches, { temporal: extra[0], spatial: extra[1], mlp: extra[2] } as BlockDropPath);
       this.weights.blocks.forEach((w, i) => {
@@ -292,7 +292,7 @@ export class VisionTower {
    * Per block, the drop-path scales `[B, 1, 1]` of `branches` (in that order), or `[]` for a block that is
    * not dropped (rate 0, not training, no `dropPath`). Tensors of the caller's tidy.
    */
-  private dropPathScales(options: VisionCallOptions, batchSize: number, branches: readonly DropPathBranch[]): tf.Tensor[][] {
+  private dropPathMasks(options: VisionCallOptions, batchSize: number, branches: readonly DropPathBranch[]): tf.Tensor[][] {
     const dropPath = options.dropPath;
     if (!options.training || !dropPath || dropPath.rate === 0) return [];
     validateDropPath(dropPath, batchSize);
