@@ -38,6 +38,6 @@ describe('progress bar', () => {
     const bar = createProgressBar({ label: 'features', total: 2, stream });
     bar.tick();
     bar.done();
-    expect(out.text).toMatch(/^\r\[#{12}\.{12}\]  50% features 1\/2 .*\r\[#{24}\] 100% features 2\/2 .*\n$/s);
+    expect(out.text).toMatch(/^\r\[#{12}\.{12}\] {2}50% features 1\/2 .*\r\[#{24}\] 100% features 2\/2 .*\n$/s);
   });
 });

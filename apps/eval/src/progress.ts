@@ -26,7 +26,11 @@ export function createProgressBar(options: ProgressOptions): ProgressBar {
   const line = new ProgressLine({ stream: options.stream, plainIntervalMs: options.intervalMs ?? 5000 });
   const start = Date.now();
   let done = 0;
-  const draw = () => line.update(options.total > 0 ? done / options.total : 1, renderProgress(options.label, done, options.total, (Date.now() - start) / 1000));
+  const draw = () =>
+    line.update(
+      options.total > 0 ? done / options.total : 1,
+      renderProgress(options.label, done, options.total, (Date.now() - start) / 1000),
+    );
   return {
     tick(count = 1) {
       done += count;

@@ -12,7 +12,7 @@
  * usable, and a half-written one (tensors without sidecar) is ignored. Only the last `keepLast`
  * checkpoints are kept.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RandomState } from '@lss/core';
 import { WeightsError } from '@lss/core';

@@ -5,9 +5,9 @@ import { type EvalReport, makeReport, writeReport } from '@lss/eval';
 import { describe, expect, it } from 'vitest';
 import {
   DEMO_PROTOCOLS,
-  demoStartLines,
   type DemoRow,
   demoReading,
+  demoStartLines,
   demoTable,
   pairedDifference,
   readWrittenTable,

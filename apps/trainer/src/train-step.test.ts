@@ -10,14 +10,7 @@ import { JOINT_PLAN, LOW_MEMORY_PLAN, type MemoryPlan } from './memory-plan.js';
 import { towerFromVision } from './model.js';
 import { AdamW } from './optim/adamw.js';
 import { buildSchedules } from './schedules.js';
-import {
-  type HostBatch,
-  optimizedVariables,
-  relativeVariables,
-  type StudentDropPath,
-  type TrainState,
-  trainStep,
-} from './train-step.js';
+import { type HostBatch, optimizedVariables, relativeVariables, type StudentDropPath, type TrainState, trainStep } from './train-step.js';
 
 // libtorch's BLAS blocks a matMul differently for different batch sizes, so two equivalent step layouts
 // (micro-batches, one clip per call) round differently; AdamW's g / sqrt(v) turns that into up to a few

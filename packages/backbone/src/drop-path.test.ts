@@ -86,7 +86,8 @@ describe('drop path in the video tower (student, training only)', () => {
   const config = tinyVideoVit(); // 2 blocks: rates [0, rate]
   const tower = createVideoVit(config, new Scope('dp', { seed: 3 }));
   tf.tidy(() => {
-    for (const [p, v] of tower.variables()) if (/temporalFc\/kernel|timeEmbed/.test(p)) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 4));
+    for (const [p, v] of tower.variables())
+      if (/temporalFc\/kernel|timeEmbed/.test(p)) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 4));
   });
   const video = tf.randomNormal([3, 4, 16, 16, 3], 0, 1, 'float32', 5);
   const seeds = [11, 12, 13];
@@ -102,7 +103,9 @@ describe('drop path in the video tower (student, training only)', () => {
   it("a sample's embedding depends on its own seed only (not on the batch it is in)", () => {
     const all = embed({ training: true, dropPath: { rate: 0.6, seeds } });
     const last = tf.tidy(() =>
-      tower.call(tf.slice(video, [2, 0, 0, 0, 0], [1, -1, -1, -1, -1]), { training: true, dropPath: { rate: 0.6, seeds: [13] } }).dataSync(),
+      tower
+        .call(tf.slice(video, [2, 0, 0, 0, 0], [1, -1, -1, -1, -1]), { training: true, dropPath: { rate: 0.6, seeds: [13] } })
+        .dataSync(),
     );
     expect(maxAbsDiff(all.slice(2 * config.embedDim), last)).toBeLessThan(1e-5);
   });

@@ -10,7 +10,6 @@
  * const video = clip.encodeVideos(frames); // frames [N, T, H, W, 3], CLIP-normalised -> [N, 512]
  */
 export { type BlockDropPath, checkpointed, clipBlock, dividedSpaceTimeBlock, recomputeInBackward, temporalResidual } from './block.js';
-export { type DropPathBranch, type DropPathOptions, dropPathRates, dropPathScales, validateDropPath } from './drop-path.js';
 export {
   type ArchitectureHints,
   ClipModel,
@@ -39,6 +38,7 @@ export {
   validateVisionConfig,
   visionPreset,
 } from './config.js';
+export { type DropPathBranch, type DropPathOptions, dropPathRates, dropPathScales, validateDropPath } from './drop-path.js';
 export type {
   AttentionWeights,
   BlockOptions,

@@ -30,10 +30,14 @@ export interface L2NormalizeOptions {
 export function l2NormalizeRows(data: Float32Array, dim: number, options: L2NormalizeOptions = {}): Float32Array {
   const what = options.what ?? 'rows';
   if (!Number.isInteger(dim) || dim < 1 || data.length % dim !== 0) {
-    throw new ShapeError(`l2NormalizeRows: ${what} have ${data.length} values and dim ${dim}; expected a positive dim dividing the length ([N, D] row-major).`);
+    throw new ShapeError(
+      `l2NormalizeRows: ${what} have ${data.length} values and dim ${dim}; expected a positive dim dividing the length ([N, D] row-major).`,
+    );
   }
   if (options.rows !== undefined && data.length !== options.rows * dim) {
-    throw new ShapeError(`l2NormalizeRows: ${what} have ${data.length} values; expected ${options.rows * dim} for [${options.rows}, ${dim}].`);
+    throw new ShapeError(
+      `l2NormalizeRows: ${what} have ${data.length} values; expected ${options.rows * dim} for [${options.rows}, ${dim}].`,
+    );
   }
   const n = data.length / dim;
   const out = new Float32Array(data.length);

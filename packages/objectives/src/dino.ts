@@ -155,7 +155,9 @@ export class Dino implements Objective {
     const student = this.checkFeatures(studentKey, inputs[studentKey]);
     const teacher = this.checkFeatures(teacherKey, inputs[teacherKey], G);
     if (student.length < Math.max(2, G)) {
-      throw new ShapeError(`${ID}: ${studentKey} has ${student.length} views; expected at least max(2, numGlobalViews = ${G}) (global views first).`);
+      throw new ShapeError(
+        `${ID}: ${studentKey} has ${student.length} views; expected at least max(2, numGlobalViews = ${G}) (global views first).`,
+      );
     }
     const teacherTemperature = scheduleValue(this.config.teacherTemperature, inputs);
     return tf.tidy(() => {
@@ -248,8 +250,11 @@ export class Dino implements Objective {
     }
     const [, D] = checkViewList(ID, what, views, count);
     if (D !== this.config.inputDim) {
-      const width = this.config.headInput === 'class-token' ? "the tower width (768 for ViT-B)" : "the backbone's embedding width (512 for ViT-B/16)";
-      throw new ShapeError(`${ID}: ${what} views are [B, ${D}]; expected [B, ${this.config.inputDim}] (inputDim). Set inputDim to ${width}.`);
+      const width =
+        this.config.headInput === 'class-token' ? 'the tower width (768 for ViT-B)' : "the backbone's embedding width (512 for ViT-B/16)";
+      throw new ShapeError(
+        `${ID}: ${what} views are [B, ${D}]; expected [B, ${this.config.inputDim}] (inputDim). Set inputDim to ${width}.`,
+      );
     }
     return views as readonly tf.Tensor2D[];
   }

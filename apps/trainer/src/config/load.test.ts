@@ -54,10 +54,12 @@ describe('shipped configs', () => {
     const bare = configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'dino' }] });
     expect(bare.model.dropPathRate).toBe(0.1);
     expect(bare.objectives[0]).toMatchObject({ headInput: 'class-token', teacherTemperature: 0.04 });
-    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' } }, { overrides: ['model.dropPathRate=1'] })).toThrow(/dropPathRate/);
+    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' } }, { overrides: ['model.dropPathRate=1'] })).toThrow(
+      /dropPathRate/,
+    );
   });
 
-    it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
+  it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
     const c = loadConfig('lss-b16-k400', { overrides: ['data.root=/data/k400', 'model.clip=/models/clip-vit-base-patch16'] });
     expect(c.data.kind).toBe('kinetics400');
     expect((c.data as { root?: string }).root).toBe('/data/k400');
@@ -223,7 +225,7 @@ describe('validation of files', () => {
       /objectives.0.name: unknown value; expected one of "concept-distillation", "concept-alignment", "uniform-prior", "dino", "module"/,
     );
     expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'dino', tau: 1 }] })).toThrow(
-      /unknown key "tau" at objectives.0; valid keys: name, weight, outDim/,
+      /unknown key "tau" at objectives.0; valid keys: name, weight, headInput, outDim/,
     );
     expect(() => configFromData({})).toThrow(/data/);
   });
