@@ -37,7 +37,9 @@ describe('progress bar', () => {
     const { stream, out } = capture(true);
     const bar = createProgressBar({ label: 'features', total: 2, stream });
     bar.tick();
+    bar.tick();
     bar.done();
-    expect(out.text).toMatch(/^\r\[#{12}\.{12}\] {2}50% features 1\/2 .*\r\[#{24}\] 100% features 2\/2 .*\n$/s);
+    expect(out.text).toMatch(/^\r\[#{12}\.{12}\] {2}50% features 1\/2 .*\r\[#{24}\] 100% features 2\/2 [^\r]*\n$/s);
+    expect(out.text.split('\n')).toHaveLength(2); // one line redrawn in place, then the newline of done
   });
 });
