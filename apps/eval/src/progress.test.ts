@@ -1,18 +1,14 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgressBar, renderProgress } from './progress.js';
 
+/** A stand-in stderr that records what is written (only `write` and `isTTY` are used). */
 function capture(isTTY = false) {
   const out = { text: '' };
-  const stream = Object.assign(
-    new Writable({
-      write(chunk, _encoding, done) {
-        out.text += String(chunk);
-        done();
-      },
-    }),
-    { isTTY },
-  );
+  const write = (chunk: string): boolean => {
+    out.text += chunk;
+    return true;
+  };
+  const stream = { isTTY, write } as unknown as NodeJS.WritableStream;
   return { stream, out };
 }
 
