@@ -2,7 +2,10 @@
  * One clip (8 frames, 224 px) through a ViT-B/16 video tower with divided space-time attention (random
  * weights): ONNX Runtime fp32 and int8 (onnxruntime-node, exported by @lss/onnx from the tfjs tower),
  * tfjs wasm, tfjs torch (when the backend loads) and PyTorch fp32 (bench/onnx_bench_torch.py, same
- * architecture, its own random weights). Interleaved: every round runs every engine once; min / median.
+ * architecture, its own random weights). Interleaved: every round runs every engine twice and times the
+ * second run (PyTorch's script, one process per round, does the same: an untimed warm-up forward, then the
+ * timed one), because the first call after another engine or process has used the cores is several
+ * times slower on this machine and would otherwise be charged to the in-process engines only; min / median.
  *
  * Usage (from apps/eval): nice -n 10 npx tsx --conditions=@lss/source bench/onnx-bench.ts [ROUNDS=3] [THREADS=2]
  */
@@ -108,6 +111,7 @@ for (const [name, run] of engines) if (name !== 'PyTorch fp32') await run();
 const times = new Map<string, number[]>(engines.map(([n]) => [n, []]));
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [name, run] of engines) {
+    if (name !== 'PyTorch fp32') await run(); // untimed, as PyTorch's own warm-up forward
     const s = await run();
     times.get(name)?.push(s);
     log(`round ${round} ${name}: ${s.toFixed(3)} s`);

@@ -8,17 +8,27 @@
  * size is the peak), then runs the same student forward + backward in PyTorch
  * (`scripts/bench_step_torch.py`, Debian's /usr/bin/python3 with torch) for comparison.
  *
+ * With `--rounds N` (N >= 1) the tfjs step, the tfjs student forward + backward and PyTorch's
+ * (`bench_step_torch.py --full-step true`: the same student forward + backward, then a full step with a
+ * teacher forward under no_grad, per-parameter clipping, AdamW and EMA) run N times interleaved, and min /
+ * median of each and both processes' peak RSS (`getrusage` maxrss) are printed at the end.
+ *
  * Usage: pnpm --filter @lss/trainer bench:step [--depth 12] [--global 2] [--local 8] [--frames 8]
- *        [--batch 1] [--recompute true] [--chunk 1] [--host-slots true] [--viewwise true] [--trace true] [--backend wasm] [--torch true] [--student-only true] [--steps 1]
+ *        [--batch 1] [--backend auto] [--plan auto|joint|low-memory] [--recompute] [--chunk] [--host-slots] [--viewwise]
+ *        [--trace true] [--torch true] [--student-only true] [--steps 1] [--rounds 1] [--warmup 0|1] [--threads 2]
+ * `--plan auto` takes the trainer's memory plan for the backend (torch: joint backward, no recomputation;
+ * wasm: per-view backward with recomputation); the four flags after it override single fields.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStudentTeacher, visionPreset } from '@lss/backbone';
-import { type BackendName, initBackend } from '@lss/core';
+import { type BackendName, describeBackend, initBackend } from '@lss/core';
 import { createObjectives, sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
+import { describeMemoryPlan, type MemoryPlan, type MemoryPlanChoice, memoryPlanFor } from '../src/memory-plan.js';
 import { towerFromVision } from '../src/model.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { buildSchedules } from '../src/schedules.js';
@@ -31,15 +41,19 @@ const { values } = parseArgs({
     local: { type: 'string', default: '8' },
     frames: { type: 'string', default: '8' },
     batch: { type: 'string', default: '1' },
-    recompute: { type: 'string', default: 'true' },
-    backend: { type: 'string', default: 'wasm' },
+    recompute: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    plan: { type: 'string', default: 'auto' },
+    rounds: { type: 'string', default: '1' },
+    warmup: { type: 'string' },
+    threads: { type: 'string', default: '2' },
     torch: { type: 'string', default: 'true' },
     steps: { type: 'string', default: '1' },
-    chunk: { type: 'string', default: '1' },
-    'student-only': { type: 'string', default: 'true' },
-    'host-slots': { type: 'string', default: 'true' },
-    viewwise: { type: 'string', default: 'true' },
-    trace: { type: 'string', default: 'true' },
+    chunk: { type: 'string' },
+    'student-only': { type: 'string', default: 'false' },
+    'host-slots': { type: 'string' },
+    viewwise: { type: 'string' },
+    trace: { type: 'string' },
   },
 });
 const depth = Number(values.depth);
@@ -47,8 +61,12 @@ const numGlobal = Number(values.global);
 const numLocal = Number(values.local);
 const T = Number(values.frames);
 const B = Number(values.batch);
-const recompute = values.recompute === 'true';
 const steps = Number(values.steps);
+const rounds = Number(values.rounds);
+const threads = Number(values.threads);
+/** Untimed rounds first (default 1 when there are several rounds): the first step of each process pays one-time costs. */
+const warmup = Number(values.warmup ?? (rounds > 1 ? 1 : 0));
+const trace = (values.trace ?? (rounds > 1 ? 'false' : 'true')) === 'true';
 const GB = 1024 ** 3;
 
 function view(size: number, seed: number): { data: Float32Array; shape: number[] } {
@@ -97,7 +115,7 @@ function watchPeakBytes(onChange: (bytes: number) => void): () => void {
 
 let phaseStart = performance.now();
 /** One line per phase of the step: seconds, live tensor bytes, wasm heap. */
-function trace(phase: string): void {
+function tracePhase(phase: string): void {
   const now = performance.now();
   const heap = wasmHeapBytes();
   console.log(
@@ -107,8 +125,77 @@ function trace(phase: string): void {
   phaseStart = now;
 }
 
+const stats = (v: readonly number[]): { min: number; median: number } => {
+  const s = [...v].sort((a, b) => a - b);
+  return { min: s[0] ?? Number.NaN, median: s[Math.floor(s.length / 2)] ?? Number.NaN };
+};
+
+/** The trainer's memory plan for the backend (`--plan`), with single fields overridden by flags. */
+function planFrom(backend: string, numParameters: number): MemoryPlan {
+  const base = memoryPlanFor(backend, values.plan as MemoryPlanChoice, numParameters);
+  const flag = (v: string | undefined, fallback: boolean) => (v === undefined ? fallback : v === 'true');
+  const viewwise = flag(values.viewwise, base.backward === 'per-view');
+  return {
+    ...base,
+    backward: viewwise ? 'per-view' : 'joint',
+    recompute: flag(values.recompute, base.recompute),
+    maxClipsPerCall: values.chunk === undefined ? base.maxClipsPerCall : Number(values.chunk),
+    hostGradients: viewwise ? base.hostGradients || values.viewwise === 'true' : false,
+    hostSlots: flag(values['host-slots'], base.hostSlots),
+  };
+}
+
+/** Peak resident set size of this process so far, in GiB (getrusage maxrss, KiB on Linux). */
+const peakRssGiB = (): number => (process.resourceUsage().maxRSS * 1024) / GB;
+
+interface PyTorchRound {
+  readonly stepSeconds: number;
+  readonly peakRssGiB: number;
+  readonly version: string;
+}
+
+/**
+ * `bench_step_torch.py --serve true` kept running for the whole benchmark (so its rounds after the
+ * first are warm, as the tfjs process's are): one full step per request line, one JSON line back.
+ */
+async function startPyTorch(recompute: boolean): Promise<{ round: () => Promise<PyTorchRound>; close: () => void } | null> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'bench_step_torch.py');
+  const args = [script, '--depth', String(depth), '--global', String(numGlobal), '--local', String(numLocal), '--frames', String(T)];
+  args.push('--batch', String(B), '--recompute', String(recompute), '--threads', String(threads), '--serve', 'true');
+  console.log(`PyTorch: /usr/bin/python3 ${args.join(' ')}`);
+  const child = spawn('/usr/bin/python3', args, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextJson = async (): Promise<Record<string, unknown> | null> => {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) return null;
+      if (value.startsWith('{')) return JSON.parse(value) as Record<string, unknown>;
+      console.log(value);
+    }
+  };
+  const failed = new Promise<null>((resolve) => {
+    child.once('error', (e) => {
+      console.log(`  could not run PyTorch: ${e.message}`);
+      resolve(null);
+    });
+  });
+  if ((await Promise.race([nextJson(), failed])) === null) return null;
+  return {
+    round: async () => {
+      child.stdin.write('step\n');
+      const j = await nextJson();
+      if (!j) throw new Error(`bench_step_torch.py stopped (exit ${child.exitCode}); see its output above.`);
+      return { stepSeconds: j.step_s as number, peakRssGiB: j.peak_rss_gib as number, version: j.torch as string };
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
 async function main(): Promise<void> {
-  const info = await initBackend(values.backend as BackendName);
+  const info = await initBackend(values.backend as BackendName, { threads });
   const vision = visionPreset('ViT-B/16', { numFrames: T, layers: depth });
   const pair = createStudentTeacher(vision, { seed: 0 });
   const E = vision.embedDim;
@@ -116,14 +203,17 @@ async function main(): Promise<void> {
   const Kd = 2000;
   const relationData = new Float32Array(Kc * Kd);
   for (let j = 0; j < Kd; j++) relationData[(j % Kc) * Kd + j] = 1; // 5 descriptions per category
+  const params = [...pair.student.variables().values()].reduce((a, v) => a + v.size, 0);
+  const plan = planFrom(info.name, params);
+  const recompute = plan.recompute;
   const state: TrainState = {
     student: towerFromVision(pair.student),
     teacher: towerFromVision(pair.teacher),
     objectives: createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]),
-    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots: values['host-slots'] === 'true' }),
+    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots: plan.hostSlots }),
     schedules: buildSchedules({
       epochs: 1,
-      stepsPerEpoch: Math.max(steps, 1),
+      stepsPerEpoch: Math.max(steps * (rounds + warmup), 1),
       baseLearningRate: 1e-4,
       batchSize: 256,
       referenceBatchSize: 256,
@@ -136,124 +226,150 @@ async function main(): Promise<void> {
     }),
     concepts: { spaces: { category: unitRows(Kc, E, 1), description: unitRows(Kd, E, 2) }, relation: tf.tensor2d(relationData, [Kc, Kd]) },
     clipping: { mode: 'per-parameter', maxNorm: 3 },
-    memory: {
-      name: values.viewwise === 'true' ? 'low-memory' : 'joint',
-      backward: values.viewwise === 'true' ? 'per-view' : 'joint',
-      recompute,
-      maxClipsPerCall: Number(values.chunk),
-      hostGradients: values.viewwise === 'true',
-      hostSlots: values['host-slots'] === 'true',
-    },
-    ...(values.trace === 'true' ? { trace } : {}),
+    memory: plan,
+    ...(trace ? { trace: tracePhase } : {}),
   };
   const batch: HostBatch = {
     views: [...Array.from({ length: numGlobal }, (_, v) => view(224, v)), ...Array.from({ length: numLocal }, (_, v) => view(96, 100 + v))],
     numGlobalViews: numGlobal,
   };
-  const params = [...pair.student.variables().values()].reduce((a, v) => a + v.size, 0);
   console.log(
-    `tfjs ${info.name} (tfjs-core ${info.tfjsVersion}): ViT-B/16 video tower, depth ${depth}, ${(params / 1e6).toFixed(1)} M parameters; ` +
-      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}, recompute ${recompute}, at most ${values.chunk} clip(s) per tower call, AdamW slots on the ${values['host-slots'] === 'true' ? 'host' : 'device'}, ${values.viewwise === 'true' ? 'viewwise' : 'joint'} backward`,
+    `${describeBackend(info)} (tfjs-core ${info.tfjsVersion}): ViT-B/16 video tower, depth ${depth}, ${(params / 1e6).toFixed(1)} M parameters; ` +
+      `${numGlobal} global 224 px + ${numLocal} local 96 px views of ${T} frames, batch ${B}; ${describeMemoryPlan(plan, info.name)}; ${rounds} round(s)`,
   );
-  for (let s = 0; s < steps; s++) {
-    const t0 = performance.now();
-    phaseStart = t0;
-    // tf.profile records every kernel and then overflows the call stack (Math.max over millions of
-    // records) at this size; watch the engine's byte count instead.
-    const profile = { peakBytes: 0 };
-    const stopWatching = watchPeakBytes((bytes) => {
-      profile.peakBytes = Math.max(profile.peakBytes, bytes);
-    });
-    try {
-      const r = await trainStep(state, [batch], s);
-      console.log(`  loss ${r.loss.toFixed(4)}, grad norm ${r.gradNorm.toFixed(3)}`);
-    } finally {
-      stopWatching();
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const heap = wasmHeapBytes();
-    console.log(
-      `full training step ${s} (teacher + student fwd/bwd + clip + AdamW + EMA): ${seconds.toFixed(1)} s; tfjs peak tracked memory ${(profile.peakBytes / GB).toFixed(2)} GiB` +
-        (heap !== null ? `; wasm heap ${(heap / GB).toFixed(2)} GiB (cap 4 GiB)` : '') +
-        `; process RSS ${(process.memoryUsage().rss / GB).toFixed(2)} GiB`,
-    );
-  }
-  if (values['student-only'] === 'true') {
-    // Then the student forward + backward alone (what the PyTorch script times; run after the step so the
-    // wasm heap size above is the step's): teacher scores outside the tape, variableGrads over the student.
-    {
-      const toT = (v: { data: Float32Array; shape: number[] }) => tf.tensor(v.data, v.shape, 'float32');
-      const project = (f: tf.Tensor2D) => ({
-        category: tf.matMul(tf.div(f, tf.norm(f, 2, 1, true)), tf.transpose(state.concepts.spaces.category as tf.Tensor2D)) as tf.Tensor2D,
-        description: tf.matMul(
-          tf.div(f, tf.norm(f, 2, 1, true)),
-          tf.transpose(state.concepts.spaces.description as tf.Tensor2D),
-        ) as tf.Tensor2D,
-      });
-      const tTeacher = performance.now();
-      const teacherScores = tf.tidy(() => {
-        const globals = batch.views.slice(0, numGlobal).map((v) => toT(v as { data: Float32Array; shape: number[] }));
-        const all = state.teacher.call(tf.concat(globals, 0), { recompute }); // (v b) t h w c, as the step does
-        const feats = numGlobal === 1 ? [all] : (tf.split(all, numGlobal, 0) as tf.Tensor2D[]);
-        const scores = feats.map(project);
-        return {
-          category: scores.map((x) => x.category),
-          description: scores.map((x) => x.description),
-        } as unknown as tf.TensorContainerObject;
-      }) as unknown as { category: tf.Tensor2D[]; description: tf.Tensor2D[] };
-      await teacherScores.category[0]?.data();
-      const teacherSeconds = (performance.now() - tTeacher) / 1000;
-      const t0 = performance.now();
-      const { value, grads } = tf.variableGrads(() => {
-        const groups = [batch.views.slice(0, numGlobal), batch.views.slice(numGlobal)].filter((g) => g.length > 0);
-        const feats = groups.flatMap((g) => {
-          const x = tf.concat(
-            g.map((v) => toT(v as { data: Float32Array; shape: number[] })),
-            0,
-          ); // (v b) t h w c
-          const f = state.student.call(x, { training: true, recompute });
-          return g.length === 1 ? [f] : (tf.split(f, g.length, 0) as tf.Tensor2D[]);
+  const rows: Record<string, number[]> = {};
+  let timed = true;
+  const push = (k: string, v: number) => {
+    if (!timed) return;
+    rows[k] ??= [];
+    rows[k].push(v);
+  };
+  let pytorchPeak = 0;
+  let pytorchVersion = '';
+  let stepIndex = 0;
+  const pytorch = values.torch === 'true' ? await startPyTorch(recompute) : null;
+  try {
+    for (let round = -warmup; round < rounds; round++) {
+      timed = round >= 0;
+      if (rounds > 1 || warmup > 0) console.log(timed ? `round ${round + 1} of ${rounds}` : 'warm-up round (not timed)');
+      for (let s = 0; s < steps; s++, stepIndex++) {
+        const t0 = performance.now();
+        phaseStart = t0;
+        // tf.profile records every kernel and then overflows the call stack (Math.max over millions of
+        // records) at this size; watch the engine's byte count instead.
+        const profile = { peakBytes: 0 };
+        const stopWatching = watchPeakBytes((bytes) => {
+          profile.peakBytes = Math.max(profile.peakBytes, bytes);
         });
-        const scores = feats.map(project);
-        const student = { category: scores.map((x) => x.category), description: scores.map((x) => x.description) };
-        return sumLossTerms(state.objectives, {
-          student,
-          teacher: teacherScores,
-          numGlobalViews: numGlobal,
-          relation: state.concepts.relation as tf.Tensor2D,
-          step: 0,
-          epoch: 0,
-        }).total;
-      }, pair.student.trainableVariables());
-      await value.data();
-      const seconds = (performance.now() - t0) / 1000;
-      tf.dispose([value, ...Object.values(grads), ...teacherScores.category, ...teacherScores.description]);
-      console.log(
-        `teacher forward (global views): ${teacherSeconds.toFixed(1)} s; student forward + backward (all views): ${seconds.toFixed(1)} s`,
-      );
+        try {
+          const r = await trainStep(state, [batch], stepIndex);
+          console.log(`  loss ${r.loss.toFixed(4)}, grad norm ${r.gradNorm.toFixed(3)}`);
+        } finally {
+          stopWatching();
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        push(`tfjs ${info.name} full step`, seconds);
+        const heap = wasmHeapBytes();
+        console.log(
+          `  full training step ${stepIndex} (teacher + student fwd/bwd + clip + AdamW + EMA): ${seconds.toFixed(1)} s; tfjs peak tracked memory ${(profile.peakBytes / GB).toFixed(2)} GiB` +
+            (heap !== null ? `; wasm heap ${(heap / GB).toFixed(2)} GiB (cap 4 GiB)` : '') +
+            `; process peak RSS ${peakRssGiB().toFixed(2)} GiB`,
+        );
+      }
+      if (values['student-only'] === 'true') {
+        const { teacherSeconds, studentSeconds } = await studentForwardBackward(state, pair.student, batch, recompute);
+        push(`tfjs ${info.name} student fwd+bwd`, studentSeconds);
+        console.log(
+          `  teacher forward (global views): ${teacherSeconds.toFixed(1)} s; student forward + backward (all views): ${studentSeconds.toFixed(1)} s`,
+        );
+      }
+      if (pytorch) {
+        const pt = await pytorch.round();
+        console.log(
+          `  PyTorch full step (teacher forward + student fwd/bwd + clipping + AdamW + EMA): ${pt.stepSeconds.toFixed(1)} s; peak RSS ${pt.peakRssGiB.toFixed(2)} GiB`,
+        );
+        push('PyTorch full step', pt.stepSeconds);
+        pytorchPeak = Math.max(pytorchPeak, pt.peakRssGiB);
+        pytorchVersion = pt.version;
+      }
     }
+  } finally {
+    pytorch?.close();
   }
-  if (values.torch === 'true') {
-    const script = join(dirname(fileURLToPath(import.meta.url)), 'bench_step_torch.py');
-    const args = [
-      script,
-      '--depth',
-      String(depth),
-      '--global',
-      String(numGlobal),
-      '--local',
-      String(numLocal),
-      '--frames',
-      String(T),
-      '--batch',
-      String(B),
-      '--recompute',
-      String(recompute),
-    ];
-    console.log(`PyTorch: /usr/bin/python3 ${args.join(' ')}`);
-    const r = spawnSync('/usr/bin/python3', args, { stdio: 'inherit' });
-    if (r.error) console.log(`  could not run PyTorch: ${r.error.message}`);
+  console.log(
+    `\nseconds, min / median over ${rounds} interleaved round(s) (${threads} threads each; PyTorch ${pytorchVersion || 'not run'}):`,
+  );
+  for (const [k, v] of Object.entries(rows)) {
+    const { min, median } = stats(v);
+    console.log(`  ${k.padEnd(34)} ${min.toFixed(2)} / ${median.toFixed(2)}`);
   }
+  const ratio = (ours: string, theirs: string) => {
+    const a = rows[ours];
+    const b = rows[theirs];
+    if (!a || !b) return;
+    console.log(
+      `  ${ours}: ${(stats(b).median / stats(a).median).toFixed(2)}x PyTorch's speed (medians), ${(stats(b).min / stats(a).min).toFixed(2)}x (minima)`,
+    );
+  };
+  ratio(`tfjs ${info.name} full step`, 'PyTorch full step');
+  console.log(
+    `peak RSS: tfjs ${info.name} process ${peakRssGiB().toFixed(2)} GiB${pytorchPeak > 0 ? `, PyTorch process ${pytorchPeak.toFixed(2)} GiB` : ''}`,
+  );
+}
+
+/**
+ * The student forward + backward alone (what the PyTorch script times as `student_s`): teacher scores
+ * outside the tape, then variableGrads over the student on all views (same-size views in one call).
+ */
+async function studentForwardBackward(
+  state: TrainState,
+  student: { trainableVariables(): tf.Variable[] },
+  batch: HostBatch,
+  recompute: boolean,
+): Promise<{ teacherSeconds: number; studentSeconds: number }> {
+  const toT = (v: { data: Float32Array; shape: number[] }) => tf.tensor(v.data, v.shape, 'float32');
+  const project = (f: tf.Tensor2D) => {
+    const unit = tf.div(f, tf.norm(f, 2, 1, true));
+    return {
+      category: tf.matMul(unit, state.concepts.spaces.category as tf.Tensor2D, false, true) as tf.Tensor2D,
+      description: tf.matMul(unit, state.concepts.spaces.description as tf.Tensor2D, false, true) as tf.Tensor2D,
+    };
+  };
+  const views = batch.views as { data: Float32Array; shape: number[] }[];
+  const tTeacher = performance.now();
+  const teacherScores = tf.tidy(() => {
+    const all = state.teacher.call(tf.concat(views.slice(0, numGlobal).map(toT), 0), { recompute }); // (v b) t h w c
+    const feats = numGlobal === 1 ? [all] : (tf.split(all, numGlobal, 0) as tf.Tensor2D[]);
+    const scores = feats.map(project);
+    return {
+      category: scores.map((x) => x.category),
+      description: scores.map((x) => x.description),
+    } as unknown as tf.TensorContainerObject;
+  }) as unknown as { category: tf.Tensor2D[]; description: tf.Tensor2D[] };
+  await teacherScores.category[0]?.data();
+  const teacherSeconds = (performance.now() - tTeacher) / 1000;
+  const t0 = performance.now();
+  const { value, grads } = tf.variableGrads(() => {
+    const groups = [views.slice(0, numGlobal), views.slice(numGlobal)].filter((g) => g.length > 0);
+    const feats = groups.flatMap((g) => {
+      const f = state.student.call(tf.concat(g.map(toT), 0), { training: true, recompute }); // (v b) t h w c
+      return g.length === 1 ? [f] : (tf.split(f, g.length, 0) as tf.Tensor2D[]);
+    });
+    const scores = feats.map(project);
+    const student = { category: scores.map((x) => x.category), description: scores.map((x) => x.description) };
+    return sumLossTerms(state.objectives, {
+      student,
+      teacher: teacherScores,
+      numGlobalViews: numGlobal,
+      relation: state.concepts.relation as tf.Tensor2D,
+      step: 0,
+      epoch: 0,
+    }).total;
+  }, student.trainableVariables());
+  await Promise.all([value, ...Object.values(grads)].map((t) => t.data()));
+  const studentSeconds = (performance.now() - t0) / 1000;
+  tf.dispose([value, ...Object.values(grads), ...teacherScores.category, ...teacherScores.description]);
+  return { teacherSeconds, studentSeconds };
 }
 
 main().catch((error: unknown) => {

@@ -8,10 +8,21 @@ views, concept scores in random unit concept spaces (400 + 2000), a cross-entrop
 the loss (the objectives' cost is negligible next to the backbone), backward, per-block checkpointing
 when --recompute true. Reports the time of forward + backward and the peak RSS.
 
+With --full-step true it then also times one whole training step as the trainer runs it: the EMA
+teacher's forward on the global views under no_grad, the student forward + backward, per-parameter
+gradient clipping to norm 3 (DINO's clip_gradients), AdamW (torch.optim.AdamW) and the EMA update, and
+prints a last line of JSON {"student_s", "step_s", "peak_rss_gib", "torch"}.
+With --serve true (used by bench-step.ts --rounds) the process stays up: it prints {"ready": true}, then
+runs one full step per line read from stdin and answers each with a line of JSON
+{"step_s", "peak_rss_gib", "torch"}, so every round after the first is warm, as the tfjs side is.
+
 Run with Debian's python: /usr/bin/python3 bench_step_torch.py [--depth 12] ...
 """
 import argparse
+import copy
+import json
 import resource
+import sys
 import time
 
 import torch
@@ -111,6 +122,8 @@ def main():
     ap.add_argument('--batch', type=int, default=1)
     ap.add_argument('--recompute', default='true')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--full-step', dest='full_step', default='false')
+    ap.add_argument('--serve', default='false')
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -124,19 +137,55 @@ def main():
     targets = (torch.softmax(torch.randn(a.batch, 400), 1), torch.softmax(torch.randn(a.batch, 2000), 1))
     params = sum(p.numel() for p in model.parameters())
     print(f'  torch {torch.__version__}, {torch.get_num_threads()} threads, depth {a.depth}, {params / 1e6:.1f} M parameters, recompute {recompute}')
+
+    def student_loss(teacher_targets):
+        loss = 0.0
+        for group in (views[: a.num_global], views[a.num_global :]):  # same-size views in one call, as the trainer does
+            if not group:
+                continue
+            f = F.normalize(model(torch.cat(group, 0), recompute=recompute), dim=1)
+            for scores, target in ((f @ cat.T, teacher_targets[0]), (f @ desc.T, teacher_targets[1])):
+                logp = F.log_softmax(scores / 0.01, 1)
+                loss = loss + -(target.repeat(len(group), 1) * logp).sum(1).mean()
+        return loss
+
+    teacher = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.04)
+
+    def full_step():
+        model.zero_grad(set_to_none=True)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            f = F.normalize(teacher(torch.cat(views[: a.num_global], 0)), dim=1)
+            teacher_targets = (torch.softmax(f @ cat.T / 0.04, 1)[: a.batch], torch.softmax(f @ desc.T / 0.04, 1)[: a.batch])
+        student_loss(teacher_targets).backward()
+        for p in model.parameters():  # DINO's clip_gradients: each tensor's norm to at most 3
+            norm = p.grad.norm()
+            p.grad.mul_(torch.clamp(3.0 / (norm + 1e-6), max=1.0))
+        optimizer.step()
+        with torch.no_grad():  # EMA teacher
+            for pt, ps in zip(teacher.parameters(), model.parameters()):
+                pt.mul_(0.996).add_(ps.detach(), alpha=0.004)
+        return time.perf_counter() - t0
+
+    def peak_rss():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+    if a.serve == 'true':
+        print(json.dumps({'ready': True}), flush=True)
+        for _ in sys.stdin:
+            seconds = full_step()
+            print(json.dumps({'step_s': seconds, 'peak_rss_gib': peak_rss(), 'torch': torch.__version__}), flush=True)
+        return
     t0 = time.perf_counter()
-    loss = 0.0
-    for group in (views[: a.num_global], views[a.num_global :]):  # same-size views in one call, as the trainer does
-        if not group:
-            continue
-        f = F.normalize(model(torch.cat(group, 0), recompute=recompute), dim=1)
-        for scores, target in ((f @ cat.T, targets[0]), (f @ desc.T, targets[1])):
-            logp = F.log_softmax(scores / 0.01, 1)
-            loss = loss + -(target.repeat(len(group), 1) * logp).sum(1).mean()
-    loss.backward()
+    student_loss(targets).backward()
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f'  student forward + backward: {seconds:.1f} s; peak RSS {peak:.2f} GiB')
+    print(f'  student forward + backward: {seconds:.1f} s; peak RSS {peak_rss():.2f} GiB')
+    if a.full_step != 'true':
+        return
+    step_seconds = full_step()
+    print(f'  full step (teacher forward, student forward + backward, clipping, AdamW, EMA): {step_seconds:.1f} s; peak RSS {peak_rss():.2f} GiB')
+    print(json.dumps({'student_s': seconds, 'step_s': step_seconds, 'peak_rss_gib': peak_rss(), 'torch': torch.__version__}))
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIP_MEAN, CLIP_STD, type ClipConfig, ClipModel, textSpecs, validateClipConfig, visionSpecs } from '@lss/backbone';
 import type { Tokenizer } from '@lss/concepts';
-import { ConfigError, hashString, SeededRandom, WeightsError } from '@lss/core';
+import { autograd, ConfigError, hashString, SeededRandom, WeightsError } from '@lss/core';
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import { CLIP_MAX_LOGIT_SCALE, clipContrastiveLoss } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
@@ -258,7 +258,7 @@ export class ClipPretrainer {
     const { value, grads } = tf.tidy(() => {
       const x = tf.tensor4d(pixels, shape);
       const tok = tf.tensor2d(ids, [indices.length, this.L], 'int32');
-      return tf.variableGrads(
+      return autograd.variableGrads(
         () => clipContrastiveLoss(this.model.encodeImages(x), this.model.encodeText(tok), this.logitScale),
         trainable,
       );

@@ -23,7 +23,7 @@
  */
 
 import { projectOntoConcepts } from '@lss/concepts';
-import { hashString, NonFiniteLossError } from '@lss/core';
+import { autograd, hashString, NonFiniteLossError } from '@lss/core';
 import type { BatchMean, ConceptScores, ConceptSpace, ObjectiveInputs, WeightedObjective } from '@lss/objectives';
 import { sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
@@ -248,7 +248,7 @@ async function jointGradients(
 ): Promise<BatchGradients> {
   const plan = state.memory ?? JOINT_PLAN;
   let terms: Record<string, tf.Scalar> = {};
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = autograd.variableGrads(() => {
     const views = batch.views.map(viewToTensor);
     const drop = studentDropPath(state, time.step, (w) => w, 0, rowsOf(batch));
     const features = embedViews(state.student, views, studentOptions(state, plan.recompute), plan.maxClipsPerCall, drop);
@@ -321,7 +321,7 @@ async function cachedGradients(
     let offset = 0;
     for (const batch of microBatches) {
       for (const chunk of backwardChunks(batch, plan, cotangents)) {
-        const { value: dot, grads: g } = tf.variableGrads(() => {
+        const { value: dot, grads: g } = autograd.variableGrads(() => {
           const inputs = chunk.views.map((w) =>
             sliceRows(viewToTensor(batch.views[w] as HostBatch['views'][number]), chunk.start, chunk.count),
           );

@@ -3,6 +3,7 @@
  * width 768) on the torch backend, the wasm backend and PyTorch (bench/torch_bench.py), forward and
  * forward+backward. Each round runs all three once, in that order; prints min / median over the rounds.
  * torch and PyTorch use 2 threads (LSS_TORCH_THREADS), wasm 1 (tfjs-wasm in Node is single-threaded).
+ * Every engine runs each pass twice per round and the second run is timed (as torch_bench.py does).
  *
  * Usage: pnpm --filter @lss/backbone run bench:torch [-- --rounds 3 --blocks 1 --frames 8]
  */
@@ -57,7 +58,14 @@ function setup(name: string): Setup {
   };
 }
 
+/**
+ * One untimed call, then the timed one — as torch_bench.py's `best()` does (its first run is a warm-up):
+ * the first call after another engine or process has used the cores is up to 5x slower on this machine
+ * (measured: 1.5-2.2 s vs 0.3-0.6 s for the torch forward right after a PyTorch subprocess), and an
+ * asymmetric warm-up would charge that to one side only.
+ */
 async function time(fn: () => Promise<void>): Promise<number> {
+  await fn();
   const t0 = performance.now();
   await fn();
   return (performance.now() - t0) / 1000;

@@ -6,8 +6,9 @@
  * patch tokens FRAME-MAJOR, patch (t, s) at index `1 + t*S + s` with `s = h*W + w`. (TimeSformer orders
  * them time-fastest, `(h w t)`; the math is the same, only the storage order differs.)
  */
-import { ShapeError } from '@lss/core';
+import { autograd, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { addResidual, concatLean, meanLean, reshapeLean, sliceLean } from './fused.js';
 import {
   attend,
   type BlockOptions,
@@ -27,8 +28,8 @@ import {
  */
 export function clipBlock(x: tf.Tensor, w: BlockWeights, options: BlockOptions, mask?: tf.Tensor, drop: BlockDropPath = {}): tf.Tensor {
   const eps = options.layerNormEps;
-  const h = tf.add(x, scaled(selfAttention(layerNorm(x, w.norm1, eps), w.attn, options.heads, mask), drop.spatial));
-  return tf.add(h, scaled(mlp(layerNorm(h, w.norm2, eps), w.mlp, options.activation), drop.mlp));
+  const h = addResidual(x, scaled(selfAttention(layerNorm(x, w.norm1, eps), w.attn, options.heads, mask), drop.spatial));
+  return addResidual(h, scaled(mlp(layerNorm(h, w.norm2, eps), w.mlp, options.activation), drop.mlp));
 }
 
 /**
@@ -65,11 +66,11 @@ export function temporalResidual(patches: tf.Tensor, w: TemporalWeights, options
   // (b t s) (h dh) -> b t (s h) dh: rank-4 views so that every transpose stays rank 4 (fast on wasm)
   const [q, k, v] = projectQkv(normed, w.attn.qkv).map((t) => tf.reshape(t, [B, T, S * heads, dh]));
   const out = attend(
-    tf.reshape(tf.transpose(q as tf.Tensor, [0, 2, 1, 3]), [B * S, heads, T, dh]), // b (s h) t dh -> (b s) h t dh
-    tf.reshape(tf.transpose(k as tf.Tensor, [0, 2, 3, 1]), [B * S, heads, dh, T]), // b (s h) dh t -> (b s) h dh t
-    tf.reshape(tf.transpose(v as tf.Tensor, [0, 2, 1, 3]), [B * S, heads, T, dh]), // b (s h) t dh -> (b s) h t dh
+    reshapeLean(tf.transpose(q as tf.Tensor, [0, 2, 1, 3]), [B * S, heads, T, dh]), // b (s h) t dh -> (b s) h t dh
+    reshapeLean(tf.transpose(k as tf.Tensor, [0, 2, 3, 1]), [B * S, heads, dh, T]), // b (s h) dh t -> (b s) h dh t
+    reshapeLean(tf.transpose(v as tf.Tensor, [0, 2, 1, 3]), [B * S, heads, T, dh]), // b (s h) t dh -> (b s) h t dh
   ); // [(b s), h, T, dh]
-  const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, S * heads, T, dh]), [0, 2, 1, 3]), [B * TS, D]); // (b s) h t dh -> b (s h) t dh -> b t (s h) dh -> (b t s) (h dh)
+  const merged = reshapeLean(tf.transpose(tf.reshape(out, [B, S * heads, T, dh]), [0, 2, 1, 3]), [B * TS, D]); // (b s) h t dh -> b (s h) t dh -> b t (s h) dh -> (b t s) (h dh)
   return tf.reshape(linear(linear(merged, w.attn.proj), w.fc), [B, TS, D]); // (b t s) d -> b (t s) d
 }
 
@@ -112,29 +113,29 @@ export function dividedSpaceTimeBlock(
       attn: { qkv: { kernel: qk, bias: qb }, proj: { kernel: pk, bias: pb } },
       fc: { kernel: fk, bias: fb },
     };
-    return tf.add(p, scaled(temporalResidual(p, tWeights, options, T), tw[8])); // [B, T*S, D]
+    return addResidual(p, scaled(temporalResidual(p, tWeights, options, T), tw[8])); // [B, T*S, D]
   };
   const spatialBranch = (cls: tf.Tensor, xt: tf.Tensor, ...sw: tf.Tensor[]) => {
     const [g, b, qk, qb, pk, pb] = sw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const clsPerFrame = tf.reshape(tf.tile(cls, [1, T, 1]), [B * T, 1, D]); // b t d -> (b t) 1 d
-    const spatialIn = tf.concat([clsPerFrame, tf.reshape(xt, [B * T, S, D])], 1); // b (t s) d -> (b t) s d, then [(b t), 1+S, D]
+    const spatialIn = concatLean([clsPerFrame, tf.reshape(xt, [B * T, S, D])], 1); // b (t s) d -> (b t) s d, then [(b t), 1+S, D]
     const attnW = { qkv: { kernel: qk, bias: qb }, proj: { kernel: pk, bias: pb } };
     const spatialRes = scaled(
       tf.reshape(selfAttention(layerNorm(spatialIn, { gamma: g, beta: b }, eps), attnW, options.heads), [B, T, 1 + S, D]), // (b t) n d -> b t n d
       sw[6],
     );
-    const clsRes = tf.mean(tf.slice(spatialRes, [0, 0, 0, 0], [B, T, 1, D]), 1); // [B, 1, D], mean over frames
-    const patchRes = tf.reshape(tf.slice(spatialRes, [0, 0, 1, 0], [B, T, S, D]), [B, T * S, D]); // b t s d -> b (t s) d
-    return tf.concat([tf.add(cls, clsRes), tf.add(xt, patchRes)], 1); // [B, 1 + T*S, D]
+    const clsRes = meanLean(sliceLean(spatialRes, [0, 0, 0, 0], [B, T, 1, D]), 1); // [B, 1, D], mean over frames
+    const patchRes = reshapeLean(sliceLean(spatialRes, [0, 0, 1, 0], [B, T, S, D]), [B, T * S, D]); // b t s d -> b (t s) d
+    return concatLean([addResidual(cls, clsRes), addResidual(xt, patchRes)], 1); // [B, 1 + T*S, D]
   };
   const mlpBranch = (h: tf.Tensor, ...mw: tf.Tensor[]) => {
     const [g, b, k1, b1, k2, b2] = mw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const m = { fc1: { kernel: k1, bias: b1 }, fc2: { kernel: k2, bias: b2 } };
-    return tf.add(h, scaled(mlp(layerNorm(h, { gamma: g, beta: b }, eps), m, options.activation), mw[6]));
+    return addResidual(h, scaled(mlp(layerNorm(h, { gamma: g, beta: b }, eps), m, options.activation), mw[6]));
   };
   const run = (fn: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) => (checkpointBranches ? recomputeInBackward(fn, xs) : fn(...xs));
-  const cls = tf.slice(x, [0, 0, 0], [B, 1, D]); // [B, 1, D]
-  const patches = tf.slice(x, [0, 1, 0], [B, N - 1, D]); // [B, T*S, D]
+  const cls = sliceLean(x, [0, 0, 0], [B, 1, D]); // [B, 1, D]
+  const patches = sliceLean(x, [0, 1, 0], [B, N - 1, D]); // [B, T*S, D]
   // 1. temporal attention over the T tokens of each spatial position (patch tokens only)
   const xt = run(temporalBranch, [
     patches,
@@ -248,7 +249,7 @@ export function recomputeInBackward(fn: (...xs: tf.Tensor[]) => tf.Tensor, input
         const state = tf.engine().state;
         const outerTape = state.activeTape;
         try {
-          return tf.grads(fn)(saved, dy as tf.Tensor);
+          return autograd.grads(fn)(saved, dy as tf.Tensor);
         } finally {
           state.activeTape = outerTape;
         }

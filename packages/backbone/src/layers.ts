@@ -3,9 +3,9 @@
  * are `[in, out]`. No `transposeA/B` flags anywhere: the wasm backend runs them 10-40x slower
  * (FACTS.md, "transpose trap"), so `q kᵀ` is written `matMul(q, transpose(k))`.
  */
-import { gelu } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from './config.js';
+import { geluFused, layerNormFused, linearFused, quickGeluFused, reshapeLean, scaleLean } from './fused.js';
 
 export interface LinearWeights {
   /** `[in, out]`. */
@@ -48,21 +48,17 @@ export interface BlockOptions {
   readonly activation: Activation;
 }
 
-/** `x W + b` over the last axis. Input `[..., in]`, output `[..., out]`. */
+/**
+ * `x W + b` over the last axis. Input `[..., in]`, output `[..., out]`. The backward keeps only `x`
+ * (see `fused.ts`).
+ */
 export function linear(x: tf.Tensor, w: LinearWeights): tf.Tensor {
-  const inDim = x.shape[x.rank - 1] as number;
-  const outDim = w.kernel.shape[1] as number;
-  const lead = x.shape.slice(0, -1);
-  const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]); // (...) in -> (prod ...) in
-  let y = tf.matMul(x2, w.kernel);
-  if (w.bias) y = tf.add(y, w.bias);
-  return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]); // (prod ...) out -> (...) out
+  return linearFused(x, w.kernel, w.bias);
 }
 
-/** LayerNorm over the last axis (biased variance, as PyTorch). */
+/** LayerNorm over the last axis (biased variance, as PyTorch). The backward keeps `x̂` and `rstd` (`fused.ts`). */
 export function layerNorm(x: tf.Tensor, w: NormWeights, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w.gamma), w.beta);
+  return layerNormFused(x, w.gamma, w.beta, eps);
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -71,9 +67,9 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   switch (activation) {
     case 'quick_gelu':
-      return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+      return quickGeluFused(x);
     case 'gelu':
-      return gelu(x);
+      return geluFused(x);
     case 'gelu_tanh':
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI)), 1));
   }
@@ -92,7 +88,7 @@ export function mlp(x: tf.Tensor, w: MlpWeights, activation: Activation): tf.Ten
  */
 export function attend(q: tf.Tensor, kT: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
   const dh = q.shape[3] as number;
-  let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dh)), kT); // [G, h, N, N]
+  let scores = tf.matMul(scaleLean(q, 1 / Math.sqrt(dh)), kT); // [G, h, N, N]
   if (mask) scores = tf.add(scores, mask);
   return tf.matMul(tf.softmax(scores), v);
 }
@@ -104,10 +100,7 @@ export function attend(q: tf.Tensor, kT: tf.Tensor, v: tf.Tensor, mask?: tf.Tens
 export function projectQkv(x2d: tf.Tensor, w: LinearWeights): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const kernels = tf.split(w.kernel, 3, 1);
   const biases = w.bias ? tf.split(w.bias, 3, 0) : [];
-  const out = kernels.map((k, i) => {
-    const y = tf.matMul(x2d, k);
-    return biases[i] ? tf.add(y, biases[i] as tf.Tensor) : y;
-  });
+  const out = kernels.map((k, i) => linearFused(x2d, k, biases[i]));
   return out as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
@@ -127,7 +120,7 @@ export function selfAttention(x: tf.Tensor, w: AttentionWeights, heads: number, 
     tf.transpose(v as tf.Tensor, [0, 2, 1, 3]), // g h n dh
     mask,
   );
-  const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [G * N, D]); // g h n dh -> g n h dh -> (g n) (h dh)
+  const merged = reshapeLean(tf.transpose(out, [0, 2, 1, 3]), [G * N, D]); // g h n dh -> g n h dh -> (g n) (h dh)
   return tf.reshape(linear(merged, w.proj), [G, N, D]); // (g n) d -> g n d
 }
 

@@ -141,9 +141,15 @@ export class TorchBackend extends KernelBackend {
     return this.data.numDataIds();
   }
 
-  override memory(): { unreliable: boolean; reasons?: string[]; numHandles: number; numBytesInTorch: number } {
-    const { handles, bytes } = this.native.stats();
-    return { unreliable: false, numHandles: handles, numBytesInTorch: bytes };
+  override memory(): {
+    unreliable: boolean;
+    reasons?: string[];
+    numHandles: number;
+    numBytesInTorch: number;
+    numBytesInTorchStorage: number;
+  } {
+    const { handles, bytes, storageBytes } = this.native.stats();
+    return { unreliable: false, numHandles: handles, numBytesInTorch: bytes, numBytesInTorchStorage: storageBytes };
   }
 
   override async time(f: () => void): Promise<BackendTimingInfo> {

@@ -96,8 +96,11 @@ export function registerTorchBackend(options: TorchBackendOptions = {}): TorchBa
   return registered;
 }
 
-/** Live native tensor handles and the bytes they span (views counted each); for leak checks. */
-export function torchMemory(): { handles: number; bytes: number } {
+/**
+ * Live native tensor handles, the bytes they span (views counted each; for leak checks) and the bytes
+ * of the distinct storages behind them (`storageBytes`: what libtorch has allocated for them).
+ */
+export function torchMemory(): { handles: number; bytes: number; storageBytes: number } {
   return loadNative().stats();
 }
 

@@ -14,7 +14,7 @@ export interface NativeTorch {
   readAsync(id: number): Promise<Float32Array | Int32Array | Uint8Array>;
   free(id: number): void;
   freeAll(): void;
-  stats(): { handles: number; bytes: number };
+  stats(): { handles: number; bytes: number; storageBytes: number };
   shapeOf(id: number): number;
   setThreads(n: number): number;
   getThreads(): number;

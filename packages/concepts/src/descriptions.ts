@@ -77,6 +77,62 @@ export function validateDescriptionFile(
   return problems;
 }
 
+/** Bounds of {@link validateDescriptionVariety}. */
+export interface DescriptionVarietyBounds {
+  /** Words that make an opening (default 3). */
+  readonly openingWords?: number;
+  /** Largest share of all descriptions that may start with one opening (default 0.05). */
+  readonly maxOpeningShare?: number;
+  /** An opening is only reported above this many uses, whatever the share (default 20: small files). */
+  readonly minOpeningCount?: number;
+}
+
+/**
+ * Problems across the classes of a description file (empty = valid), for text written class by class
+ * that must not be templated: a description used by more than one class (case- and
+ * whitespace-insensitive), one opening (the first `openingWords` words) starting more than
+ * `maxOpeningShare` of all descriptions and more than `minOpeningCount` of them ("a person doing ..."
+ * style), and a class whose multi-word name appears verbatim in every one of its descriptions.
+ */
+export function validateDescriptionVariety(file: DescriptionFile, bounds: DescriptionVarietyBounds = {}): string[] {
+  const words = bounds.openingWords ?? 3;
+  const maxShare = bounds.maxOpeningShare ?? 0.05;
+  const minCount = bounds.minOpeningCount ?? 20;
+  if (!file || !Array.isArray(file.classes)) return [`${file?.dataset ?? '?'}: expected { dataset, classes: [...] }.`];
+  const problems: string[] = [];
+  const owner = new Map<string, ClassDescriptions>();
+  const openings = new Map<string, number>();
+  let total = 0;
+  for (const c of file.classes) {
+    const raw: readonly unknown[] = Array.isArray(c.descriptions) ? c.descriptions : [];
+    const ds = raw.filter((d): d is string => typeof d === 'string' && d.trim() !== '');
+    for (const d of ds) {
+      const k = norm(d);
+      const first = owner.get(k);
+      if (first && first.id !== c.id)
+        problems.push(
+          `${file.dataset}: classes ${first.id} (${first.name}) and ${c.id} (${c.name}) share the description ${JSON.stringify(d)}.`,
+        );
+      else owner.set(k, c);
+      const opening = k.split(' ').slice(0, words).join(' ');
+      openings.set(opening, (openings.get(opening) ?? 0) + 1);
+      total++;
+    }
+    const name = norm(c.name ?? '');
+    if (name.includes(' ') && ds.length > 0 && ds.every((d) => norm(d).includes(name)))
+      problems.push(
+        `${file.dataset}: class ${c.id} (${c.name}) repeats its name in every description; describe what the video shows instead.`,
+      );
+  }
+  for (const [opening, n] of openings) {
+    if (n > minCount && n > maxShare * total)
+      problems.push(
+        `${file.dataset}: ${n} of ${total} descriptions start with ${JSON.stringify(opening)} (at most ${Math.max(minCount, Math.floor(maxShare * total))}); templated text, vary the sentences.`,
+      );
+  }
+  return problems;
+}
+
 /** Problems of a vocabulary (empty = valid): not a list, empty or duplicate actions (case/whitespace-insensitive), fewer than `min`. */
 export function validateVocabulary(file: VocabularyFile, min = MIN_VOCABULARY): string[] {
   if (!file || !Array.isArray(file.actions)) return ['vocabulary: expected { "actions": [...] }.'];

@@ -25,12 +25,14 @@ export { cleanClipText, fixText } from './clean-text.js';
 export {
   type ClassDescriptions,
   type DescriptionFile,
+  type DescriptionVarietyBounds,
   MAX_DESCRIPTIONS,
   MIN_DESCRIPTIONS,
   MIN_VOCABULARY,
   mergeDescriptionFiles,
   type VocabularyFile,
   validateDescriptionFile,
+  validateDescriptionVariety,
   validateVocabulary,
 } from './descriptions.js';
 export {

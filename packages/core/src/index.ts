@@ -6,6 +6,7 @@
  * await initBackend('wasm');
  */
 export { gelu } from './activations.js';
+export * as autograd from './autograd.js';
 export {
   BACKEND_NAMES,
   type BackendInfo,

@@ -6,6 +6,7 @@
 // (`meta`: [rank, d0, d1, ...]) so that each op is one N-API call returning one number.
 // Every libtorch exception is caught and rethrown as a JS Error (never aborts the process).
 #include <napi.h>
+#include <unordered_set>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -216,12 +217,20 @@ FN(FreeAll) {
   return info.Env().Undefined();
 }
 
-FN(Stats) {  // -> {handles, bytes}: live handles and the bytes their tensors span (views counted each)
-  double bytes = 0;
-  for (auto& kv : g_tensors) bytes += static_cast<double>(kv.second.numel()) * kv.second.element_size();
+FN(Stats) {  // -> {handles, bytes, storageBytes}: live handles, the bytes their tensors span (views
+            // counted each), and the bytes of the distinct storages behind them (what is allocated)
+  double bytes = 0, storageBytes = 0;
+  std::unordered_set<const void*> storages;
+  for (auto& kv : g_tensors) {
+    const at::Tensor& t = kv.second;
+    bytes += static_cast<double>(t.numel()) * t.element_size();
+    if (t.has_storage() && storages.insert(t.storage().unsafeGetStorageImpl()).second)
+      storageBytes += static_cast<double>(t.storage().nbytes());
+  }
   auto o = Napi::Object::New(info.Env());
   o.Set("handles", NUM(static_cast<double>(g_tensors.size())));
   o.Set("bytes", bytes);
+  o.Set("storageBytes", storageBytes);
   return o;
 }
 

@@ -18,22 +18,23 @@ describe('buildConceptSpaces with a given encoder', () => {
     expect(enc.calls).toBe(2);
   });
 
-  it('lss-c: the vocabulary; descriptions attach only to vocabulary entries equal to a dataset class name', async () => {
+  it('lss-c: the vocabulary; every category has its own descriptions (relation rows with >= 4 ones)', async () => {
     const enc = createFakeEncoder(8);
     const r = await buildConceptSpaces({ encoder: enc, labelSet: 'lss-c', descriptions: true, cacheDir: tmp, templates: ['{}'] });
     const k = r.labelSet.labels.length;
     expect(k).toBeGreaterThanOrEqual(1000);
     expect(r.category.space.shape).toEqual([k, 8]);
     const rel = r.description?.space.relation;
-    expect(rel?.shape[0]).toBe(k);
-    let described = 0;
+    expect(rel?.categoryIds).toEqual(r.category.space.ids);
+    expect(r.description?.space.provenance.source).toMatch(/^lss-c: lss-c-a\.json, lss-c-b\.json, lss-c-c\.json, kinetics400-a\.json/);
     const [kc, kd] = rel?.shape ?? [0, 0];
-    for (let i = 0; i < kc; i++) {
-      let s = 0;
-      for (let j = 0; j < kd; j++) s += rel?.data[i * kd + j] as number;
-      if (s > 0) described++;
-    }
-    expect(described).toBeGreaterThan(0);
-    expect(described).toBeLessThan(k);
+    expect(kc).toBe(k);
+    const rowSums = Array.from({ length: kc }, (_, i) => rel?.data.subarray(i * kd, (i + 1) * kd).reduce((a, b) => a + b, 0) ?? 0);
+    const thin = rowSums.flatMap((s, i) => (s >= 4 ? [] : [`${r.labelSet.labels[i]}: ${s}`]));
+    expect(thin).toEqual([]);
+    // Every description belongs to exactly one category (none shared between actions).
+    const colSums = new Array<number>(kd).fill(0);
+    for (let i = 0; i < kc; i++) for (let j = 0; j < kd; j++) colSums[j] = (colSums[j] ?? 0) + (rel?.data[i * kd + j] ?? 0);
+    expect(colSums.every((s) => s === 1)).toBe(true);
   });
 });

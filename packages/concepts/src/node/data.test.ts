@@ -1,13 +1,15 @@
 /**
  * Checks of the shipped data: label sets, prompt templates, and the language-model-written
- * descriptions and vocabulary (every class present with 4-6 distinct non-empty descriptions, >= 1000
- * distinct actions). These fail when a class or a file is missing.
+ * descriptions and vocabulary (every class and every LSS-C action present with 4-6 distinct non-empty
+ * descriptions, no description shared between classes, no templated openings, >= 1000 distinct
+ * actions). These fail when a class, an action or a file is missing.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
-import { validateDescriptionFile, validateVocabulary } from '../descriptions.js';
+import { validateDescriptionFile, validateDescriptionVariety, validateVocabulary } from '../descriptions.js';
 import { DATASET_NAMES, normalizeLabel } from '../labels.js';
 import {
   CONCEPTS_DATA_DIR,
@@ -18,8 +20,12 @@ import {
   loadLabelSet,
   loadPromptTemplates,
   loadVocabulary,
+  loadVocabularyDescriptions,
   parseLabelCsv,
+  VOCABULARY_DESCRIPTION_FILES,
 } from './data.js';
+
+const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
 
 describe('shipped labels and prompts', () => {
   it('are byte-identical copies of fixtures/datasets', () => {
@@ -81,7 +87,35 @@ describe('description data (written by a language model for this project)', () =
       const problems = validateDescriptionFile(loadDescriptions(d), loadDatasetClasses(d));
       expect(problems).toEqual([]);
     });
+
+    it(`${d}: no description is shared between classes and no opening is templated`, () => {
+      expect(validateDescriptionVariety(loadDescriptions(d))).toEqual([]);
+    });
   }
+
+  it('the variety check catches a shared description, a templated opening and a name in every sentence', () => {
+    const templated = Array.from({ length: 30 }, (_, i) => ({
+      id: i,
+      name: `action ${i}`,
+      descriptions: [`a person doing action ${i}`, `${i} hands and feet`, `a field ${i}`, `the end ${i}`],
+    }));
+    expect(validateDescriptionVariety({ dataset: 'x', classes: templated }).join('\n')).toMatch(
+      /30 of 120 descriptions start with "a person doing" \(at most 20\)/,
+    );
+    expect(validateDescriptionVariety({ dataset: 'x', classes: templated }, { minOpeningCount: 30 })).toEqual([]);
+    const problems = validateDescriptionVariety({
+      dataset: 'x',
+      classes: [
+        { id: 0, name: 'a', descriptions: ['one arm up', 'two legs bent'] },
+        { id: 1, name: 'b', descriptions: ['One  arm up', 'a ball in the air'] },
+        { id: 2, name: 'rolling dice', descriptions: ['rolling dice on a table', 'Rolling Dice by the fire'] },
+      ],
+    });
+    expect(problems).toEqual([
+      'x: classes 0 (a) and 1 (b) share the description "One  arm up".',
+      'x: class 2 (rolling dice) repeats its name in every description; describe what the video shows instead.',
+    ]);
+  });
 
   it('the validator catches a missing class, wrong counts, duplicates and empties', () => {
     const expected = [
@@ -110,6 +144,61 @@ describe('description data (written by a language model for this project)', () =
     const { categories } = describedCategoriesForLabelSet(b);
     expect(categories.map((c) => c.id)).toEqual(b.labels);
     expect(categories.every((c) => c.descriptions.length >= 4)).toBe(true);
+  });
+});
+
+describe('LSS-C descriptions (written by a language model for this project)', () => {
+  const vocabulary = loadVocabulary();
+  const actions = vocabulary.map((name, id) => ({ id, name }));
+
+  it('every vocabulary action has 4-6 distinct, non-empty descriptions under its exact name', () => {
+    const file = loadVocabularyDescriptions();
+    expect(validateDescriptionFile(file, actions)).toEqual([]);
+    expect(file.classes.map((c) => c.name)).toEqual(vocabulary);
+  });
+
+  it('no description is shared between actions or copied from a dataset, and no opening is templated', () => {
+    const file = loadVocabularyDescriptions();
+    expect(validateDescriptionVariety(file)).toEqual([]);
+    const datasetTexts = new Set(DATASET_NAMES.flatMap((d) => loadDescriptions(d).classes.flatMap((c) => c.descriptions.map(norm))));
+    expect(file.classes.flatMap((c) => c.descriptions.filter((s) => datasetTexts.has(norm(s))))).toEqual([]);
+  });
+
+  it('attach to every lss-c label; actions that are also dataset classes pool those descriptions', () => {
+    const c = loadLabelSet('lss-c');
+    const own = describedCategoriesForLabelSet(c, { datasets: [] });
+    expect(own.sources).toEqual(VOCABULARY_DESCRIPTION_FILES);
+    expect(own.categories.map((x) => x.id)).toEqual(c.labels);
+    expect(own.categories.every((x) => x.descriptions.length >= 4 && x.descriptions.length <= 6)).toBe(true);
+
+    const { categories, sources } = describedCategoriesForLabelSet(c);
+    expect(sources.slice(0, 3)).toEqual(VOCABULARY_DESCRIPTION_FILES);
+    expect(categories.map((x) => x.id)).toEqual(c.labels);
+    const datasetNames = new Set(DATASET_NAMES.flatMap((d) => loadDatasetClasses(d).map((x) => normalizeLabel(x.name))));
+    const shared = c.labels.filter((l) => datasetNames.has(l));
+    expect(shared).toHaveLength(33);
+    expect(shared).toContain('rock climbing');
+    categories.forEach((x, i) => {
+      const mine = own.categories[i]?.descriptions ?? [];
+      expect(x.descriptions.slice(0, mine.length)).toEqual(mine);
+      if (datasetNames.has(x.id)) expect(x.descriptions.length).toBeGreaterThanOrEqual(mine.length + 4);
+      else expect(x.descriptions).toEqual(mine);
+    });
+  });
+
+  it('a missing or overlapping part is a DataError naming the file or the id', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lss-lssc-parts-'));
+    try {
+      for (const f of VOCABULARY_DESCRIPTION_FILES.slice(0, 2)) copyFileSync(join(CONCEPTS_DATA_DIR, 'descriptions', f), join(dir, f));
+      expect(() => loadVocabularyDescriptions(dir)).toThrow(/lss-c-c\.json does not exist/);
+      writeFileSync(
+        join(dir, 'lss-c-c.json'),
+        JSON.stringify({ dataset: 'lss-c', classes: [{ id: 0, name: vocabulary[0], descriptions: ['a', 'b', 'c', 'd'] }] }),
+      );
+      expect(() => loadVocabularyDescriptions(dir)).toThrow(/class id 0 .* more than one description file part/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

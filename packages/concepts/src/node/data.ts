@@ -151,6 +151,22 @@ export function loadVocabulary(file = join(CONCEPTS_DATA_DIR, 'vocabulary', 'lss
   return [...v.actions];
 }
 
+/**
+ * Description file parts of the LSS-C vocabulary in `data/descriptions/` (written in three parts:
+ * vocabulary indices 0-459, 460-919 and 920-1379). Class `id` = index in `data/vocabulary/lss-c.json`,
+ * `name` = that action.
+ */
+export const VOCABULARY_DESCRIPTION_FILES: readonly string[] = ['lss-c-a.json', 'lss-c-b.json', 'lss-c-c.json'];
+
+/**
+ * Descriptions of the LSS-C vocabulary's actions (the parts merged by vocabulary index; a repeated
+ * index is a {@link DataError}). `dir` overrides `data/descriptions`. A missing part is a {@link DataError}.
+ */
+export function loadVocabularyDescriptions(dir = join(CONCEPTS_DATA_DIR, 'descriptions')): DescriptionFile {
+  const parts = VOCABULARY_DESCRIPTION_FILES.map((f) => readJson<DescriptionFile>(join(dir, f)));
+  return mergeDescriptionFiles('lss-c', parts);
+}
+
 /** Datasets whose classes make up a label set (LSS-C has none: it is a vocabulary). */
 export const LABEL_SET_DATASETS: Readonly<Record<LabelSetName, readonly DatasetName[]>> = {
   'lss-a': ['kinetics400'],
@@ -181,8 +197,12 @@ export function loadLabelSet(name: LabelSetName | string, options: { vocabularyF
 /**
  * The descriptions of a label set's categories, for {@link buildDescriptionSpace}: each dataset class's
  * descriptions attached to its label (several classes merged into one label pool their descriptions).
- * For `lss-c` (no dataset origins) classes are matched by normalised name and unmatched ones dropped.
- * Defaults: `lss-a` uses Kinetics-400's descriptions, `lss-b`/`lss-c` those of all three datasets.
+ * `lss-c`: every vocabulary action gets its own descriptions (`data/descriptions/lss-c-*.json`, matched
+ * by normalised name, so a custom vocabulary keeps those of its actions that the shipped one has), and
+ * an action whose name equals a dataset class name (33 of the shipped 1,380, all Kinetics-400 classes,
+ * e.g. "rock climbing") also pools that class's descriptions, as `lss-b` pools merged classes;
+ * `datasets: []` keeps only the vocabulary's own. Defaults: `lss-a` uses Kinetics-400's descriptions,
+ * `lss-b`/`lss-c` those of all three datasets. `sources` lists the files read.
  */
 export function describedCategoriesForLabelSet(
   set: LabelSet,
@@ -192,17 +212,22 @@ export function describedCategoriesForLabelSet(
   const index = new Map(set.labels.map((l, i) => [l, i] as const));
   const pooled = new Map<number, string[]>();
   const sources: string[] = [];
+  const pool = (li: number | undefined, descriptions: readonly string[]) => {
+    if (li === undefined) return;
+    const list = pooled.get(li) ?? [];
+    list.push(...descriptions);
+    pooled.set(li, list);
+  };
+  if (set.name === 'lss-c') {
+    const file = loadVocabularyDescriptions(options.descriptionsDir);
+    sources.push(...VOCABULARY_DESCRIPTION_FILES);
+    for (const c of file.classes) pool(index.get(normalizeLabel(c.name)), c.descriptions);
+  }
   for (const d of datasets) {
     const file = loadDescriptions(d, options.descriptionsDir);
     sources.push(...DESCRIPTION_FILES[d]);
     const map = set.toLabel[d];
-    for (const c of file.classes) {
-      const li = map ? map[c.id] : index.get(normalizeLabel(c.name));
-      if (li === undefined) continue;
-      const list = pooled.get(li) ?? [];
-      list.push(...c.descriptions);
-      pooled.set(li, list);
-    }
+    for (const c of file.classes) pool(map ? map[c.id] : index.get(normalizeLabel(c.name)), c.descriptions);
   }
   const categories = [...pooled.entries()]
     .sort((a, b) => a[0] - b[0])

@@ -16,10 +16,12 @@ export {
   loadLabelSet,
   loadPromptTemplates,
   loadVocabulary,
+  loadVocabularyDescriptions,
   PROMPT_TEMPLATE_SETS,
   type PromptTemplateSet,
   parseLabelCsv,
   resolveDatasetName,
+  VOCABULARY_DESCRIPTION_FILES,
 } from './data.js';
 export {
   type ChatClient,
