@@ -1,12 +1,10 @@
 // lss-eval under a 2-rank process group (c10d Gloo on loopback, ranks started as torchrun would) gives the
 // report of a single process: the same metrics, byte for byte, and the same skipped-video list.
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
-import { CLIP_TINY_DIR } from '@lss/testing';
+import { CLIP_TINY_DIR, spawnRanks } from '@lss/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalReport } from './report.js';
 
@@ -14,44 +12,10 @@ const main = join(import.meta.dirname, 'main.ts');
 let dir = '';
 let synth: SyntheticDataset;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs lss-eval as `worldSize` ranks (1: a plain process); resolves with each rank's exit code and stderr. */
 async function lssEval(args: string[], worldSize: number): Promise<{ code: number | null; err: string }[]> {
-  const port = await freePort();
-  return Promise.all(
-    Array.from({ length: worldSize }, (_, rank) => {
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      if (worldSize > 1)
-        Object.assign(env, {
-          RANK: `${rank}`,
-          LOCAL_RANK: `${rank}`,
-          WORLD_SIZE: `${worldSize}`,
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: `${port}`,
-        });
-      const child = spawn(
-        process.execPath,
-        ['--conditions=@lss/source', '--import', 'tsx', main, ...args, '--backend', 'wasm', '--quiet'],
-        {
-          env,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
-      let err = '';
-      child.stderr.on('data', (d) => {
-        err += d;
-      });
-      return new Promise<{ code: number | null; err: string }>((resolve) => child.on('close', (code) => resolve({ code, err })));
-    }),
-  );
+  const runs = await spawnRanks([main, ...args, '--backend', 'wasm', '--quiet'], worldSize, { plain: worldSize === 1 });
+  return runs.map((r) => ({ code: r.code, err: r.stderr }));
 }
 
 beforeAll(async () => {

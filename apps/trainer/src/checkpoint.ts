@@ -47,6 +47,8 @@ export interface CheckpointMeta {
   readonly tensorsFile: string;
   /** Unreadable training videos met so far (absent in checkpoints written before it existed). */
   readonly input?: InputState;
+  /** Processes of the data-parallel run that wrote it (absent: 1). Resuming with another number changes the data order. */
+  readonly worldSize?: number;
 }
 
 export interface LoadedCheckpoint {

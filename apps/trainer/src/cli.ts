@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
+import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
 import { listShippedConfigs, loadConfig } from './config/load.js';
 import { runTraining } from './run.js';
 
@@ -22,6 +23,12 @@ Options:
   --print-config          print the resolved config as JSON and exit
   --list-configs          list the shipped configs and exit
   --help, -h              this help
+
+Data parallel (under torchrun --no_python --nproc_per_node N ... lss-train ...; see the README's
+"Beyond one machine"): training.batchSize is per process, the global batch is batchSize x processes.
+  --dist-url URL          tcp://host:port or file:///path instead of torchrun's MASTER_ADDR/MASTER_PORT
+                          (with RANK and WORLD_SIZE set)
+  --dist-timeout S        seconds a rank waits for the others before it stops with an error [default: 1800]
 
 A run resumes from the newest checkpoint in <workdir>/checkpoints. Ctrl-C (SIGINT) or SIGTERM
 finishes the current step, saves a checkpoint and exits; run the same command again to resume.`;
@@ -63,7 +70,14 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return 0;
     }
     io.err(`lss-train: ${describeBackend(await initBackend(config.backend as BackendName))}`);
-    const result = await runTraining(config, { handleSignals: true, resume: !v['no-resume'] });
+    const group = await joinProcessGroup(v['dist-url'], v['dist-timeout']);
+    let result: Awaited<ReturnType<typeof runTraining>>;
+    try {
+      result = await runTraining(config, { handleSignals: true, resume: !v['no-resume'], ...(group ? { group } : {}) });
+    } finally {
+      group?.destroy();
+    }
+    if (group && group.rank !== 0) return result.stoppedBy === 'non-finite' ? 3 : 0; // rank 0 reports
     io.out(
       JSON.stringify({
         stoppedBy: result.stoppedBy,
@@ -98,6 +112,17 @@ function checkFlags(v: ReturnType<typeof parse>['values']): void {
   }
 }
 
+/** The process group when started by torchrun (or with --dist-url and RANK/WORLD_SIZE), else undefined. */
+async function joinProcessGroup(distUrl: string | undefined, timeout: string | undefined): Promise<ProcessGroup | undefined> {
+  const rendezvous = rendezvousFromEnv(process.env, distUrl);
+  if (!rendezvous) return undefined;
+  const seconds = timeout === undefined ? 1800 : Number(timeout);
+  if (!(Number.isFinite(seconds) && seconds > 0)) {
+    throw new ConfigError(`--dist-timeout: received ${JSON.stringify(timeout)}; expected a positive number of seconds.`);
+  }
+  return ProcessGroup.init({ ...rendezvous, timeoutMs: seconds * 1000 });
+}
+
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -109,6 +134,8 @@ function parse(argv: readonly string[]) {
       workdir: { type: 'string' },
       'max-steps': { type: 'string' },
       'no-resume': { type: 'boolean' },
+      'dist-url': { type: 'string' },
+      'dist-timeout': { type: 'string' },
       'print-config': { type: 'boolean' },
       'list-configs': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

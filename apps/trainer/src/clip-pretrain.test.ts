@@ -103,4 +103,29 @@ describe('ClipPretrainer (contrastive CLIP pretraining on the world stills)', ()
     expect(pretrainLearningRate(recipe, 3)).toBeCloseTo(recipe.learningRate);
     expect(pretrainLearningRate(recipe, 40)).toBeCloseTo(0);
   });
+
+  it('applies the appearance augmentation from (seed, step) alone, leaving the indices unchanged', () => {
+    const withLook = { ...recipe, appearance: { probability: 1, minScale: 0.6, maxNoise: 10, maxTexture: 24 } };
+    const plain = pretrainBatch(stills, recipe, 7);
+    const a = pretrainBatch(stills, withLook, 7);
+    expect(a.indices).toEqual(plain.indices); // the batch is drawn before any augmentation
+    expect(pretrainBatch(stills, withLook, 7).pixels).toEqual(a.pixels);
+    expect(a.pixels).not.toEqual(plain.pixels);
+  });
+
+  it('keeps the token embedding table at its initialisation when freezeTokenEmbedding is set, and trains the rest', async () => {
+    const tokenizer = await loadClipTokenizer(CLIP_TINY_DIR);
+    const run = new ClipPretrainer(
+      readHfClipConfig(CLIP_TINY_DIR),
+      { ...recipe, batchSize: 8, freezeTokenEmbedding: true },
+      stills,
+      tokenizer,
+    );
+    const table = run.model.text.weights.tokenEmbedding.dataSync().slice();
+    const projection = run.model.text.weights.projection.dataSync().slice();
+    run.trainStep();
+    expect(run.model.text.weights.tokenEmbedding.dataSync()).toEqual(table);
+    expect(run.model.text.weights.projection.dataSync()).not.toEqual(projection);
+    run.dispose();
+  }, 120_000);
 });

@@ -16,6 +16,7 @@ import { autograd, ConfigError, hashString, SeededRandom, WeightsError } from '@
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import { CLIP_MAX_LOGIT_SCALE, clipContrastiveLoss } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
+import { type AppearanceAugmentation, augmentAppearance, validateAppearance } from './clip-augment.js';
 import { AdamW } from './optim/adamw.js';
 
 /** The recipe. Every field is part of the model card. */
@@ -35,6 +36,14 @@ export interface ClipPretrainConfig {
   readonly flip: boolean;
   /** Initial temperature, 1 / exp(logit_scale) at step 0 (CLIP: 0.07). */
   readonly initTemperature: number;
+  /** Appearance augmentation (background, figure colour, scale, noise; `clip-augment.ts`), or null for none. */
+  readonly appearance: AppearanceAugmentation | null;
+  /**
+   * Keep the text tower's token embedding table (vocabulary x width; 49408 x 32 = 1.6 M of the tiny CLIP's
+   * 1.9 M weights) at its initialisation. Its AdamW update and dense gradient dominate a step's time while
+   * the captions use about a hundred of its rows.
+   */
+  readonly freezeTokenEmbedding: boolean;
 }
 
 export const DEFAULT_CLIP_PRETRAIN: ClipPretrainConfig = {
@@ -48,6 +57,8 @@ export const DEFAULT_CLIP_PRETRAIN: ClipPretrainConfig = {
   maxShift: 3,
   flip: true,
   initTemperature: 0.07,
+  appearance: null,
+  freezeTokenEmbedding: false,
 };
 
 /** Captioned stills in memory: `[N, S, S, 3]` uint8 and one caption per still. */
@@ -127,22 +138,30 @@ export function pretrainBatch(
   const indices = pool.slice(0, B);
   const S = stills.size;
   const pixels = new Float32Array(B * S * S * 3);
+  const px = S * S * 3;
+  const levels = new Float32Array(px);
   for (let b = 0; b < B; b++) {
-    const src = (indices[b] as number) * S * S * 3;
+    const src = (indices[b] as number) * px;
     const dx = config.maxShift > 0 ? rng.int(2 * config.maxShift + 1) - config.maxShift : 0;
     const dy = config.maxShift > 0 ? rng.int(2 * config.maxShift + 1) - config.maxShift : 0;
     const flip = config.flip && rng.bernoulli(0.5);
-    for (let y = 0; y < S; y++) {
-      const sy = Math.min(S - 1, Math.max(0, y - dy));
-      for (let x = 0; x < S; x++) {
-        let sx = Math.min(S - 1, Math.max(0, x - dx));
-        if (flip) sx = S - 1 - sx;
-        const o = ((b * S + y) * S + x) * 3;
-        const i = src + (sy * S + sx) * 3;
-        for (let c = 0; c < 3; c++)
-          pixels[o + c] = ((stills.images[i + c] as number) / 255 - (CLIP_MEAN[c] as number)) / (CLIP_STD[c] as number);
+    // Appearance augmentation draws only when configured, so a recipe without it keeps its batches.
+    if (config.appearance && rng.bernoulli(config.appearance.probability)) {
+      augmentAppearance(stills.images.subarray(src, src + px), S, rng, config.appearance, { dx, dy, flip }, levels, 0);
+    } else {
+      for (let y = 0; y < S; y++) {
+        const sy = Math.min(S - 1, Math.max(0, y - dy));
+        for (let x = 0; x < S; x++) {
+          let sx = Math.min(S - 1, Math.max(0, x - dx));
+          if (flip) sx = S - 1 - sx;
+          const o = (y * S + x) * 3;
+          const i = src + (sy * S + sx) * 3;
+          for (let c = 0; c < 3; c++) levels[o + c] = stills.images[i + c] as number;
+        }
       }
     }
+    for (let i = 0; i < px; i++)
+      pixels[b * px + i] = ((levels[i] as number) / 255 - (CLIP_MEAN[i % 3] as number)) / (CLIP_STD[i % 3] as number);
   }
   return { indices, pixels, shape: [B, S, S, 3] };
 }
@@ -220,6 +239,7 @@ export class ClipPretrainer {
     tokenizer: Tokenizer,
   ) {
     registerEmbeddingGradient();
+    if (config.appearance) validateAppearance(config.appearance);
     if (stills.captions.length < 2)
       throw new ConfigError(`CLIP pretraining needs >= 2 captioned stills; received ${stills.captions.length}.`);
     if (stills.size !== clipConfig.vision.imageSize) {
@@ -254,7 +274,8 @@ export class ClipPretrainer {
     const { indices, pixels, shape } = pretrainBatch(this.stills, this.config, t);
     const ids = new Int32Array(indices.length * this.L);
     indices.forEach((s, b) => ids.set(this.tokens.subarray(s * this.L, (s + 1) * this.L), b * this.L));
-    const trainable = [...this.variables.values()].filter((v) => v.trainable);
+    const frozen = this.config.freezeTokenEmbedding ? this.model.text.weights.tokenEmbedding : null;
+    const trainable = [...this.variables.values()].filter((v) => v.trainable && v !== frozen);
     const { value, grads } = tf.tidy(() => {
       const x = tf.tensor4d(pixels, shape);
       const tok = tf.tensor2d(ids, [indices.length, this.L], 'int32');

@@ -224,11 +224,30 @@ function sourceOptions(d: TrainConfig['data']): { cacheFrames: boolean; numWorke
   return { cacheFrames: d.cacheFrames, numWorkers: d.numWorkers ?? defaultInputWorkers() };
 }
 
-/** Which clips each optimizer step uses, deterministically by (seed, step). */
+/** This process's place in a data-parallel job (`@lss/distributed` `ProcessGroup` has both). */
+export interface RankShard {
+  readonly rank: number;
+  readonly worldSize: number;
+}
+
+/**
+ * Which clips each optimizer step uses, deterministically by (seed, step). A step's GLOBAL batch is the next
+ * `batchSize * accumulationSteps * worldSize` clips of the epoch's seeded order; in a data-parallel job rank r
+ * takes its positions r, r + worldSize, r + 2·worldSize, ... (PyTorch's `DistributedSampler` on top of one
+ * permutation per epoch, under a `DataLoader` with `drop_last`): every clip once per epoch on exactly one rank,
+ * the same global batch for any world size with the same global batch, and the tail of the epoch that does not
+ * fill a global batch is dropped (no padding; with `training.stepsPerEpoch` above that, the order wraps).
+ * `batchSize` is the per-rank (per-process) batch, as in PyTorch.
+ */
 export class StepPlanner {
   private orderCache: { epoch: number; order: number[] } | null = null;
+  /** Clips of one step over all ranks (the global batch). */
   readonly clipsPerStep: number;
+  /** Clips of one step on this rank (`batchSize * accumulationSteps`). */
+  readonly localClipsPerStep: number;
   readonly stepsPerEpoch: number;
+  readonly rank: number;
+  readonly worldSize: number;
 
   constructor(
     readonly numClips: number,
@@ -236,18 +255,32 @@ export class StepPlanner {
     readonly accumulationSteps: number,
     readonly seed: number,
     stepsPerEpoch: number | null,
+    shard: RankShard = { rank: 0, worldSize: 1 },
   ) {
-    this.clipsPerStep = batchSize * accumulationSteps;
+    this.rank = shard.rank;
+    this.worldSize = shard.worldSize;
+    if (
+      !Number.isInteger(this.worldSize) ||
+      this.worldSize < 1 ||
+      !Number.isInteger(this.rank) ||
+      this.rank < 0 ||
+      this.rank >= this.worldSize
+    ) {
+      throw new ConfigError(`rank ${this.rank} of world size ${this.worldSize}: expected an integer rank in [0, worldSize).`);
+    }
+    this.localClipsPerStep = batchSize * accumulationSteps;
+    this.clipsPerStep = this.localClipsPerStep * this.worldSize;
     const full = Math.floor(numClips / this.clipsPerStep);
     if (full < 1) {
       throw new ConfigError(
-        `The dataset has ${numClips} training clips, fewer than one step needs (batchSize ${batchSize} x accumulationSteps ${accumulationSteps}); lower training.batchSize.`,
+        `The dataset has ${numClips} training clips, fewer than one step needs (batchSize ${batchSize} x accumulationSteps ${accumulationSteps}` +
+          `${this.worldSize > 1 ? ` x ${this.worldSize} ranks` : ''}); lower training.batchSize.`,
       );
     }
     this.stepsPerEpoch = stepsPerEpoch ?? full;
   }
 
-  /** The shuffled clip order of an epoch. */
+  /** The shuffled clip order of an epoch (the same on every rank). */
   order(epoch: number): number[] {
     if (this.orderCache?.epoch === epoch) return this.orderCache.order;
     const order = Array.from({ length: this.numClips }, (_, i) => i);
@@ -256,33 +289,28 @@ export class StepPlanner {
     return order;
   }
 
-  /** Clip indices of step `step`, one list per micro-batch. Steps past the epoch's clips wrap around its order. */
-  clipsOf(step: number): number[][] {
-    const epoch = Math.floor(step / this.stepsPerEpoch);
-    const within = step % this.stepsPerEpoch;
-    const order = this.order(epoch);
-    const out: number[][] = [];
-    for (let m = 0; m < this.accumulationSteps; m++) {
-      const start = (within * this.clipsPerStep + m * this.batchSize) % order.length;
-      out.push(Array.from({ length: this.batchSize }, (_, b) => order[(start + b) % order.length] as number));
-    }
-    return out;
+  /** Position in the global batch of this rank's local row `j` (micro-batches concatenated): `j * worldSize + rank`. */
+  globalRow(j: number): number {
+    return j * this.worldSize + this.rank;
   }
 
-  /** The clips of step `step` and their place in the epoch (`pass` > 0: a later pass of an epoch longer than the dataset), one list per micro-batch. */
+  /** Clip indices of step `step` on this rank, one list per micro-batch. Steps past the epoch's clips wrap around its order. */
+  clipsOf(step: number): number[][] {
+    return this.slotsOf(step).map((list) => list.map((s) => s.clip));
+  }
+
+  /** The clips of step `step` on this rank and their place in the epoch (`pass` > 0: a later pass of an epoch longer than the dataset), one list per micro-batch. */
   slotsOf(step: number): ClipSlot[][] {
     const epoch = Math.floor(step / this.stepsPerEpoch);
     const within = step % this.stepsPerEpoch;
     const order = this.order(epoch);
     const out: ClipSlot[][] = [];
     for (let m = 0; m < this.accumulationSteps; m++) {
-      const start = within * this.clipsPerStep + m * this.batchSize;
       out.push(
-        Array.from({ length: this.batchSize }, (_, b) => ({
-          epoch,
-          clip: order[(start + b) % order.length] as number,
-          pass: Math.floor((start + b) / order.length),
-        })),
+        Array.from({ length: this.batchSize }, (_, b) => {
+          const position = within * this.clipsPerStep + this.globalRow(m * this.batchSize + b);
+          return { epoch, clip: order[position % order.length] as number, pass: Math.floor(position / order.length) };
+        }),
       );
     }
     return out;
@@ -367,7 +395,7 @@ export class TrainInput {
     readonly options: TrainInputOptions,
   ) {
     this.prefetchSteps = options.prefetchSteps ?? 2;
-    this.concurrency = options.concurrency ?? Math.max(2, planner.clipsPerStep);
+    this.concurrency = options.concurrency ?? Math.max(2, planner.localClipsPerStep);
     this.maxBadFraction = options.maxBadFraction ?? 0.1;
     if (!Number.isInteger(this.prefetchSteps) || this.prefetchSteps < 0) {
       throw new ConfigError(`prefetchSteps must be an integer >= 0; received ${this.prefetchSteps}.`);

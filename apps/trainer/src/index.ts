@@ -52,6 +52,7 @@ export {
   type InputState,
   MemoryClipSource,
   openClipSource,
+  type RankShard,
   type StepInput,
   StepPlanner,
   svtViewConfig,
@@ -102,6 +103,7 @@ export {
 } from './schedules.js';
 export {
   type ConceptTensors,
+  type DataParallel,
   type HostBatch,
   optimizedVariables,
   relativeVariables,

@@ -9,20 +9,27 @@
  *   --steps N --batch N --lr X --seed N --world-seed N --stills-per-class N --backend NAME
  *   --checkpoint FILE   resumable checkpoint, written every 250 steps and at the end; resumed when present
  *   --stop-at N      stop after step N of the --steps schedule (the schedule, batches and result up to N are
- *                    those of the full run; the shipped model is step N of it)
+ *                    those of the full run)
+ *   --appearance P   probability of the appearance augmentation (clip-augment.ts; 0 = none), with
+ *                    --min-scale X --max-noise L --max-texture L (levels 0-255)
+ *   --video-val DIR  after training, measure the frozen CLIP's zero-shot on the validation world's videos
+ *                    (world-validation.ts; generated into DIR once) and put it in the model card
+ *   --eval-only      no training: measure the CLIP folder --out (stills and, with --video-val, videos) and print
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLIP_MEAN, CLIP_STD, loadClip } from '@lss/backbone';
 import { loadClipTokenizer } from '@lss/concepts/node';
-import { type BackendName, initBackend } from '@lss/core';
+import { type BackendName, describeBackend, initBackend } from '@lss/core';
 import { writeFileAtomic } from '@lss/core/node';
 import { WORLD_ACTIONS } from '@lss/data';
 import { renderWorldStills } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type ClipPretrainConfig, ClipPretrainer, DEFAULT_CLIP_PRETRAIN, pretrainLearningRate, readHfClipConfig } from './clip-pretrain.js';
+import { ensureValidationWorld, validationZeroShot } from './world-validation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appRoot = resolve(here, '..');
@@ -86,12 +93,20 @@ async function main(): Promise<void> {
       'init-temperature': { type: 'string' },
       warmup: { type: 'string' },
       'stop-at': { type: 'string' },
+      appearance: { type: 'string' },
+      'min-scale': { type: 'string' },
+      'max-noise': { type: 'string' },
+      'max-texture': { type: 'string' },
+      'video-val': { type: 'string' },
+      'eval-only': { type: 'boolean' },
+      'freeze-token-embedding': { type: 'boolean' },
     },
   });
   const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x));
   const out = resolve(appRoot, v.out ?? 'models/clip-world-tiny');
   const arch = resolve(v.arch ?? join(repoRoot, 'fixtures/clip-tiny'));
-  const backend = await initBackend((v.backend ?? 'wasm') as BackendName);
+  const backendName = (v.backend ?? 'auto') as BackendName;
+  const backend = await initBackend(backendName);
   const worldSeed = num(v['world-seed'], 0);
   const stillsPerClass = num(v['stills-per-class'], 400);
   const heldOut = 50;
@@ -103,10 +118,21 @@ async function main(): Promise<void> {
     learningRate: num(v.lr, DEFAULT_CLIP_PRETRAIN.learningRate),
     warmupSteps: num(v.warmup, DEFAULT_CLIP_PRETRAIN.warmupSteps),
     initTemperature: num(v['init-temperature'], DEFAULT_CLIP_PRETRAIN.initTemperature),
+    appearance:
+      num(v.appearance, 0) > 0
+        ? {
+            probability: num(v.appearance, 0),
+            minScale: num(v['min-scale'], 0.6),
+            maxNoise: num(v['max-noise'], 10),
+            maxTexture: num(v['max-texture'], 24),
+          }
+        : null,
+    freezeTokenEmbedding: v['freeze-token-embedding'] ?? false,
   };
   const logEvery = num(v['log-every'], 50);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const started = performance.now();
+  const loadStart = loadavg()[0] as number;
   const world = renderWorldStills({ stillsPerClass, heldOutStillsPerClass: heldOut, size: 32, seed: worldSeed });
   const train = world.items.filter((s) => s.subset === 'train');
   const px = 32 * 32 * 3;
@@ -116,6 +142,28 @@ async function main(): Promise<void> {
     return images;
   };
   const stills = { images: pick(train), size: 32, captions: train.map((s) => s.caption) };
+  const heldItems = world.items.filter((s) => s.subset === 'heldout');
+  const prompts = ['a photo of a person {}.'];
+  const videoVal = v['video-val'] ? resolve(v['video-val']) : undefined;
+  /** Frozen zero-shot on the validation world's videos, with the stills' prompt and with lss-eval's default prompts. */
+  const measureVideos = async (dir: string) => {
+    if (!videoVal) return null;
+    await ensureValidationWorld(videoVal, say);
+    const own = await validationZeroShot(dir, videoVal, { prompts });
+    const standard = await validationZeroShot(dir, videoVal);
+    return { own: own.summary.top1, standard: standard.summary.top1, perClass: own };
+  };
+  if (v['eval-only']) {
+    const held = await stillZeroShot(out, { images: pick(heldItems), size: 32, labels: heldItems.map((s) => s.label) }, prompts);
+    say(`${out}: image zero-shot on held-out stills ${held.top1.toFixed(1)} %`);
+    const video = await measureVideos(out);
+    if (video) {
+      say(
+        `frozen zero-shot on the validation world's videos (${videoVal}): prompt "${prompts[0]}" ${video.own.mean.toFixed(1)} ± ${video.own.std.toFixed(1)} %, lss-eval default prompts ${video.standard.mean.toFixed(1)} ± ${video.standard.std.toFixed(1)} % (over its 3 test lists; chance ${(100 / WORLD_ACTIONS.length).toFixed(1)} %)`,
+      );
+    }
+    return;
+  }
   say(
     `CLIP pretraining: ${train.length} captioned stills (world seed ${worldSeed}), backend ${backend.name}, recipe ${JSON.stringify(recipe)}`,
   );
@@ -127,11 +175,13 @@ async function main(): Promise<void> {
     say(`resumed from ${checkpoint} at step ${run.step}`);
   }
   let window: number[] = [];
+  let finalLoss = Number.NaN;
   const stopAt = Math.min(recipe.steps, num(v['stop-at'], recipe.steps));
   while (run.step < stopAt) {
     window.push(run.trainStep());
     if (run.step % logEvery === 0 || run.step === stopAt) {
-      const mean = window.reduce((a, b) => a + b, 0) / window.length;
+      const mean = window.reduce((x, y) => x + y, 0) / window.length;
+      finalLoss = mean;
       say(
         `step ${run.step}/${recipe.steps}  loss ${mean.toFixed(4)}  T ${(1 / Math.exp(run.logitScale.dataSync()[0] as number)).toFixed(4)}  ${((performance.now() - started) / 1000).toFixed(0)} s`,
       );
@@ -142,16 +192,33 @@ async function main(): Promise<void> {
       await run.saveCheckpoint(checkpoint);
     }
   }
+  const finalTemperature = 1 / Math.exp(run.logitScale.dataSync()[0] as number);
   const trainSeconds = run.trainSeconds; // over the whole run, resumes included (NaN: a checkpoint without the count)
   run.saveHfFolder(out, arch, { recipe: JSON.stringify(recipe), step: String(run.step), worldSeed: String(worldSeed) });
   run.dispose();
-  const heldItems = world.items.filter((s) => s.subset === 'heldout');
-  const prompts = ['a photo of a person {}.'];
   const held = await stillZeroShot(out, { images: pick(heldItems), size: 32, labels: heldItems.map((s) => s.label) }, prompts);
   const trainSubset = train.slice(0, heldItems.length);
   const seen = await stillZeroShot(out, { images: pick(trainSubset), size: 32, labels: trainSubset.map((s) => s.label) }, prompts);
+  const video = await measureVideos(out);
   const totalSeconds = (performance.now() - started) / 1000;
-  const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps}${stopAt < recipe.steps ? ` --stop-at ${stopAt}` : ''} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass} --backend ${v.backend ?? 'wasm'}`;
+  const a = recipe.appearance;
+  const appearanceFlags = a
+    ? ` --appearance ${a.probability} --min-scale ${a.minScale} --max-noise ${a.maxNoise} --max-texture ${a.maxTexture}`
+    : '';
+  const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps}${stopAt < recipe.steps ? ` --stop-at ${stopAt}` : ''} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass}${appearanceFlags}${recipe.freezeTokenEmbedding ? ' --freeze-token-embedding' : ''} --backend ${backendName}${videoVal ? ` --video-val ${v['video-val']}` : ''}`;
+  const appearanceText = a
+    ? `; appearance augmentation (\`src/clip-augment.ts\`) on ${Math.round(100 * a.probability)} % of the stills: the figure is cut out of its plain background (a colour matte), scaled by [${a.minScale}, 1] about its feet, recoloured, and composited over a random one- or two-tone background with stripe texture of amplitude [0, ${a.maxTexture}] levels, plus Gaussian noise of std [0, ${a.maxNoise}] levels (colour, background, scale and noise jitter; the videos are never seen and the video renderer is not used)`
+    : '';
+  const videoText = video
+    ? `
+## Frozen zero-shot on videos (validation world)
+A separate world drawn from seed 1 (\`src/world-validation.ts\`: other actors, scenes and performances; 72 videos, 3 groups
+x 2 clips per action; 48 px, 16 frames, textured backgrounds, camera pan, noise), never trained on and not one of the demo's
+test splits. Frame average of 8 frames, 1 clip x 1 crop, resized to 32 px. Top-1 over its three test lists (mean ± std):
+**${video.own.mean.toFixed(1)} ± ${video.own.std.toFixed(1)} %** with the prompt "${prompts[0]}", ${video.standard.mean.toFixed(1)} ± ${video.standard.std.toFixed(1)} % with lss-eval's
+default prompts (the plain name and "a video of a person {}."); chance ${(100 / WORLD_ACTIONS.length).toFixed(1)} %.
+`
+    : '';
   const rows = WORLD_ACTIONS.map((a, k) => `| ${a.id} | ${a.name} | ${(held.perClass[k] as number).toFixed(0)} |`).join('\n');
   const card = `# clip-world-tiny
 
@@ -171,11 +238,11 @@ moment of the action on a plain light background), each with one caption such as
 ## Recipe
 Symmetric InfoNCE (CLIP, open_clip \`ClipLoss\`) with a learned temperature (init ${recipe.initTemperature}, exp(logit_scale) capped at 100; CLIP's init 0.07 collapsed both towers to one direction within 10 steps at this scale, see the notes);
 AdamW (betas 0.9/0.98, eps 1e-6, weight decay ${recipe.weightDecay} on matrices), peak learning rate ${recipe.learningRate}, ${recipe.warmupSteps} warmup steps,
-cosine decay over ${recipe.steps} steps of batch ${recipe.batchSize}${stopAt < recipe.steps ? `, stopped after step ${stopAt} (the machine's time ran out; the learning rate there is ${(pretrainLearningRate(recipe, stopAt - 1)).toExponential(2)})` : ''}, captions cut to ${recipe.contextLength} tokens; augmentation: shifts of up to
-${recipe.maxShift} px${recipe.flip ? ' and horizontal flips' : ''}. Batches and augmentation of step t depend on (seed, t) only.
+cosine decay over ${recipe.steps} steps of batch ${recipe.batchSize}${stopAt < recipe.steps ? `, stopped after step ${stopAt} (the learning rate there is ${pretrainLearningRate(recipe, stopAt - 1).toExponential(2)})` : ''}, captions cut to ${recipe.contextLength} tokens; augmentation: shifts of up to
+${recipe.maxShift} px${recipe.flip ? ' and horizontal flips' : ''}${appearanceText}${recipe.freezeTokenEmbedding ? '; the token embedding table stays at its initialisation (frozen: its dense update dominated the step time)' : ''}. Batches and augmentation of step t depend on (seed, t) only.
 
-Reproduce (backend ${backend.name}; ${Number.isFinite(trainSeconds) ? `${trainSeconds.toFixed(0)} s in training steps over the whole run` : 'training time not recorded in the resumed checkpoint'}; this invocation ${totalSeconds.toFixed(0)} s; on the shared
-2-core machine with other jobs running):
+Reproduce (${describeBackend(backend)}; ${Number.isFinite(trainSeconds) ? `${trainSeconds.toFixed(0)} s in training steps over the whole run` : 'training time not recorded in the resumed checkpoint'}; this invocation ${totalSeconds.toFixed(0)} s wall clock in all;
+measured on the shared 2-core machine, 1-minute load average ${loadStart.toFixed(1)} at the start and ${loadavg()[0]?.toFixed(1)} at the end):
 
 \`\`\`
 ${command}
@@ -190,11 +257,12 @@ order (raising / lowering an arm, squatting down / standing up) cannot be told a
 |---|---|---|
 ${rows}
 
-Final training loss and temperature: see the log of the command above.
+${videoText}
+Final training loss ${finalLoss.toFixed(4)} (mean of the last ${logEvery} steps; ln ${recipe.batchSize} = ${Math.log(recipe.batchSize).toFixed(2)} for random pairs), learned temperature ${finalTemperature.toFixed(4)}.
 `;
   writeFileAtomic(join(out, 'README.md'), card);
   say(
-    `image zero-shot on held-out stills: ${held.top1.toFixed(1)} % (train stills ${seen.top1.toFixed(1)} %); wrote ${out} in ${totalSeconds.toFixed(0)} s`,
+    `image zero-shot on held-out stills: ${held.top1.toFixed(1)} % (train stills ${seen.top1.toFixed(1)} %)${video ? `; frozen video zero-shot on the validation world ${video.own.mean.toFixed(1)} ± ${video.own.std.toFixed(1)} % (default prompts ${video.standard.mean.toFixed(1)} ± ${video.standard.std.toFixed(1)} %)` : ''}; wrote ${out} in ${totalSeconds.toFixed(0)} s`,
   );
 }
 

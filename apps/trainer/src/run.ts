@@ -5,14 +5,21 @@
  * in `workdir/checkpoints` when there is one; trains with progress, metrics JSONL and periodic
  * atomic checkpoints; stops cleanly on SIGINT/SIGTERM (with a checkpoint) and after N non-finite
  * steps in a row (with a checkpoint); writes the loss/lr plot and the trained towers at the end.
+ *
+ * Data parallel (`options.group`, a `@lss/distributed` process group, e.g. under torchrun): rank 0 restores
+ * or initialises and broadcasts the whole state (student, teacher, AdamW slots, objective state, counters),
+ * so every rank starts identical; each rank reads its shard of every global batch (`StepPlanner`); the
+ * step gathers embeddings and sums gradients (`trainStep`); the ranks agree on stopping after every step;
+ * rank 0 alone writes checkpoints, metrics, the plot and the towers.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveVideoVit } from '@lss/backbone';
-import { ConfigError, NonFiniteLossError, SeededRandom } from '@lss/core';
+import { ConfigError, NonFiniteLossError, type RandomState, SeededRandom } from '@lss/core';
 import { ensureWritableDir, writeFileAtomic } from '@lss/core/node';
+import type { ProcessGroup } from '@lss/distributed';
 import {
   asWeighted,
   createObjectives,
@@ -72,6 +79,11 @@ export interface RunOptions {
   readonly exportTowers?: boolean;
   /** Print the resolved config at start (default true; it is always written to `workdir/config.json`). */
   readonly printConfig?: boolean;
+  /**
+   * Train data-parallel over this process group (`ProcessGroup.init(rendezvousFromEnv())`): `training.batchSize`
+   * is then per rank, the global batch is `batchSize x accumulationSteps x worldSize`. The caller destroys it.
+   */
+  readonly group?: ProcessGroup;
 }
 
 export interface RunResult {
@@ -199,6 +211,10 @@ interface RunContext {
   readonly metrics: MetricsWriter;
   /** The step after which the run stops (`training.maxSteps` or the schedules' end). */
   readonly endStep: number;
+  /** The data-parallel process group, when there is one. */
+  readonly group: ProcessGroup | undefined;
+  /** True on the process that writes checkpoints, metrics and plots (rank 0, or the only process). */
+  readonly writer: boolean;
   /** Optimizer steps completed (the next step to run). */
   step: number;
   nonFiniteStreak: number;
@@ -221,35 +237,61 @@ type StoppedBy = RunResult['stoppedBy'];
 export async function runTraining(config: TrainConfig, options: RunOptions = {}): Promise<RunResult> {
   // Before any expensive work: the run folder must be writable (real cause named: read-only, disk
   // full...), and no other trainer may use it (run.lock; a stale lock of a killed trainer is taken over).
-  ensureWritableDir(config.workdir, 'run folder');
-  ensureWritableDir(join(config.workdir, 'checkpoints'), 'checkpoint folder');
-  const lock = acquireRunLock(config.workdir, { log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) });
+  // In a data-parallel job rank 0 alone writes there (and holds the lock).
+  const writer = (options.group?.rank ?? 0) === 0;
+  if (writer) {
+    ensureWritableDir(config.workdir, 'run folder');
+    ensureWritableDir(join(config.workdir, 'checkpoints'), 'checkpoint folder');
+  }
+  const lock = writer ? acquireRunLock(config.workdir, { log: options.log ?? ((line) => process.stderr.write(`${line}\n`)) }) : null;
   try {
     const run = await setupRun(config, options);
     try {
-      restoreOrInit(run, options.resume !== false);
+      await restoreOrInit(run, options.resume !== false);
       const stoppedBy = await trainLoop(run, options);
       return await finishRun(run, stoppedBy, options);
     } finally {
       await run.dispose();
     }
   } finally {
-    lock.release();
+    lock?.release();
   }
+}
+
+/**
+ * Runs `work` on rank 0 first, then (after a barrier) on the other ranks: for work that fills a shared cache
+ * or folder (the synthetic dataset, the concept spaces), so the others find it made instead of racing.
+ */
+async function rankZeroFirst<T>(group: ProcessGroup | undefined, work: () => Promise<T>): Promise<T> {
+  if (!group) return work();
+  if (group.rank === 0) {
+    const out = await work();
+    await group.barrier();
+    return out;
+  }
+  await group.barrier();
+  return work();
 }
 
 /** Builds everything: towers, concept spaces, data, objectives, optimizer, schedules, memory plan. */
 async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunContext> {
   const workdir = config.workdir;
   const checkpointDir = join(workdir, 'checkpoints');
-  mkdirSync(checkpointDir, { recursive: true });
-  const progress = new ProgressReporter(config.logging.progress);
-  const log = options.log ?? ((line: string) => progress.log(line));
+  const { group } = options;
+  const writer = (group?.rank ?? 0) === 0;
+  if (writer) mkdirSync(checkpointDir, { recursive: true });
+  const progress = new ProgressReporter(writer ? config.logging.progress : 'off');
+  // Other ranks print their log lines as plain lines with the rank (torchrun --tee adds its own prefix too).
+  const rankLog = (line: string) => {
+    if (config.logging.progress !== 'off') process.stderr.write(`[rank ${group?.rank}] ${line}\n`);
+  };
+  const log = options.log ?? (writer ? (line: string) => progress.log(line) : rankLog);
   const commit = gitCommit();
   const backend = tf.getBackend();
   log(`lss-train ${config.name}: backend ${backend}, git commit ${commit ?? 'unknown'}, workdir ${workdir}`);
-  if (options.printConfig !== false) log(`resolved config:\n${JSON.stringify(config, null, 2)}`);
-  writeFileAtomic(join(workdir, 'config.json'), `${JSON.stringify({ ...config, gitCommit: commit }, null, 2)}\n`);
+  if (group) log(`data parallel: rank ${group.rank} of ${group.worldSize} (${group.backend}, timeout ${group.timeoutMs / 1000} s)`);
+  if (options.printConfig !== false && writer) log(`resolved config:\n${JSON.stringify(config, null, 2)}`);
+  if (writer) writeFileAtomic(join(workdir, 'config.json'), `${JSON.stringify({ ...config, gitCommit: commit }, null, 2)}\n`);
 
   const disposers: (() => void | Promise<void>)[] = [];
   const disposeAll = async () => {
@@ -265,7 +307,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
     );
     let concepts: RunConcepts;
     try {
-      concepts = await buildRunConcepts(config, towers.clip, log);
+      concepts = await rankZeroFirst(group, () => buildRunConcepts(config, towers.clip, log)); // one rank fills the cache
     } finally {
       towers.clip?.dispose();
     }
@@ -278,14 +320,18 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
     disposers.push(() => disposeConceptTensors(conceptT));
 
     // Data and schedules: the learning rate follows SVT's rule, base x global batch / reference batch.
-    const source = options.source ?? (await openClipSource(config, log));
+    const source = options.source ?? (await rankZeroFirst(group, () => openClipSource(config, log))); // one rank generates the synthetic set
     disposers.push(async () => {
       await source.close?.();
     });
     const { batchSize, stepsPerEpoch } = config.training;
     const { accumulationSteps } = config.optimizer;
-    const planner = new StepPlanner(source.numClips, batchSize, accumulationSteps, config.seed, stepsPerEpoch);
-    const globalBatch = batchSize * accumulationSteps;
+    const worldSize = group?.worldSize ?? 1;
+    const planner = new StepPlanner(source.numClips, batchSize, accumulationSteps, config.seed, stepsPerEpoch, {
+      rank: group?.rank ?? 0,
+      worldSize,
+    });
+    const globalBatch = batchSize * accumulationSteps * worldSize;
     const schedules = buildSchedules({
       epochs: config.training.epochs,
       stepsPerEpoch: planner.stepsPerEpoch,
@@ -301,7 +347,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
     });
     log(
       `learning rate ${config.optimizer.baseLearningRate} x ${globalBatch} / ${config.optimizer.referenceBatchSize} = ${schedules.peakLearningRate} ` +
-        `(global batch ${batchSize} x ${accumulationSteps} micro-batches); clipping ${config.optimizer.clipGradNorm === null ? 'off' : `${config.optimizer.clipMode} at ${config.optimizer.clipGradNorm}`}`,
+        `(global batch ${batchSize} x ${accumulationSteps} micro-batches${worldSize > 1 ? ` x ${worldSize} ranks` : ''}); clipping ${config.optimizer.clipGradNorm === null ? 'off' : `${config.optimizer.clipMode} at ${config.optimizer.clipGradNorm}`}`,
     );
 
     // Objectives, optimizer, memory plan.
@@ -334,6 +380,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
       clipping: clipGradNorm === null ? null : { mode: config.optimizer.clipMode, maxNorm: clipGradNorm },
       memory,
       dropPath: { rate: config.model.dropPathRate, seed: config.seed },
+      ...(group ? { dataParallel: group } : {}),
     };
     return {
       config,
@@ -356,6 +403,8 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
       rng: new SeededRandom(config.seed),
       metrics: new MetricsWriter(join(workdir, 'metrics.jsonl')),
       endStep: Math.min(schedules.totalSteps, config.training.maxSteps ?? schedules.totalSteps),
+      group,
+      writer,
       step: 0,
       nonFiniteStreak: 0,
       resumedFrom: null,
@@ -368,9 +417,17 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
   }
 }
 
-/** Resumes from the newest checkpoint (every role, the optimizer, the objectives, the RNG), or starts the teacher as a copy of the student. */
-function restoreOrInit(run: RunContext, resume: boolean): void {
-  const { student, teacher, objectives, optimizer } = run.state;
+/**
+ * Resumes from the newest checkpoint (every role, the optimizer, the objectives, the RNG), or starts the teacher
+ * as a copy of the student. In a data-parallel job rank 0 does this and broadcasts the result to every rank.
+ */
+async function restoreOrInit(run: RunContext, resume: boolean): Promise<void> {
+  if (run.writer) restoreOrInitLocal(run, resume);
+  if (run.group) await syncFromRankZero(run, run.group);
+}
+
+function restoreOrInitLocal(run: RunContext, resume: boolean): void {
+  const { student, teacher } = run.state;
   const latest = resume ? newestCheckpoint(run.checkpointDir) : null;
   if (!latest) {
     copyStudentToTeacher(relativeVariables(student), relativeVariables(teacher));
@@ -381,13 +438,38 @@ function restoreOrInit(run: RunContext, resume: boolean): void {
     (k) => !/^(training\.maxSteps|logging\.|checkpoint\.|workdir|backend)/.test(k),
   );
   if (diff.length > 0) run.log(`warning: resuming with a config that differs from the checkpoint's in: ${diff.join(', ')}`);
-  restoreVariables(latest.tensors, student.variables(), [student.root], tf);
-  restoreVariables(latest.tensors, teacher.variables(), [teacher.root], tf);
+  const savedWorld = latest.meta.worldSize ?? 1;
+  const worldSize = run.group?.worldSize ?? 1;
+  if (savedWorld !== worldSize) {
+    run.log(
+      `warning: the checkpoint was written by a run of ${savedWorld} process(es), this run has ${worldSize}: the global batch ` +
+        `(training.batchSize x ranks) and therefore the data order change from here on; the weights, optimizer and schedules continue.`,
+    );
+  }
+  applyState(run, latest.tensors, latest.meta);
+  run.resumedFrom = run.step;
+  run.lastCheckpoint = latest.path;
+  run.metrics.truncateFrom(run.step);
+  run.log(`resumed from ${latest.path} at step ${run.step}`);
+}
+
+/** The counters a checkpoint's sidecar holds besides the tensors. */
+type RunCounters = Pick<CheckpointMeta, 'step' | 'rngState' | 'optimizerStep' | 'nonFiniteStreak' | 'input'>;
+
+/** Sets every role, the optimizer, the objectives' state and the counters from checkpoint tensors. */
+function applyState(
+  run: RunContext,
+  tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+  meta: RunCounters,
+): void {
+  const { student, teacher, objectives, optimizer } = run.state;
+  restoreVariables(tensors, student.variables(), [student.root], tf);
+  restoreVariables(tensors, teacher.variables(), [teacher.root], tf);
   const slots = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [k, v] of latest.tensors) if (k.startsWith(`${OPTIMIZER_ROOT}/`)) slots.set(k.slice(OPTIMIZER_ROOT.length + 1), v);
-  optimizer.setState({ step: latest.meta.optimizerStep, slots }, optimizedVariables(student, objectives));
+  for (const [k, v] of tensors) if (k.startsWith(`${OPTIMIZER_ROOT}/`)) slots.set(k.slice(OPTIMIZER_ROOT.length + 1), v);
+  optimizer.setState({ step: meta.optimizerStep, slots }, optimizedVariables(student, objectives));
   const objectiveState = new Map<string, tf.Tensor>();
-  for (const [k, v] of latest.tensors) {
+  for (const [k, v] of tensors) {
     // Every objective variable, trainable heads included: the objectives route them (loadObjectiveVariables).
     if (k.startsWith('objectives/')) objectiveState.set(k, tf.tensor(v.data, [...v.shape], 'float32'));
   }
@@ -396,14 +478,100 @@ function restoreOrInit(run: RunContext, resume: boolean): void {
   } finally {
     tf.dispose([...objectiveState.values()]);
   }
-  run.rng.setState(latest.meta.rngState);
-  run.input.restore(latest.meta.input);
-  run.step = latest.meta.step;
-  run.nonFiniteStreak = latest.meta.nonFiniteStreak;
-  run.resumedFrom = run.step;
-  run.lastCheckpoint = latest.path;
-  run.metrics.truncateFrom(run.step);
-  run.log(`resumed from ${latest.path} at step ${run.step}`);
+  run.rng.setState(meta.rngState);
+  run.input.restore(meta.input);
+  run.step = meta.step;
+  run.nonFiniteStreak = meta.nonFiniteStreak;
+}
+
+/** Every tensor a checkpoint holds (student, teacher, AdamW slots, objective state and heads), by checkpoint path. */
+function stateTensors(run: RunContext): Map<string, tf.Tensor | { shape: readonly number[]; data: Float32Array }> {
+  const { student, teacher, optimizer, objectives } = run.state;
+  const all = new Map<string, tf.Tensor | { shape: readonly number[]; data: Float32Array }>([
+    ...student.variables(),
+    ...teacher.variables(),
+  ]);
+  for (const [k, v] of optimizer.slotTensors()) all.set(k, v);
+  for (const [k, v] of objectiveVariables(objectives)) all.set(k, v);
+  for (const { objective } of objectives) for (const v of objective.trainableVariables?.() ?? []) all.set(v.name, v);
+  return all;
+}
+
+/** Header of the state broadcast: what rank 0 restored, the tensors' names and shapes. */
+interface StateHeader {
+  readonly counters: RunCounters;
+  readonly resumedFrom: number | null;
+  readonly lastCheckpoint: string | null;
+  readonly tensors: readonly { readonly name: string; readonly shape: readonly number[] }[];
+}
+
+/**
+ * Rank 0's whole state to every rank (PyTorch DDP broadcasts the module's state from rank 0 at construction;
+ * here the optimizer and objectives too, so a resumed job continues identically on every rank and only rank 0
+ * needs to read the checkpoint). Fails with a ConfigError naming the rank whose model or objectives differ.
+ */
+async function syncFromRankZero(run: RunContext, group: ProcessGroup): Promise<void> {
+  const own = stateTensors(run);
+  let header: StateHeader | null = null;
+  if (group.rank === 0) {
+    header = {
+      counters: {
+        step: run.step,
+        rngState: run.rng.state(),
+        optimizerStep: run.state.optimizer.iterations,
+        nonFiniteStreak: run.nonFiniteStreak,
+        input: run.input.state(),
+      },
+      resumedFrom: run.resumedFrom,
+      lastCheckpoint: run.lastCheckpoint,
+      tensors: [...own].map(([name, v]) => ({ name, shape: [...v.shape] })),
+    };
+  }
+  const headerBytes = await broadcastBytes(group, header ? new TextEncoder().encode(JSON.stringify(header)) : null);
+  header = JSON.parse(new TextDecoder().decode(headerBytes)) as StateHeader;
+  // Every rank checks that it has the variables rank 0 sends (AdamW slots do not exist yet on a fresh rank).
+  const theirs = new Map(header.tensors.map((t) => [t.name, t.shape]));
+  const mismatch = [...own]
+    .filter(([name]) => !name.startsWith(`${OPTIMIZER_ROOT}/`))
+    .filter(([name, v]) => JSON.stringify(theirs.get(name)) !== JSON.stringify([...v.shape]))
+    .map(([name, v]) => `${name} [${v.shape.join(', ')}] vs rank 0's ${theirs.has(name) ? `[${theirs.get(name)?.join(', ')}]` : 'none'}`);
+  const mismatchFlag = Float32Array.of(mismatch.length > 0 ? group.rank + 1 : 0);
+  await group.allReduce([mismatchFlag], 'max');
+  if (mismatch.length > 0) {
+    throw new ConfigError(
+      `Rank ${group.rank}'s model or objectives differ from rank 0's in ${mismatch.length} tensor(s): ${mismatch.slice(0, 5).join('; ')}. Every rank must run the same config and code.`,
+    );
+  }
+  if ((mismatchFlag[0] as number) > 0) {
+    throw new ConfigError(
+      `Rank ${(mismatchFlag[0] as number) - 1}'s model or objectives differ from rank 0's; every rank must run the same config and code.`,
+    );
+  }
+  const received = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const { name, shape } of header.tensors) {
+    const data = new Float32Array(shape.reduce((n, d) => n * d, 1));
+    if (group.rank === 0) {
+      const v = own.get(name) as tf.Tensor | { data: Float32Array };
+      data.set(v instanceof tf.Tensor ? ((await v.data()) as Float32Array) : v.data);
+    }
+    await group.broadcast(data, 0);
+    received.set(name, { shape, data });
+  }
+  if (group.rank !== 0) {
+    applyState(run, received, header.counters);
+    run.resumedFrom = header.resumedFrom;
+    run.lastCheckpoint = header.lastCheckpoint;
+    if (run.resumedFrom !== null) run.log(`resumed from rank 0's ${header.lastCheckpoint} at step ${run.step}`);
+  }
+}
+
+/** `bytes` of rank 0 on every rank (length first, then the payload). */
+async function broadcastBytes(group: ProcessGroup, bytes: Uint8Array | null): Promise<Uint8Array> {
+  const length = Int32Array.of(bytes?.length ?? 0);
+  await group.broadcast(length, 0);
+  const out = bytes ?? new Uint8Array(length[0] as number);
+  await group.broadcast(out, 0);
+  return out;
 }
 
 function newestCheckpoint(dir: string): ReturnType<typeof readCheckpoint> | null {
@@ -441,7 +609,8 @@ async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedB
         run.log(`stopping: ${run.nonFiniteStreak} non-finite steps in a row; checkpoint ${path}`);
         return 'non-finite';
       }
-      const stop: StoppedBy | null = signals?.requested
+      const signalled = run.group ? await anyRank(run.group, signals?.requested ?? false) : (signals?.requested ?? false);
+      const stop: StoppedBy | null = signalled
         ? 'signal'
         : options.stopAfterStep !== undefined && run.step >= options.stopAfterStep
           ? 'stopAfterStep'
@@ -461,6 +630,13 @@ async function trainLoop(run: RunContext, options: RunOptions): Promise<StoppedB
   }
 }
 
+/** True on every rank when `flag` is true on any rank (the ranks stop on a signal after the same step). */
+async function anyRank(group: ProcessGroup, flag: boolean): Promise<boolean> {
+  const value = Int32Array.of(flag ? 1 : 0);
+  await group.allReduce([value], 'max');
+  return (value[0] as number) > 0;
+}
+
 /** One optimizer step; a non-finite loss or gradient skips it (logged, written to the metrics, counted). */
 async function stepOrSkip(run: RunContext, microBatches: HostBatch[]): Promise<StepResult | null> {
   const { step, state } = run;
@@ -472,6 +648,7 @@ async function stepOrSkip(run: RunContext, microBatches: HostBatch[]): Promise<S
     if (!(error instanceof NonFiniteLossError)) throw error;
     run.nonFiniteStreak += 1;
     run.log(`${error.message} (${run.nonFiniteStreak} in a row; the run stops after ${run.config.logging.maxNonFiniteSteps})`);
+    if (!run.writer) return null;
     const { total, gradNorm, ...terms } = error.terms;
     run.metrics.write({
       step,
@@ -493,7 +670,7 @@ async function stepOrSkip(run: RunContext, microBatches: HostBatch[]): Promise<S
 
 /** Metrics line (every `logging.every` steps and the last) and the progress bar. */
 function report(run: RunContext, step: number, result: StepResult, timing: { clipsPerSecond: number; etaSeconds: number }): void {
-  if (step % run.config.logging.every === 0 || step + 1 === run.endStep) {
+  if (run.writer && (step % run.config.logging.every === 0 || step + 1 === run.endStep)) {
     run.metrics.write({
       step,
       epoch: step / run.state.schedules.stepsPerEpoch,
@@ -519,16 +696,10 @@ function report(run: RunContext, step: number, result: StepResult, timing: { cli
   });
 }
 
-/** Writes a checkpoint of everything the run owns after `run.step` completed steps. */
-async function save(run: RunContext, rngState: ReturnType<SeededRandom['state']>): Promise<string> {
-  const { student, teacher, optimizer, objectives, schedules } = run.state;
-  const all = new Map<string, tf.Tensor | { shape: readonly number[]; data: Float32Array }>([
-    ...student.variables(),
-    ...teacher.variables(),
-  ]);
-  for (const [k, v] of optimizer.slotTensors()) all.set(k, v);
-  for (const [k, v] of objectiveVariables(objectives)) all.set(k, v);
-  for (const { objective } of objectives) for (const v of objective.trainableVariables?.() ?? []) all.set(v.name, v);
+/** Writes a checkpoint of everything the run owns after `run.step` completed steps (rank 0 only in a data-parallel job). */
+async function save(run: RunContext, rngState: RandomState): Promise<string | null> {
+  if (!run.writer) return run.lastCheckpoint;
+  const { optimizer, schedules } = run.state;
   const meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'savedAt' | 'tensorsFile'> = {
     step: run.step,
     epoch: run.step / schedules.stepsPerEpoch,
@@ -539,8 +710,9 @@ async function save(run: RunContext, rngState: ReturnType<SeededRandom['state']>
     gitCommit: run.commit,
     config: JSON.parse(JSON.stringify(run.config)) as unknown,
     backbone: run.towers.student.vision.config,
+    worldSize: run.group?.worldSize ?? 1,
   };
-  run.lastCheckpoint = await saveCheckpoint(run.checkpointDir, all, meta, run.config.checkpoint.keepLast);
+  run.lastCheckpoint = await saveCheckpoint(run.checkpointDir, stateTensors(run), meta, run.config.checkpoint.keepLast);
   return run.lastCheckpoint;
 }
 
@@ -548,14 +720,16 @@ async function save(run: RunContext, rngState: ReturnType<SeededRandom['state']>
 async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOptions): Promise<RunResult> {
   const { config, state, metrics } = run;
   const workdir = config.workdir;
-  const plotPath = join(workdir, 'training.svg');
-  writeFileSync(
-    plotPath,
-    renderTrainingPlot(readMetrics(metrics.path), state.schedules.learningRate, `${config.name}: ${run.step}/${run.endStep} steps`),
-  );
+  const plotPath = run.writer ? join(workdir, 'training.svg') : null;
+  if (plotPath) {
+    writeFileSync(
+      plotPath,
+      renderTrainingPlot(readMetrics(metrics.path), state.schedules.learningRate, `${config.name}: ${run.step}/${run.endStep} steps`),
+    );
+  }
   let studentPath: string | null = null;
   let teacherPath: string | null = null;
-  if (options.exportTowers !== false && stoppedBy === 'done') {
+  if (run.writer && options.exportTowers !== false && stoppedBy === 'done') {
     studentPath = join(workdir, 'student.safetensors');
     teacherPath = join(workdir, 'teacher.safetensors');
     const { towers } = run;
@@ -564,7 +738,7 @@ async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOpti
     run.log(`trained towers: ${teacherPath} (EMA teacher, use for evaluation), ${studentPath}`);
   }
   run.log(`input: ${run.input.summary()}`);
-  run.log(`done: ${run.step}/${run.endStep} steps (${stoppedBy}); metrics ${metrics.path}; plot ${plotPath}`);
+  run.log(`done: ${run.step}/${run.endStep} steps (${stoppedBy})${run.writer ? `; metrics ${metrics.path}; plot ${plotPath}` : ''}`);
   return {
     workdir,
     step: run.step,

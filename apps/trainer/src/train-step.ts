@@ -18,6 +18,14 @@
  * 5. EMA teacher update with the step's momentum; objectives' `afterStep` (centres) with the teacher
  *    outputs of the whole batch.
  *
+ * Data parallel (`state.dataParallel`, PyTorch DDP semantics with DINO's global batch statistics): each rank
+ * embeds only its own clips; the embeddings of every view (teacher and student, `[B_local, E]` each, small) are
+ * gathered from all ranks into the global batch's order, so every rank computes the same whole-global-batch
+ * loss (the uniform prior's `p̄`, the centres: over the global batch, as DINO's all-reduced centre). Each rank
+ * backpropagates only its own rows, the student gradients are summed over ranks (one bucketed all-reduce per
+ * step), before the norm, clipping and AdamW; the gradients of objective-owned variables, which every rank
+ * computed in full, are averaged in the same all-reduce. Every rank then applies the same update, EMA and centres.
+ *
  * Batches arrive as host data (`HostVideo`: Float32Array + shape) and become tensors inside the tidy
  * of the step, so nothing the data pipeline creates outlives a step.
  */
@@ -99,8 +107,23 @@ export interface TrainState {
   readonly batchMean?: BatchMean;
   /** Drop path on the student's training forwards; absent or rate 0: off. */
   readonly dropPath?: StudentDropPath;
+  /** Set in a data-parallel job: this rank, the world size and the collectives (`@lss/distributed` `ProcessGroup`). */
+  readonly dataParallel?: DataParallel;
   /** Called after each phase of the step (teacher, each view's forward/backward, update), e.g. to log memory. */
   readonly trace?: (phase: string) => void;
+}
+
+/**
+ * What a data-parallel step needs from a process group (`@lss/distributed`'s `ProcessGroup` satisfies it).
+ * The batch of a rank holds the global batch's rows `j * worldSize + rank` (`StepPlanner.globalRow`).
+ */
+export interface DataParallel {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Sums arrays over ranks in place, blocking (small arrays: embeddings inside a gradient tape). */
+  allReduceSync(arrays: Float32Array[], op?: 'sum'): void;
+  /** Sums arrays over ranks in place, bucketed (gradients). */
+  allReduce(arrays: Float32Array[], op?: 'sum'): Promise<void>;
 }
 
 export interface StepResult {
@@ -113,7 +136,7 @@ export interface StepResult {
   readonly learningRate: number;
   readonly weightDecay: number;
   readonly teacherMomentum: number;
-  /** Clips in the step (all micro-batches). */
+  /** Clips in the step (all micro-batches, all ranks). */
   readonly numClips: number;
 }
 
@@ -159,6 +182,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
     const { grads, loss, terms } = await batchGradients(state, microBatches, teacher, time, variables);
     let gradNorm: number;
     try {
+      if (state.dataParallel) await allReduceGradients(state.dataParallel, grads, new Set(state.student.variables().keys()));
       // 4. Clip, drop frozen variables, update.
       const norms = await gradientNorms(grads);
       gradNorm = normOfNorms(norms.values());
@@ -188,7 +212,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
         ...(state.batchMean ? { batchMean: state.batchMean } : {}),
       });
     }
-    const numClips = microBatches.reduce((n, b) => n + rowsOf(b), 0);
+    const numClips = microBatches.reduce((n, b) => n + rowsOf(b), 0) * (state.dataParallel?.worldSize ?? 1);
     const { learningRate, weightDecay, teacherMomentum } = time;
     return { loss, terms, gradNorm, learningRate, weightDecay, teacherMomentum, numClips };
   } finally {
@@ -251,7 +275,8 @@ async function jointGradients(
   const { value, grads } = autograd.variableGrads(() => {
     const views = batch.views.map(viewToTensor);
     const drop = studentDropPath(state, time.step, (w) => w, 0, rowsOf(batch));
-    const features = embedViews(state.student, views, studentOptions(state, plan.recompute), plan.maxClipsPerCall, drop);
+    const local = embedViews(state.student, views, studentOptions(state, plan.recompute), plan.maxClipsPerCall, drop);
+    const features = state.dataParallel ? gatherRows(state.dataParallel, local) : local; // gradient flows to the local rows
     const result = objectiveLoss(state, features, teacher, batch.numGlobalViews, time);
     terms = result.terms;
     return result.total;
@@ -298,6 +323,7 @@ async function cachedGradients(
         return embedNoTape(state, state.student, b.views, studentOptions(state, false), drop);
       }),
     );
+    if (state.dataParallel) features = gatheredAndDisposed(state.dataParallel, features); // the global batch
     // (b) Whole-batch loss, dL/df per view and the objectives' own gradients.
     let terms: Record<string, tf.Scalar> = {};
     const { value, grads } = tf.engine().gradients(
@@ -311,6 +337,7 @@ async function cachedGradients(
       true,
     );
     cotangents = grads.slice(0, features.length);
+    if (state.dataParallel) cotangents = localCotangents(state.dataParallel, cotangents); // this rank's rows of dL/df
     objectiveVars.forEach((v, i) => {
       const g = grads[features.length + i];
       if (g) sum.addByName(v.name, g);
@@ -373,7 +400,8 @@ function backwardChunks(
 function embedTeacher(state: TrainState, microBatches: readonly HostBatch[]): Embedded {
   const options: TowerCallOptions = { training: false, output: needsClassTokens(state) ? 'both' : 'embedding' };
   const perBatch = microBatches.map((b) => embedNoTape(state, state.teacher, b.views.slice(0, b.numGlobalViews), options));
-  const outputs = concatPerView(perBatch);
+  let outputs = concatPerView(perBatch);
+  if (state.dataParallel) outputs = gatheredAndDisposed(state.dataParallel, outputs); // the global batch's teacher outputs
   let features = outputs;
   let classTokens: tf.Tensor2D[] | undefined;
   if (options.output === 'both') {
@@ -434,8 +462,9 @@ interface ViewsDropPath {
 
 /**
  * The student's drop path for a list of views of the optimizer batch at `step` (undefined when off):
- * the `i`-th view of the list is view `viewOf(i)` of the batch, rows `start .. start + count − 1`;
- * each row's seed is `hashString('drop-path/<step>/<view>/<row>', seed)` (see {@link StudentDropPath}).
+ * the `i`-th view of the list is view `viewOf(i)` of the batch, local rows `start .. start + count − 1`;
+ * each row's seed is `hashString('drop-path/<step>/<view>/<row>', seed)` with `row` its index in the
+ * global batch (see {@link StudentDropPath}).
  */
 function studentDropPath(
   state: TrainState,
@@ -446,10 +475,86 @@ function studentDropPath(
 ): ViewsDropPath | undefined {
   const dropPath = state.dropPath;
   if (!dropPath || dropPath.rate === 0) return undefined;
+  // the row's index in the global batch (data parallel: local row j of rank r is global row j * W + r, as gatherRows orders them)
+  const dp = state.dataParallel;
+  const row = (local: number) => (dp ? local * dp.worldSize + dp.rank : local);
   return {
     rate: dropPath.rate,
-    seedsOf: (i) => Array.from({ length: count }, (_, r) => hashString(`drop-path/${step}/${viewOf(i)}/${start + r}`, dropPath.seed)),
+    seedsOf: (i) => Array.from({ length: count }, (_, r) => hashString(`drop-path/${step}/${viewOf(i)}/${row(start + r)}`, dropPath.seed)),
   };
+}
+
+/**
+ * Every rank's rows of each view's `[B_local, E]` embedding, in the global batch's order (`[B_local * W, E]`;
+ * global row `j * W + r` is rank r's row j), through one blocking sum all-reduce of a zero-filled buffer
+ * (exact: every entry is one rank's value plus zeros). Inside a tape the gradient flows to this rank's rows
+ * only (the others' rows are constants), as a rank of DDP backpropagates its own samples.
+ */
+function gatherRows(dp: DataParallel, local: readonly tf.Tensor2D[]): tf.Tensor2D[] {
+  const W = dp.worldSize;
+  const buffers = local.map((f) => {
+    const [n, E] = f.shape;
+    const rows = f.dataSync();
+    const all = new Float32Array(n * W * E);
+    for (let j = 0; j < n; j++) all.set(rows.subarray(j * E, (j + 1) * E), (j * W + dp.rank) * E);
+    return all;
+  });
+  dp.allReduceSync(buffers, 'sum');
+  return tf.tidy(() =>
+    local.map((f, v) => {
+      const [n, E] = f.shape;
+      const all = tf.reshape(tf.tensor2d(buffers[v] as Float32Array, [n * W, E]), [n, W, E]); // row j*W + r -> [j, r]
+      const perRank = Array.from({ length: W }, (_, r) => (r === dp.rank ? f : tf.reshape(tf.slice(all, [0, r, 0], [n, 1, E]), [n, E])));
+      return tf.reshape(tf.stack(perRank, 1), [n * W, E]) as tf.Tensor2D; // slices and stacks only: every backend has their gradients
+    }),
+  );
+}
+
+/** {@link gatherRows} outside a tape; disposes the local tensors. */
+function gatheredAndDisposed(dp: DataParallel, local: tf.Tensor2D[]): tf.Tensor2D[] {
+  const out = gatherRows(dp, local);
+  tf.dispose(local);
+  return out;
+}
+
+/** This rank's rows (`j * W + rank`) of each global `dL/df`; disposes the global ones. */
+function localCotangents(dp: DataParallel, global: (tf.Tensor | undefined)[]): (tf.Tensor | undefined)[] {
+  const out = global.map((dy) => {
+    if (!dy) return undefined;
+    const n = (dy.shape[0] as number) / dp.worldSize;
+    return tf.tidy(() =>
+      tf.gather(
+        dy,
+        tf.tensor1d(
+          Array.from({ length: n }, (_, j) => j * dp.worldSize + dp.rank),
+          'int32',
+        ),
+      ),
+    );
+  });
+  tf.dispose(global.filter((c): c is tf.Tensor => c !== undefined));
+  return out;
+}
+
+/**
+ * Sums the student gradients over ranks (each rank's holds its own rows' share of the global loss) and
+ * averages the objective-owned variables' gradients (every rank computed them in full), in one bucketed
+ * all-reduce, in place of `grads`. Every rank ends with the same gradients (PyTorch DDP's all-reduce).
+ */
+async function allReduceGradients(dp: DataParallel, grads: tf.NamedTensorMap, studentPaths: ReadonlySet<string>): Promise<void> {
+  const paths = Object.keys(grads).sort();
+  const host = await Promise.all(paths.map(async (p) => Float32Array.from(await (grads[p] as tf.Tensor).data())));
+  paths.forEach((p, i) => {
+    if (studentPaths.has(p)) return;
+    const g = host[i] as Float32Array;
+    for (let k = 0; k < g.length; k++) g[k] = (g[k] as number) / dp.worldSize;
+  });
+  await dp.allReduce(host, 'sum');
+  paths.forEach((p, i) => {
+    const old = grads[p] as tf.Tensor;
+    grads[p] = tf.tensor(host[i] as Float32Array, old.shape, 'float32');
+    old.dispose();
+  });
 }
 
 /** Concatenates micro-batches' per-view tensors along the batch axis (disposes the parts). */

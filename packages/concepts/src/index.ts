@@ -22,6 +22,7 @@ export {
   type ZeroShotClassifier,
 } from './build.js';
 export { cleanClipText, fixText } from './clean-text.js';
+export { type CreateClipTokenizerOptions, createClipTokenizer, type HfTokenizerEngine } from './clip-tokenizer.js';
 export {
   type ClassDescriptions,
   type DescriptionFile,

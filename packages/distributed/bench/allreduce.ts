@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../test/spawn-ranks.js';
+import { freePort } from '@lss/testing';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),

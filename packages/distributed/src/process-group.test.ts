@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resultOf, spawnRanks } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
-import { resultOf, spawnRanks } from '../test/spawn-ranks.js';
 
 const worker = join(import.meta.dirname, '..', 'test', 'worker.ts');
 // Debian's python3-torch ships torchrun (PyTorch 1.13); CI installs it (.ci/run).
@@ -23,7 +23,7 @@ function expectedFloats(worldSize: number): number[][] {
 describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
   for (const worldSize of [2, 3]) {
     it(`computes sum, mean, max, broadcast and allGather like torch.distributed with ${worldSize} ranks`, async () => {
-      const runs = await spawnRanks(worker, worldSize, { LSS_DIST_SCENARIO: 'collectives' });
+      const runs = await spawnRanks([worker], worldSize, { env: { LSS_DIST_SCENARIO: 'collectives' } });
       const results = runs.map(resultOf);
       const ranks = Array.from({ length: worldSize }, (_, r) => r);
       for (const res of results) {
@@ -47,7 +47,9 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
   it('rendezvous through a shared file (file://) as well as TCP', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lss-dist-'));
     try {
-      const runs = await spawnRanks(worker, 2, { LSS_DIST_SCENARIO: 'collectives', LSS_DIST_URL: `file://${join(dir, 'store')}` });
+      const runs = await spawnRanks([worker], 2, {
+        env: { LSS_DIST_SCENARIO: 'collectives', LSS_DIST_URL: `file://${join(dir, 'store')}` },
+      });
       for (const res of runs.map(resultOf)) expect(res.gather).toEqual([0, 0, 1, 1]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -55,7 +57,7 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
   });
 
   it('a rank that dies makes the others fail with a DistributedError naming the collective, not hang', async () => {
-    const runs = await spawnRanks(worker, 2, { LSS_DIST_SCENARIO: 'die', LSS_DIST_TIMEOUT_MS: '8000' });
+    const runs = await spawnRanks([worker], 2, { env: { LSS_DIST_SCENARIO: 'die', LSS_DIST_TIMEOUT_MS: '8000' } });
     expect(runs[1]?.code).toBe(3);
     const res = resultOf(runs[0] as (typeof runs)[0]);
     const error = res.error as { name: string; rank: number; collective: string; message: string };
@@ -67,7 +69,7 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
   });
 
   it('a rank that hangs makes the others time out with a DistributedError within the timeout', async () => {
-    const runs = await spawnRanks(worker, 2, { LSS_DIST_SCENARIO: 'hang', LSS_DIST_TIMEOUT_MS: '3000' });
+    const runs = await spawnRanks([worker], 2, { env: { LSS_DIST_SCENARIO: 'hang', LSS_DIST_TIMEOUT_MS: '3000' } });
     const res = resultOf(runs[0] as (typeof runs)[0]);
     const error = res.error as { name: string; message: string };
     expect(error.name).toBe('DistributedError');
