@@ -13,7 +13,7 @@ import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } f
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
 import { ensureWritableDir } from '@lss/core/node';
-import { describeTestProtocol, type VideoSample } from '@lss/data';
+import { describeTestProtocol, testProtocol, type VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
@@ -94,7 +94,16 @@ export function ffmpegViewLoader(options: { ffmpegPath?: string } = {}): ViewLoa
       sample.path,
       {
         mode: 'test',
-        config: { numClips: views.numClips, numCrops: views.numCrops, numFrames: views.numFrames, size: views.size, normalize: true },
+        config: {
+          numClips: views.numClips,
+          numCrops: views.numCrops,
+          numFrames: views.numFrames,
+          size: views.size,
+          normalize: true,
+          ...(views.cropFraction !== undefined ? { cropFraction: views.cropFraction } : {}),
+          ...(views.normalization !== undefined ? { normalization: views.normalization } : {}),
+          ...(views.sampler !== undefined ? { sampler: views.sampler } : {}),
+        },
       },
       options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {},
     );
@@ -127,6 +136,9 @@ function resolveViews(model: EvalModel, views: Partial<ViewSettings> | undefined
     numCrops: views?.numCrops ?? 1,
     numFrames: views?.numFrames ?? model.numFrames ?? 8,
     size: views?.size ?? model.imageSize,
+    ...(views?.cropFraction !== undefined ? { cropFraction: views.cropFraction } : {}),
+    ...(views?.normalization !== undefined ? { normalization: views.normalization } : {}),
+    ...(views?.sampler !== undefined ? { sampler: views.sampler } : {}),
   };
 }
 
@@ -209,6 +221,7 @@ function commonSettings(p: Prepared, options: EvaluateCommonOptions): Record<str
     testViews: viewsLabel(p.views),
     // Sampler, resize and crop fraction, interpolation and normalisation of the default loader (CLIP's _transform).
     testProtocol: options.loadViews ? 'custom view loader' : describeTestProtocol({ ...p.views, normalize: true }),
+    ...(options.loadViews ? {} : { testProtocolFields: testProtocol({ ...p.views, normalize: true }) }),
     videoFeature: 'mean of the L2-normalised view features',
     backend: tf.getBackend(),
     maxBadFraction: options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION,
@@ -365,6 +378,12 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
 /** The test views zero-shot reports: 1 x 1 and 4 x 3 (SPEC section 5) unless `requested` sets the clips or the crops. */
 export function zeroShotViewSets(resolved: ViewSettings, requested: Partial<ViewSettings> | undefined): ViewSettings[] {
   if (requested?.numClips !== undefined || requested?.numCrops !== undefined) return [resolved];
+  // SVT's test sampler gives one clip per video: its single view and its 3 crops.
+  if (resolved.sampler === 'svt')
+    return [
+      { ...resolved, numClips: 1, numCrops: 1 },
+      { ...resolved, numClips: 1, numCrops: 3 },
+    ];
   return [
     { ...resolved, numClips: 1, numCrops: 1 },
     { ...resolved, numClips: 4, numCrops: 3 },

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
+import { describeFfmpeg } from '@lss/data/node';
 import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
 import { listShippedConfigs, loadConfig } from './config/load.js';
 import { runTraining } from './run.js';
@@ -70,6 +71,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return 0;
     }
     io.err(`lss-train: ${describeBackend(await initBackend(config.backend as BackendName))}`);
+    // Every data kind is decoded by ffmpeg (the synthetic one is also written by it): say which one (path, version, why).
+    io.err(`lss-train: ${describeFfmpeg()}`);
     const group = await joinProcessGroup(v['dist-url'], v['dist-timeout']);
     let result: Awaited<ReturnType<typeof runTraining>>;
     try {
@@ -89,6 +92,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         teacher: result.teacherPath,
         replacedClips: result.input.replacedClips,
         badVideos: result.input.badVideos.map((b) => ({ path: b.path, reason: b.reason })),
+        substitutedFrames: result.input.substitutedFrames,
+        damagedClips: result.input.damagedClips,
+        damagedVideos: result.input.damagedVideos.map((d) => ({ path: d.path, reason: d.reason })),
       }),
     );
     return result.stoppedBy === 'non-finite' ? 3 : 0;

@@ -34,7 +34,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type CheckpointMeta, readCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint.js';
 import { buildRunConcepts, conceptTensors, disposeConceptTensors, type RunConcepts } from './concepts.js';
 import type { ModuleObjectiveConfig, ObjectiveConfig, TrainConfig } from './config/schema.js';
-import { type BadVideo, type ClipSource, openClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
+import { type BadVideo, type ClipSource, type DamagedVideo, openClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
 import { copyStudentToTeacher } from './ema.js';
 import { describeMemoryPlan, memoryPlanFor } from './memory-plan.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
@@ -101,7 +101,16 @@ export interface RunResult {
   readonly teacherPath: string | null;
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
   /** Unreadable training videos (replaced by other clips): clip draws replaced, and the videos with the reason. */
-  readonly input: { readonly replacedClips: number; readonly badVideos: readonly BadVideo[] };
+  readonly input: {
+    readonly replacedClips: number;
+    readonly badVideos: readonly BadVideo[];
+    /** Frames substituted by a repeat of the last decoded frame over the clip draws used. */
+    readonly substitutedFrames: number;
+    /** Clip draws decoded with substituted frames or decoder errors. */
+    readonly damagedClips: number;
+    /** Distinct damaged videos used, with what the decoder reported. */
+    readonly damagedVideos: readonly DamagedVideo[];
+  };
 }
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
@@ -755,7 +764,7 @@ async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOpti
       numDescriptions: run.concepts.description?.size ?? 0,
       cached: run.concepts.cached,
     },
-    input: { ...run.input.counts(), badVideos: run.input.state().badVideos },
+    input: { ...run.input.counts(), badVideos: run.input.state().badVideos, damagedVideos: run.input.state().damagedVideos ?? [] },
   };
 }
 
