@@ -553,4 +553,23 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(b.code).toBe(1);
     expect(b.err).toContain('does not exist');
   });
+
+  it('checks --model before scanning the dataset: a missing model is the only message, no dataset warnings', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'lss-eval-empty-')); // every annotated video missing
+    const r = await cli([
+      'zero-shot',
+      '--model',
+      join(dir, 'missing'),
+      '--dataset',
+      'ucf101',
+      '--videos',
+      empty,
+      '--annotations',
+      synth.annotationsDir,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`Model ${join(dir, 'missing')} does not exist`);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    rmSync(empty, { recursive: true, force: true });
+  });
 });

@@ -33,7 +33,7 @@ import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
-import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
+import { checkModelPath, type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
 import {
   type EvalReport,
   makeReport,
@@ -147,6 +147,8 @@ async function prepare(options: EvaluateCommonOptions, needTrain: boolean): Prom
   if (options.outDir) ensureWritableDir(options.outDir, 'report folder');
   const exportDir = (options as { exportDir?: string }).exportDir;
   if (exportDir) ensureWritableDir(exportDir, 'feature export folder');
+  // A missing model fails before the dataset is scanned (and before its warnings are printed).
+  if (typeof options.model === 'string') checkModelPath(options.model);
   const dataset: ResolvedDataset = 'kind' in options.dataset ? resolveDataset(options.dataset, needTrain) : options.dataset;
   if (needTrain) {
     for (const s of dataset.splits) {
@@ -154,9 +156,9 @@ async function prepare(options: EvaluateCommonOptions, needTrain: boolean): Prom
     }
   }
   const warn = options.onWarning ?? ((line: string) => process.stderr.write(`[lss-eval] ${line}\n`));
-  for (const w of dataset.warnings) warn(w);
   const owned = typeof options.model === 'string';
   const model = typeof options.model === 'string' ? await loadEvalModel(options.model, options.modelOptions) : options.model;
+  for (const w of dataset.warnings) warn(w); // after the model loaded: a model error is the last thing printed
   return {
     model,
     owned,

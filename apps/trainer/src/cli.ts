@@ -60,6 +60,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     return 0;
   }
   try {
+    checkFlags(v);
     const overrides = [...(v.set ?? [])];
     if (v.backend) overrides.push(`backend=${v.backend}`);
     if (v.workdir) overrides.push(`workdir=${v.workdir}`);
@@ -103,6 +104,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return 1;
     }
     throw error;
+  }
+}
+
+/** The shortcut flags are checked under their own names (not as the `--set` they become). */
+function checkFlags(v: ReturnType<typeof parse>['values']): void {
+  if (v.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(v.backend)) {
+    throw new ConfigError(`--backend: received ${JSON.stringify(v.backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
+  }
+  const maxSteps = v['max-steps'];
+  if (maxSteps !== undefined && !(/^\d+$/.test(maxSteps) && Number(maxSteps) >= 1)) {
+    throw new ConfigError(`--max-steps: received ${JSON.stringify(maxSteps)}; expected a positive integer (optimizer steps).`);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   DEMO_PROTOCOLS,
   type DemoRow,
   demoReading,
+  demoStartLines,
   demoTable,
   pairedDifference,
   readWrittenTable,
@@ -63,5 +64,13 @@ describe('the demo table and reading', () => {
     );
     expect(demoReading(base, rows[1]!.reports['zero-shot'], 'x')).toMatch(/: worse, -11\.0/);
     expect(demoReading(report('zero-shot', [31, 30, 26]), base, 'frozen')).toMatch(/no change/);
+  });
+});
+
+describe('demo start lines', () => {
+  it('name the resolved backend once (never the unresolved auto)', () => {
+    const lines = demoStartLines({ name: 'torch', tfjsVersion: '4.22.0', device: 'cpu', threads: 2 }, '/tmp/demo');
+    expect(lines).toEqual(['demo: backend torch (device cpu, 2 threads)', 'LSS demo: work dir /tmp/demo']);
+    expect(lines.join('\n')).not.toMatch(/auto/);
   });
 });

@@ -5,7 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type BackendInfo, describeBackend } from '@lss/core';
 import { type EvalReport, readReport } from '@lss/eval';
+
+/** The demo's first lines: the backend as resolved (`auto` is never printed as if it were one), then the work dir. */
+export function demoStartLines(backend: BackendInfo, workDir: string): string[] {
+  return [`demo: ${describeBackend(backend)}`, `LSS demo: work dir ${workDir}`];
+}
 
 /** The protocols of a demo row, in column order. */
 export const DEMO_PROTOCOLS = ['zero-shot', 'linear-probe', 'knn'] as const;

@@ -15,7 +15,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { saveVideoVit } from '@lss/backbone';
-import { type BackendName, describeBackend, initBackend } from '@lss/core';
+import { type BackendName, initBackend } from '@lss/core';
 import {
   type DatasetSpec,
   type EvalModel,
@@ -27,6 +27,7 @@ import {
 } from '@lss/eval';
 import { loadConfig } from './config/load.js';
 import { openClipSource } from './data.js';
+import { demoStartLines } from './demo-report.js';
 import { buildTowers } from './model.js';
 import { runTraining } from './run.js';
 
@@ -61,7 +62,9 @@ function table(rows: readonly Row[]): string {
 
 async function demo(): Promise<void> {
   const started = performance.now();
-  console.log(`demo: ${describeBackend(await initBackend(backend))}`);
+  const resolved = await initBackend(backend);
+  const [backendLine, workDirLine] = demoStartLines(resolved, workDir);
+  console.log(backendLine);
   const trainDir = join(workDir, 'train');
   rmSync(trainDir, { recursive: true, force: true }); // a fresh run each time (the dataset and caches are kept)
   mkdirSync(workDir, { recursive: true });
@@ -70,7 +73,7 @@ async function demo(): Promise<void> {
   const config = loadConfig('lss-tiny-synthetic', { overrides });
   if (config.data.kind !== 'synthetic') throw new Error('the demo config must use the synthetic dataset');
   const clipDir = config.model.clip as string;
-  say(`LSS demo: backend ${backend}, work dir ${workDir}`);
+  say(workDirLine as string);
 
   // 1. Data (generated once).
   const source = await openClipSource(config, say);

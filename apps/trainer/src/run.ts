@@ -48,8 +48,10 @@ import { type HostBatch, optimizedVariables, relativeVariables, type StepResult,
 
 /** What a module-file objective factory receives besides its `options`. */
 export interface ObjectiveContext {
-  /** Width E of the video embedding (the input of a learned head). */
+  /** Width E of the video embedding (the input of a learned head on the embedding). */
   readonly embedDim: number;
+  /** Width W of the tower's class token before the projection (the input of SVT's DINO head). */
+  readonly width: number;
   readonly numCategories: number;
   readonly numDescriptions: number;
   readonly config: TrainConfig;
@@ -154,9 +156,12 @@ function checkSpaces(entry: ObjectiveConfig, config: TrainConfig): void {
   }
 }
 
-/** The `@lss/objectives` spec of a config arm (they share field names; dino gets `inputDim` from the model). */
+/**
+ * The `@lss/objectives` spec of a config arm (they share field names; dino gets `inputDim` from the model:
+ * the tower width for `headInput: 'class-token'`, the embedding width for `'embedding'`).
+ */
 function toSpec(entry: Exclude<ObjectiveConfig, ModuleObjectiveConfig>, context: ObjectiveContext): ObjectiveSpec {
-  if (entry.name === 'dino') return { ...entry, inputDim: context.embedDim };
+  if (entry.name === 'dino') return { ...entry, inputDim: entry.headInput === 'class-token' ? context.width : context.embedDim };
   return entry as ObjectiveSpec;
 }
 
@@ -357,6 +362,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
     // Objectives, optimizer, memory plan.
     const context: ObjectiveContext = {
       embedDim: student.embedDim,
+      width: student.vision.config.width,
       numCategories: concepts.category.size,
       numDescriptions: concepts.description?.size ?? 0,
       config,
@@ -382,6 +388,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
       concepts: conceptT,
       clipping: clipGradNorm === null ? null : { mode: config.optimizer.clipMode, maxNorm: clipGradNorm },
       memory,
+      dropPath: { rate: config.model.dropPathRate, seed: config.seed },
       ...(group ? { dataParallel: group } : {}),
     };
     return {

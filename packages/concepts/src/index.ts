@@ -67,7 +67,6 @@ export {
   type ConceptSpaceSidecar,
   conceptSpaceFromSafetensors,
   conceptSpaceToSafetensors,
-  l2NormalizeRows,
   projectOntoConcepts,
   RELATION_TENSOR,
   type RelationMatrix,
