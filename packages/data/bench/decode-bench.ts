@@ -136,27 +136,34 @@ async function oursPass(files: string[], ffmpeg: string, concurrency: number, ca
 }
 
 /**
- * CPU seconds of this process (all threads), its reaped children (ffmpeg started directly) and its live children with
- * everything they reaped: the launcher shells (`ShellLauncher`) that start ffmpeg and wait for it, so their ffmpeg's
- * CPU is in the shell's cutime/cstime, not in ours.
+ * CPU seconds of this process (all threads) and of every process below it: reaped children (ffmpeg started directly)
+ * via our cutime/cstime, and the live tree (the launcher shells of `ShellLauncher`, their job subshells, zombies or
+ * not, and the ffmpeg they run) via each one's own and reaped time. A process is counted once: a reaped one leaves the
+ * tree when its time moves into its parent's cutime.
  */
 function cpuSeconds(): number {
   const own = process.cpuUsage();
-  const ticks = (stat: string, withOwn: boolean) => {
-    const f = stat.split(') ')[1]!.split(' ');
-    // After "pid (comm) ": utime, stime, cutime, cstime are fields 12-15 of this slice (0-based 11-14).
-    return (withOwn ? Number(f[11]) + Number(f[12]) : 0) + Number(f[13]) + Number(f[14]);
-  };
-  let children = ticks(readFileSync('/proc/self/stat', 'utf8'), false);
+  const procs = new Map<number, { ppid: number; self: number; reaped: number }>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.split(') ')[1]!.split(' ')[1]) === process.pid) children += ticks(stat, true);
+      // After "pid (comm) ": state, ppid, ..., utime, stime, cutime, cstime are 0-based fields 0, 1, ..., 11-14.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      procs.set(Number(pid), { ppid: Number(f[1]), self: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) });
     } catch {
       // exited meanwhile
     }
   }
-  return (own.user + own.system) / 1e6 + children / 100;
+  let ticks = procs.get(process.pid)?.reaped ?? 0;
+  const below = [process.pid];
+  while (below.length > 0) {
+    const parent = below.pop()!;
+    for (const [pid, p] of procs) {
+      if (p.ppid !== parent) continue;
+      ticks += p.self + p.reaped;
+      below.push(pid);
+    }
+  }
+  return (own.user + own.system) / 1e6 + ticks / 100;
 }
 
 const cores = availableParallelism();

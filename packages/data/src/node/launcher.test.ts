@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '@lss/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,6 +52,26 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
     // A file that is not what the probe said: ffmpeg's own error text comes back through the shell.
     const launcher = new ShellLauncher();
     try {
+      // Finished jobs are reaped: after 12 jobs the shell holds at most the last one as a zombie, not 12.
+      for (let i = 0; i < 12; i++) {
+        await launcher.run(
+          TEST_FFMPEG,
+          ({ output }) => ['-v', 'error', '-f', 'lavfi', '-i', 'nullsrc=s=16x16:d=0.04', '-f', 'rawvideo', output(0)],
+          [new Uint8Array(768)],
+          10_000,
+        );
+      }
+      const children = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .flatMap((pid) => {
+          try {
+            const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+            return Number(fields[1]) === launcher.pid ? [fields[0]] : [];
+          } catch {
+            return [];
+          }
+        });
+      expect(children.filter((state) => state === 'Z').length).toBeLessThanOrEqual(1);
       const r = await launcher.run(
         TEST_FFMPEG,
         ({ output }) => ['-v', 'error', '-i', join(dir, 'missing.mp4'), '-f', 'rawvideo', output(0)],

@@ -56,6 +56,11 @@ export class ShellLauncher {
   private nextId = 0;
   private buffer = '';
 
+  /** Process id of the shell, when started. */
+  get pid(): number | undefined {
+    return this.shell?.pid;
+  }
+
   /** Whether this platform has a POSIX shell to launch from. */
   static get available(): boolean {
     return process.platform !== 'win32' && existsSync('/bin/sh');
@@ -199,7 +204,9 @@ export class ShellLauncher {
       }
       const command = [shellQuote(ffmpeg), ...argv.map(shellQuote)].join(' ');
       shell.stdin!.write(
-        `( ${command} </dev/null >/dev/null 2>${shellQuote(errFile)} & echo "p ${id} $!"; wait $!; echo "d ${id} $?" ) &\n`,
+        // `jobs` first: a non-interactive dash reaps finished background jobs only when asked, so without it every
+        // finished job would stay a zombie process under the shell.
+        `jobs >/dev/null 2>&1; ( ${command} </dev/null >/dev/null 2>${shellQuote(errFile)} & echo "p ${id} $!"; wait $!; echo "d ${id} $?" ) &\n`,
       );
     });
   }
