@@ -131,7 +131,10 @@ for (const [name, t] of times) {
 {
   const ref = tf.tidy(() => wasmTower.call(x).dataSync() as Float32Array);
   const scale = Math.max(...Array.from(ref, Math.abs));
-  for (const [name, s] of [['ORT fp32', ortFp32], ['ORT int8', ortInt8]] as const) {
+  for (const [name, s] of [
+    ['ORT fp32', ortFp32],
+    ['ORT int8', ortInt8],
+  ] as const) {
     const y = (await s.run(xData, [1, T, R, R, 3])).data;
     let maxDiff = 0;
     let dot = 0;
@@ -143,7 +146,9 @@ for (const [name, t] of times) {
       na += (y[i] as number) ** 2;
       nb += (ref[i] as number) ** 2;
     }
-    console.log(`${name} vs tfjs wasm on the benchmark clip: max |diff| ${maxDiff.toExponential(2)} (output scale ${scale.toFixed(3)}), cosine ${(dot / Math.sqrt(na * nb)).toFixed(6)}`);
+    console.log(
+      `${name} vs tfjs wasm on the benchmark clip: max |diff| ${maxDiff.toExponential(2)} (output scale ${scale.toFixed(3)}), cosine ${(dot / Math.sqrt(na * nb)).toFixed(6)}`,
+    );
   }
 }
 await ortFp32.release();
