@@ -569,7 +569,12 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`Model ${join(dir, 'missing')} does not exist`);
-    expect(r.err.trim().split('\n')).toHaveLength(1);
+    // the start lines (`lss-eval: backend ...`, `lss-eval: ffmpeg: ...`) aside, the error is the only message
+    const messages = r.err
+      .trim()
+      .split('\n')
+      .filter((line) => !/^lss-eval: (backend|ffmpeg)/.test(line));
+    expect(messages).toHaveLength(1);
     rmSync(empty, { recursive: true, force: true });
   });
 });
