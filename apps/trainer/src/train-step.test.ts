@@ -16,6 +16,9 @@ import { type HostBatch, optimizedVariables, relativeVariables, type StudentDrop
 // (micro-batches, one clip per call) round differently; AdamW's g / sqrt(v) turns that into up to a few
 // 1e-5 on a weight after one step. cpu/wasm sum in the same order and stay within 1e-5.
 const WEIGHT_TOL = tf.getBackend() === 'torch' ? 1e-4 : 1e-5;
+// The same blocking effect on the gradients themselves: measured 1.13e-5 relative on one temporal kernel
+// (low-memory plan, drop path 0.5) on torch; cpu/wasm stay within 1e-5.
+const GRAD_TOL = tf.getBackend() === 'torch' ? 5e-5 : 1e-5;
 /** |a - b| <= 1e-6 * |b| + 1e-6: float32 sums in a different order (the loss is ~50, 1 ulp ~ 4e-6). */
 const expectCloseRel = (a: number, b: number): void => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.abs(b) + 1e-6);
 
@@ -93,8 +96,8 @@ function expectSameGradients(a: Map<string, Float32Array>, b: Map<string, Float3
       diff = Math.max(diff, Math.abs((x[i] as number) - (y[i] as number)));
     }
     if (scale > 0) nonZero += 1;
-    // relative to the variable's largest gradient entry (1e-5), and exact where the gradient is zero
-    expect({ k, rel: diff / Math.max(scale, 1e-30) }).toEqual({ k, rel: expect.toSatisfy((r: number) => r <= 1e-5) });
+    // relative to the variable's largest gradient entry (GRAD_TOL), and exact where the gradient is zero
+    expect({ k, rel: diff / Math.max(scale, 1e-30) }).toEqual({ k, rel: expect.toSatisfy((r: number) => r <= GRAD_TOL) });
   }
   expect(nonZero).toBeGreaterThan(a.size / 2); // the comparison is not between zeros
 }
