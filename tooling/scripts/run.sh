@@ -35,6 +35,17 @@ if [ -f /usr/include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp ] && [ ! -
     echo "[lss] Gloo headers missing (Debian: libgloo-dev): @lss/distributed's c10d binding will not be built"
   fi
 fi
+# @lss/web's page test drives a headless Chromium (playwright-core, executablePath); it downloads no browser.
+CHROMIUM="${LSS_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[lss] no Chromium at $CHROMIUM: installing Debian's chromium for the @lss/web page test (apt, once)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "[lss] could not install chromium: the @lss/web page test will fail"
+  else
+    echo "[lss] no Chromium at $CHROMIUM and not root with apt: the @lss/web page test will fail; install Debian's chromium or set LSS_CHROMIUM"
+  fi
+fi
 "${PNPM[@]}" install --frozen-lockfile
 case "${1:-test}" in
   demo)

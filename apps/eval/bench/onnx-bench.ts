@@ -127,6 +127,30 @@ for (const [name, t] of times) {
   const med = median(t);
   console.log(`| ${name} | ${Math.min(...t).toFixed(3)} | ${med.toFixed(3)} | ${(1 / med).toFixed(2)} | ${(torchMed / med).toFixed(2)}x |`);
 }
+// The engines must compute the same thing: ORT's outputs against the tfjs tower's on the same clip.
+{
+  const ref = tf.tidy(() => wasmTower.call(x).dataSync() as Float32Array);
+  const scale = Math.max(...Array.from(ref, Math.abs));
+  for (const [name, s] of [
+    ['ORT fp32', ortFp32],
+    ['ORT int8', ortInt8],
+  ] as const) {
+    const y = (await s.run(xData, [1, T, R, R, 3])).data;
+    let maxDiff = 0;
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = 0; i < ref.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs((y[i] as number) - (ref[i] as number)));
+      dot += (y[i] as number) * (ref[i] as number);
+      na += (y[i] as number) ** 2;
+      nb += (ref[i] as number) ** 2;
+    }
+    console.log(
+      `${name} vs tfjs wasm on the benchmark clip: max |diff| ${maxDiff.toExponential(2)} (output scale ${scale.toFixed(3)}), cosine ${(dot / Math.sqrt(na * nb)).toFixed(6)}`,
+    );
+  }
+}
 await ortFp32.release();
 await ortInt8.release();
 rmSync(tmp, { recursive: true, force: true });

@@ -126,6 +126,64 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(cacheDirs).toHaveLength(1);
   });
 
+  it('peer protocol flags (--crop-fraction, --normalization, --sampler) reach the views and the report', async () => {
+    const out = join(dir, 'zs-peer');
+    const peerCache = join(dir, 'cache-peer');
+    const peer = ['--crop-fraction', '0.875', '--normalization', 'imagenet', '--sampler', 'svt'];
+    const r = await cli([
+      'zero-shot',
+      '--model',
+      CLIP_TINY_DIR,
+      ...dataset(),
+      '--splits',
+      '1',
+      ...views,
+      ...peer,
+      '--cache',
+      peerCache,
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const report = readJson(join(out, 'report.json'));
+    // size 32 / 0.875 -> short side floor(36.57) = 36, then a 32 crop; SVT's one clip; ImageNet mean/std.
+    expect(report.settings.testProtocol).toBe(
+      'SVT sampler (32 apart at 30 fps from the start), 1 clip(s) x 1 crop(s) of 4 frames, short side 36 (bicubic), crop 32 (fraction 0.875), ImageNet mean/std',
+    );
+    expect(report.settings.testProtocolFields).toEqual({
+      sampler: 'svt',
+      numClips: 1,
+      numCrops: 1,
+      numFrames: 4,
+      resizeShortSide: 36,
+      cropSize: 32,
+      cropFraction: 0.875,
+      interpolation: 'bicubic',
+      normalization: 'imagenet',
+    });
+    // The same videos with CLIP's protocol give other features: a second cache entry, not a cache hit.
+    const clipRun = await cli([
+      'zero-shot',
+      '--model',
+      CLIP_TINY_DIR,
+      ...dataset(),
+      '--splits',
+      '1',
+      ...views,
+      '--cache',
+      peerCache,
+      '--out',
+      join(dir, 'zs-peer-clip'),
+    ]);
+    expect(clipRun.code, clipRun.err).toBe(0);
+    expect(readdirSync(peerCache)).toHaveLength(2);
+    const bad = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...dataset(), '--views', '4x3', '--sampler', 'svt']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('--sampler svt takes one clip per video');
+    const badNorm = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...dataset(), '--normalization', 'kinetics']);
+    expect(badNorm.err).toContain('--normalization: received "kinetics"; expected clip or imagenet.');
+  });
+
   it('zero-shot --transductive with a trainer checkpoint reports its iterations', async () => {
     const out = join(dir, 'zs-ckpt');
     const r = await cli([
@@ -478,6 +536,10 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(r.err).toContain('moov atom not found');
     expect(r.err).toContain('Pass a readable video file');
     expect(r.err).not.toMatch(/\n\s+at /);
+    // ffmpeg's context addresses ("[mov,mp4,... @ 0x55...]") are stripped: the same file gives the same reason every run.
+    expect(r.err).not.toMatch(/@ (0x)?[0-9a-f]{6,}/i);
+    // Which ffmpeg read the video: path, version and why it was chosen.
+    expect(r.err).toMatch(/^lss-eval: ffmpeg: \S+, version \S+ \((the bundled|from LSS_FFMPEG|the first ffmpeg on PATH)/m);
     const missing = await cli(['classify', join(dir, 'nope.mp4'), '--labels', 'a, b', '--model', CLIP_TINY_DIR, ...views]);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('Video not found');
@@ -490,5 +552,29 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     const b = await cli(['knn', '--model', join(dir, 'missing'), ...dataset()]);
     expect(b.code).toBe(1);
     expect(b.err).toContain('does not exist');
+  });
+
+  it('checks --model before scanning the dataset: a missing model is the only message, no dataset warnings', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'lss-eval-empty-')); // every annotated video missing
+    const r = await cli([
+      'zero-shot',
+      '--model',
+      join(dir, 'missing'),
+      '--dataset',
+      'ucf101',
+      '--videos',
+      empty,
+      '--annotations',
+      synth.annotationsDir,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`Model ${join(dir, 'missing')} does not exist`);
+    // the start lines (`lss-eval: backend ...`, `lss-eval: ffmpeg: ...`) aside, the error is the only message
+    const messages = r.err
+      .trim()
+      .split('\n')
+      .filter((line) => !/^lss-eval: (backend|ffmpeg)/.test(line));
+    expect(messages).toHaveLength(1);
+    rmSync(empty, { recursive: true, force: true });
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
 import { writeFileAtomic } from '@lss/core/node';
-import type { SplitNumber } from '@lss/data/node';
+import { describeFfmpeg, resolveFfmpeg, type SplitNumber } from '@lss/data/node';
 import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSpec } from './datasets.js';
@@ -50,6 +50,11 @@ Views and features
   --views CxK       clips x crops per test video (zero-shot default: both 1x1 and 4x3, SPEC section 5; probes, k-NN: 1x1)
   --frames N        frames per view (default: the checkpoint's, 8 for CLIP)
   --size PX         crop size (default: the model's input size)
+  --crop-fraction F crop / resized short side (default 1, CLIP's; 0.875 = resize 256, crop 224 as ViFi-CLIP,
+                    X-CLIP, ActionCLIP and SVT evaluate)
+  --normalization N clip (default) or imagenet (the mean/std ViFi-CLIP and X-CLIP checkpoints are trained with)
+  --sampler S       uniform (default) or svt: SVT's test clip, 8 frames 32 apart at 30 fps from the start
+                    (one clip per video); zero-shot then runs 1x1 and 1x3
   --cache DIR       feature cache (default .lss-cache/features); --no-cache to disable
   --backend B       ${BACKEND_NAMES.join(' | ')} (default auto: torch when built, else wasm)
   --max-bad-fraction F  unreadable videos are skipped and listed in the report; stop when more than
@@ -105,6 +110,9 @@ const OPTIONS = {
   views: { type: 'string' },
   frames: { type: 'string' },
   size: { type: 'string' },
+  'crop-fraction': { type: 'string' },
+  normalization: { type: 'string' },
+  sampler: { type: 'string' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'max-bad-fraction': { type: 'string' },
@@ -160,7 +168,15 @@ function need(values: Values, name: keyof Values, why: string): string {
 }
 
 function parseViews(values: Values): Partial<ViewSettings> {
-  const out: { numClips?: number; numCrops?: number; numFrames?: number; size?: number } = {};
+  const out: {
+    numClips?: number;
+    numCrops?: number;
+    numFrames?: number;
+    size?: number;
+    cropFraction?: number;
+    normalization?: 'clip' | 'imagenet';
+    sampler?: 'uniform' | 'svt';
+  } = {};
   if (values.views !== undefined) {
     const m = /^(\d+)x(\d+)$/.exec(values.views);
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
@@ -172,6 +188,22 @@ function parseViews(values: Values): Partial<ViewSettings> {
   if (frames !== undefined) out.numFrames = frames;
   const size = num(values, 'size', isPositiveInt, 'a positive integer (pixels)');
   if (size !== undefined) out.size = size;
+  const cropFraction = num(values, 'crop-fraction', (v) => v > 0 && v <= 1, 'a fraction in (0, 1] such as 0.875 (resize 256, crop 224)');
+  if (cropFraction !== undefined) out.cropFraction = cropFraction;
+  if (values.normalization !== undefined) {
+    if (values.normalization !== 'clip' && values.normalization !== 'imagenet')
+      throw new ConfigError(`--normalization: received ${JSON.stringify(values.normalization)}; expected clip or imagenet.`);
+    out.normalization = values.normalization;
+  }
+  if (values.sampler !== undefined) {
+    if (values.sampler !== 'uniform' && values.sampler !== 'svt')
+      throw new ConfigError(`--sampler: received ${JSON.stringify(values.sampler)}; expected uniform or svt.`);
+    out.sampler = values.sampler;
+    if (values.sampler === 'svt' && out.numClips !== undefined && out.numClips !== 1)
+      throw new ConfigError(
+        `--sampler svt takes one clip per video (SVT's test clip); received --views ${values.views}. Use --views 1x1 or 1x3.`,
+      );
+  }
   // Bounds and the memory estimate before any model is loaded (defaults fill what is not given).
   checkViews({ numClips: 1, numCrops: 1, numFrames: 8, size: 224, ...out });
   return out;
@@ -365,6 +397,8 @@ async function runCommand(
       );
       return 0;
     }
+    // Which decoder reads the videos (path, version, why chosen), as lss-data prints it.
+    io.stderr(`lss-eval: ${describeFfmpeg(resolveFfmpeg(values.ffmpeg ? { ffmpegPath: values.ffmpeg } : {}))}\n`);
     const views = parseViews(values);
     const maxBadFraction = num(values, 'max-bad-fraction', (v) => v >= 0 && v <= 1, 'a fraction in [0, 1] such as 0.1');
     const common = {

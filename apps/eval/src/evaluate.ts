@@ -13,7 +13,7 @@ import { buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, normalizeLabel } f
 import { loadPromptTemplates, PROMPT_TEMPLATE_SETS } from '@lss/concepts/node';
 import { ConfigError, DataError, ShapeError } from '@lss/core';
 import { ensureWritableDir } from '@lss/core/node';
-import { describeTestProtocol, type VideoSample } from '@lss/data';
+import { describeTestProtocol, testProtocol, type VideoSample } from '@lss/data';
 import { loadVideoViews } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
@@ -33,7 +33,7 @@ import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
 import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
-import { type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
+import { checkModelPath, type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
 import {
   type EvalReport,
   makeReport,
@@ -94,7 +94,16 @@ export function ffmpegViewLoader(options: { ffmpegPath?: string } = {}): ViewLoa
       sample.path,
       {
         mode: 'test',
-        config: { numClips: views.numClips, numCrops: views.numCrops, numFrames: views.numFrames, size: views.size, normalize: true },
+        config: {
+          numClips: views.numClips,
+          numCrops: views.numCrops,
+          numFrames: views.numFrames,
+          size: views.size,
+          normalize: true,
+          ...(views.cropFraction !== undefined ? { cropFraction: views.cropFraction } : {}),
+          ...(views.normalization !== undefined ? { normalization: views.normalization } : {}),
+          ...(views.sampler !== undefined ? { sampler: views.sampler } : {}),
+        },
       },
       options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {},
     );
@@ -127,6 +136,9 @@ function resolveViews(model: EvalModel, views: Partial<ViewSettings> | undefined
     numCrops: views?.numCrops ?? 1,
     numFrames: views?.numFrames ?? model.numFrames ?? 8,
     size: views?.size ?? model.imageSize,
+    ...(views?.cropFraction !== undefined ? { cropFraction: views.cropFraction } : {}),
+    ...(views?.normalization !== undefined ? { normalization: views.normalization } : {}),
+    ...(views?.sampler !== undefined ? { sampler: views.sampler } : {}),
   };
 }
 
@@ -135,6 +147,8 @@ async function prepare(options: EvaluateCommonOptions, needTrain: boolean): Prom
   if (options.outDir) ensureWritableDir(options.outDir, 'report folder');
   const exportDir = (options as { exportDir?: string }).exportDir;
   if (exportDir) ensureWritableDir(exportDir, 'feature export folder');
+  // A missing model fails before the dataset is scanned (and before its warnings are printed).
+  if (typeof options.model === 'string') checkModelPath(options.model);
   const dataset: ResolvedDataset = 'kind' in options.dataset ? resolveDataset(options.dataset, needTrain) : options.dataset;
   if (needTrain) {
     for (const s of dataset.splits) {
@@ -142,9 +156,9 @@ async function prepare(options: EvaluateCommonOptions, needTrain: boolean): Prom
     }
   }
   const warn = options.onWarning ?? ((line: string) => process.stderr.write(`[lss-eval] ${line}\n`));
-  for (const w of dataset.warnings) warn(w);
   const owned = typeof options.model === 'string';
   const model = typeof options.model === 'string' ? await loadEvalModel(options.model, options.modelOptions) : options.model;
+  for (const w of dataset.warnings) warn(w); // after the model loaded: a model error is the last thing printed
   return {
     model,
     owned,
@@ -207,6 +221,7 @@ function commonSettings(p: Prepared, options: EvaluateCommonOptions): Record<str
     testViews: viewsLabel(p.views),
     // Sampler, resize and crop fraction, interpolation and normalisation of the default loader (CLIP's _transform).
     testProtocol: options.loadViews ? 'custom view loader' : describeTestProtocol({ ...p.views, normalize: true }),
+    ...(options.loadViews ? {} : { testProtocolFields: testProtocol({ ...p.views, normalize: true }) }),
     videoFeature: 'mean of the L2-normalised view features',
     backend: tf.getBackend(),
     maxBadFraction: options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION,
@@ -363,6 +378,12 @@ export async function evaluateZeroShot(options: ZeroShotOptions): Promise<EvalRe
 /** The test views zero-shot reports: 1 x 1 and 4 x 3 (SPEC section 5) unless `requested` sets the clips or the crops. */
 export function zeroShotViewSets(resolved: ViewSettings, requested: Partial<ViewSettings> | undefined): ViewSettings[] {
   if (requested?.numClips !== undefined || requested?.numCrops !== undefined) return [resolved];
+  // SVT's test sampler gives one clip per video: its single view and its 3 crops.
+  if (resolved.sampler === 'svt')
+    return [
+      { ...resolved, numClips: 1, numCrops: 1 },
+      { ...resolved, numClips: 1, numCrops: 3 },
+    ];
   return [
     { ...resolved, numClips: 1, numCrops: 1 },
     { ...resolved, numClips: 4, numCrops: 3 },

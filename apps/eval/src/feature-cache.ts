@@ -17,12 +17,22 @@ import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss
 import { createProgressBar } from './progress.js';
 import type { ViewFeatures } from './zero-shot.js';
 
-/** Test-view settings: `numClips` temporal clips × `numCrops` spatial crops of `numFrames` frames at `size` px. */
+/**
+ * Test-view settings: `numClips` temporal clips × `numCrops` spatial crops of `numFrames` frames at `size` px.
+ * The optional fields choose a peer protocol (`@lss/data`'s `TestViewConfig`); unset, they are CLIP's: the short
+ * side resized to `size` (crop fraction 1), CLIP mean/std, uniform clips.
+ */
 export interface ViewSettings {
   readonly numClips: number;
   readonly numCrops: number;
   readonly numFrames: number;
   readonly size: number;
+  /** Crop side / resized short side: 0.875 = resize 256, crop 224 (ViFi-CLIP, X-CLIP, ActionCLIP, SVT). Default 1. */
+  readonly cropFraction?: number;
+  /** Mean/std of the normalisation: `'imagenet'` for ViFi-CLIP / X-CLIP checkpoints. Default `'clip'`. */
+  readonly normalization?: 'clip' | 'imagenet';
+  /** Frame sampler: `'svt'` = SVT's test clip (8 frames 32 apart at 30 fps from the start; one clip). Default `'uniform'`. */
+  readonly sampler?: 'uniform' | 'svt';
 }
 
 /** Host video data: `[V, T, H, W, 3]` CLIP-normalised pixels, channels-last. */
@@ -146,6 +156,10 @@ export function featureCacheKey(
     numCrops: views.numCrops,
     numFrames: views.numFrames,
     size: views.size,
+    // Only when not CLIP's defaults, so caches made before these options existed keep their keys.
+    ...(views.cropFraction !== undefined && views.cropFraction !== 1 ? { cropFraction: views.cropFraction } : {}),
+    ...(views.normalization !== undefined && views.normalization !== 'clip' ? { normalization: views.normalization } : {}),
+    ...(views.sampler !== undefined && views.sampler !== 'uniform' ? { sampler: views.sampler } : {}),
   };
   return { key: createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 20), inputs };
 }
@@ -169,7 +183,7 @@ function formatFraction(f: number): string {
  */
 export const VIEW_LIMITS = { numClips: 64, numCrops: 16, numFrames: 512, size: 1024 } as const;
 
-const VIEW_FLAGS: Readonly<Record<keyof ViewSettings, string>> = {
+const VIEW_FLAGS: Readonly<Record<'numClips' | 'numCrops' | 'numFrames' | 'size', string>> = {
   numClips: '--views CLIPSxCROPS',
   numCrops: '--views CLIPSxCROPS',
   numFrames: '--frames',

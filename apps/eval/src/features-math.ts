@@ -24,22 +24,6 @@ export function checkFeatureSet(set: FeatureSet, name = 'feature set'): void {
   }
 }
 
-/** Returns a copy of `data` [N, D] with every row scaled to unit L2 norm (zero rows stay zero). */
-export function l2NormalizeRows(data: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(data.length);
-  const n = data.length / dim;
-  for (let i = 0; i < n; i++) {
-    let ss = 0;
-    for (let d = 0; d < dim; d++) {
-      const v = data[i * dim + d] as number;
-      ss += v * v;
-    }
-    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-    for (let d = 0; d < dim; d++) out[i * dim + d] = (data[i * dim + d] as number) * inv;
-  }
-  return out;
-}
-
 /** Number of classes implied by labels (max + 1), or `numClasses` when given and larger. */
 export function inferNumClasses(labels: ArrayLike<number>, numClasses?: number): number {
   let max = -1;

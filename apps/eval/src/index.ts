@@ -42,7 +42,7 @@ export {
   type ViewLoader,
   type ViewSettings,
 } from './feature-cache.js';
-export { type FeatureSet, l2NormalizeRows } from './features-math.js';
+export type { FeatureSet } from './features-math.js';
 export { KNN_DEFAULTS, type KnnOptions, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 export { type LbfgsOptions, type LbfgsResult, minimizeLbfgs } from './lbfgs.js';
 export {

@@ -4,9 +4,9 @@
  * similarity is the dot product, the k most similar training samples vote for their class with weight
  * `exp(similarity / T)`, and classes are ranked by the summed votes. Defaults k = 20, T = 0.07.
  */
-import { ConfigError } from '@lss/core';
+import { ConfigError, l2NormalizeRows } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkFeatureSet, type FeatureSet, inferNumClasses, l2NormalizeRows } from './features-math.js';
+import { checkFeatureSet, type FeatureSet, inferNumClasses } from './features-math.js';
 import { type ScoreMatrix, topKAccuracy } from './metrics.js';
 
 export interface KnnOptions {

@@ -9,9 +9,9 @@
  * C means the same model):  C · Σ_i −log softmax(W xᵢ + b)[yᵢ] + ½ ‖W‖²,  the bias b not penalised.
  * We minimise it divided by C·N, which has the same minimiser and keeps tolerances scale-free.
  */
-import { ConfigError, SeededRandom } from '@lss/core';
+import { ConfigError, l2NormalizeRows, SeededRandom } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkFeatureSet, type FeatureSet, inferNumClasses, l2NormalizeRows, selectRows } from './features-math.js';
+import { checkFeatureSet, type FeatureSet, inferNumClasses, selectRows } from './features-math.js';
 import { minimizeLbfgs } from './lbfgs.js';
 import { argmaxRows, type ScoreMatrix } from './metrics.js';
 

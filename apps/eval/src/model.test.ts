@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClip, saveVideoVit } from '@lss/backbone';
@@ -6,7 +6,7 @@ import { SeededRandom } from '@lss/core';
 import { CLIP_TINY_DIR, maxAbsDiff } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { evalModelFromClip, evalModelFromTower, loadEvalModel } from './model.js';
+import { evalModelFromClip, evalModelFromTower, findTrainerCheckpoint, loadEvalModel } from './model.js';
 
 afterEach(() => tf.disposeVariables());
 
@@ -54,6 +54,18 @@ describe('evaluation models', () => {
       image.dispose();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a run's checkpoint folder resolves to its highest step, as the trainer resumes (numeric, complete files only)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lss-eval-steps-'));
+    const sidecar = JSON.stringify({ format: 'lss-trainer-checkpoint' });
+    for (const step of [9, 10]) {
+      writeFileSync(join(dir, `step-${step}.safetensors`), 'x');
+      writeFileSync(join(dir, `step-${step}.json`), sidecar);
+    }
+    writeFileSync(join(dir, 'step-11.safetensors'), 'no sidecar: interrupted');
+    expect(findTrainerCheckpoint(dir)?.tensors).toBe(join(dir, 'step-10.safetensors'));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('names a missing model path', async () => {

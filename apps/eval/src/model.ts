@@ -5,7 +5,7 @@ import { type ClipModel, loadClip, loadVideoVit, Scope, type VisionConfig, Visio
 import type { TextEncoder } from '@lss/concepts';
 import { loadClipTokenizer, loadOnnxRuntime, loadOnnxTextEncoder } from '@lss/concepts/node';
 import { ConfigError, WeightsError } from '@lss/core';
-import { hashFile, readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
+import { hashFile, newestStepFile, readSafetensorsFile, readSafetensorsFileHeader } from '@lss/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureModel, HostViews } from './feature-cache.js';
 import { ensureOnnxExport, isOnnxModelFolder, loadOnnxEvalModel } from './onnx-model.js';
@@ -61,12 +61,9 @@ interface TrainerSidecar {
 export function findTrainerCheckpoint(path: string): { tensors: string; sidecar: TrainerSidecar; sidecarPath: string } | null {
   let file = path;
   if (existsSync(path) && statSync(path).isDirectory()) {
-    const steps = readdirSync(path)
-      .filter((f) => /^step-\d+\.safetensors$/.test(f) && existsSync(join(path, f.replace(/\.safetensors$/, '.json'))))
-      .sort();
-    const last = steps.at(-1);
-    if (!last) return null;
-    file = join(path, last);
+    const newest = newestStepFile(path); // the trainer's layout, the trainer's discovery (@lss/core/node)
+    if (!newest) return null;
+    file = newest.path;
   }
   if (file.endsWith('.json')) file = file.replace(/\.json$/, '.safetensors');
   if (!file.endsWith('.safetensors')) return null;
@@ -189,16 +186,21 @@ export function evalModelFromClip(
   };
 }
 
-/**
- * Loads a trainer checkpoint, a video-tower file or a CLIP folder (see the file header). Call
- * `dispose()` when done.
- */
-export async function loadEvalModel(path: string, options: LoadEvalModelOptions = {}): Promise<EvalModel> {
+/** Throws a {@link WeightsError} naming `path` when it does not exist (cheap; run it before any slow work). */
+export function checkModelPath(path: string): void {
   if (!existsSync(path)) {
     throw new WeightsError(
       `Model ${path} does not exist; pass a trainer checkpoint (step-*.safetensors or its folder), a video-tower .safetensors or a CLIP folder.`,
     );
   }
+}
+
+/**
+ * Loads a trainer checkpoint, a video-tower file or a CLIP folder (see the file header). Call
+ * `dispose()` when done.
+ */
+export async function loadEvalModel(path: string, options: LoadEvalModelOptions = {}): Promise<EvalModel> {
+  checkModelPath(path);
   if (isOnnxModelFolder(path)) {
     if (options.engine === 'tfjs') {
       throw new ConfigError(

@@ -6,8 +6,8 @@
  * decay) and are config fields; on L2-normalised features the base lr usually needs raising (our
  * choice, not DINO's: default base lr 0.1 here, see README).
  */
-import { ConfigError, SeededRandom } from '@lss/core';
-import { checkFeatureSet, type FeatureSet, inferNumClasses, l2NormalizeRows } from './features-math.js';
+import { ConfigError, l2NormalizeRows, SeededRandom } from '@lss/core';
+import { checkFeatureSet, type FeatureSet, inferNumClasses } from './features-math.js';
 import { type LinearModel, linearScores } from './linear-probe.js';
 import type { ScoreMatrix } from './metrics.js';
 

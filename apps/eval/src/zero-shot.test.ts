@@ -1,6 +1,5 @@
-import { SeededRandom } from '@lss/core';
+import { l2NormalizeRows, SeededRandom } from '@lss/core';
 import { describe, expect, it } from 'vitest';
-import { l2NormalizeRows } from './features-math.js';
 import { computeSplitMetrics } from './metrics.js';
 import { averageNormalizedViews, transductiveZeroShot, zeroShotScores } from './zero-shot.js';
 

@@ -9,8 +9,7 @@
  * The step α (default 0.5), the maximum number of iterations (default 10) and the stopping rule
  * (assignments unchanged) are our choices, not the paper's, and are reported.
  */
-import { ConfigError, ShapeError } from '@lss/core';
-import { l2NormalizeRows } from './features-math.js';
+import { ConfigError, l2NormalizeRows, ShapeError } from '@lss/core';
 import type { ScoreMatrix } from './metrics.js';
 
 /** Per-view features of N videos: `data` is row-major [numVideos, numViews, dim]. */

@@ -4,16 +4,26 @@
  * Paper scale is SVT's 2 global 224 px + 8 local 96 px views of 8 frames. Compare with the step's clips/s from
  * `bench:step` at the same scale: the input keeps up when its clips/s is at least the step's.
  *
+ * With `--step true` (the default at `--scale tiny`) the same command then times the lss-tiny-synthetic training
+ * loop twice on this machine: with its views handed over from memory (the step alone: no decode, no rendering)
+ * and with its real input (the generated videos decoded and rendered by worker threads while the model steps).
+ * The input keeps up when the second loop runs at the first one's clips/s.
+ *
  * Usage: pnpm --filter @lss/trainer bench:input [--scale paper|tiny] [--workers 0,1,2] [--steps 4] [--batch 2]
- *        [--size 320x240] [--frames 32]
+ *        [--size 320x240] [--frames 32] [--step true|false] [--train-steps 12] [--backend auto]
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type BackendName, initBackend } from '@lss/core';
+import type { HostVideo } from '@lss/data';
 import { generateSyntheticDataset } from '@lss/data/node';
+import { loadConfig } from '../src/config/load.js';
 import { trainConfigSchema } from '../src/config/schema.js';
-import { FileClipSource, StepPlanner, svtViewConfig, TrainInput } from '../src/data.js';
+import { type ClipSource, FileClipSource, StepPlanner, svtViewConfig, TrainInput } from '../src/data.js';
+import { readMetrics } from '../src/metrics.js';
+import { runTraining } from '../src/run.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +33,9 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '2' },
     size: { type: 'string', default: '320x240' },
     frames: { type: 'string', default: '32' },
+    step: { type: 'string' },
+    'train-steps': { type: 'string', default: '12' },
+    backend: { type: 'string', default: 'auto' },
   },
 });
 const [width, height] = (values.size as string).split('x').map(Number) as [number, number];
@@ -58,4 +71,62 @@ for (const numWorkers of (values.workers as string).split(',').map(Number)) {
   console.log(
     `workers ${numWorkers}: ${((steps * batch) / seconds).toFixed(2)} clips/s (${seconds.toFixed(1)} s for ${steps * batch} clips)`,
   );
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+if ((values.step ?? (values.scale === 'tiny' ? 'true' : 'false')) === 'true') {
+  // The tiny recipe's own loop, twice, same machine, same command: views from memory (the step alone), then the real
+  // input (synthetic videos decoded by ffmpeg and rendered in worker threads while the model steps).
+  const trainSteps = Number(values['train-steps']);
+  const root = mkdtempSync(join(tmpdir(), 'lss-bench-step-input-'));
+  await initBackend(values.backend as BackendName);
+  const config = (workdir: string) =>
+    loadConfig('lss-tiny-synthetic', {
+      overrides: [
+        `workdir=${join(root, workdir)}`,
+        `data.root=${join(root, 'synthetic-data')}`,
+        `training.maxSteps=${trainSteps}`,
+        'logging.progress=off',
+      ],
+    });
+  const loop = async (workdir: string, source?: ClipSource) => {
+    const result = await runTraining(config(workdir), {
+      resume: false,
+      exportTowers: false,
+      printConfig: false,
+      log: () => undefined,
+      ...(source ? { source } : {}),
+    });
+    // Steps 0-1 warm up (kernels, worker start-up, first probes): the median of the others.
+    const rates = readMetrics(result.metricsPath)
+      .filter((r) => r.step >= 2)
+      .map((r) => r.clipsPerSecond);
+    return median(rates);
+  };
+  const withInput = await loop('file-input'); // also generates the synthetic dataset
+  // Views of one real clip, handed over for every slot: the step costs the same, the input costs nothing.
+  const files = new FileClipSource(
+    (await import('@lss/data/node')).readUcf101({
+      videosDir: join(root, 'synthetic-data', 'UCF-101'),
+      annotationsDir: join(root, 'synthetic-data', 'ucfTrainTestlist'),
+      split: 1,
+      subset: 'train',
+    }).samples,
+    { numWorkers: 0 },
+  );
+  const tiny = config('memory');
+  const fixed: HostVideo[] = await files.views(0, svtViewConfig(tiny.views), 0);
+  await files.close();
+  const memory: ClipSource = { numClips: files.numClips, views: async () => fixed };
+  const stepOnly = await loop('memory', memory);
+  console.log(
+    `lss-tiny-synthetic loop (${trainSteps} steps, median of steps 2+, backend ${values.backend}): step alone (views from memory) ` +
+      `${stepOnly.toFixed(2)} clips/s; with the real input (ffmpeg + worker threads) ${withInput.toFixed(2)} clips/s = ` +
+      `${(withInput / stepOnly).toFixed(2)}x the step alone (${withInput >= 0.9 * stepOnly ? 'input keeps up' : 'input is the bottleneck'})`,
+  );
+  rmSync(root, { recursive: true, force: true });
 }

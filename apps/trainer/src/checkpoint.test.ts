@@ -55,11 +55,16 @@ describe('checkpoints', () => {
     // A crash while writing step 6: the tensors file renamed into place, no sidecar yet; and a stale temp from another process.
     writeFileSync(join(dir, 'step-00000006.safetensors'), 'partial');
     writeFileSync(join(dir, 'step-00000007.safetensors.tmp-999999'), 'partial');
+    // writeFileAtomic's names are <path>.tmp-<pid>-<random>: one of a dead writer, one of this (live) process
+    writeFileSync(join(dir, 'step-00000007.json.tmp-999999-0a1b2c3d4e5f'), 'partial');
+    writeFileSync(join(dir, `latest.json.tmp-${process.pid}-aaaaaaaaaaaa`), 'in progress');
     expect(findLatestCheckpoint(dir)).toBe(join(dir, 'step-00000005.safetensors'));
     expect(readCheckpoint(dir).meta.step).toBe(5);
     expect(() => readCheckpoint(join(dir, 'step-00000006.safetensors'))).toThrow(/no sidecar/);
     await saveCheckpoint(dir, new Map([['student/v', v]]), meta(8), 3);
     expect(existsSync(join(dir, 'step-00000007.safetensors.tmp-999999'))).toBe(false);
+    expect(existsSync(join(dir, 'step-00000007.json.tmp-999999-0a1b2c3d4e5f'))).toBe(false);
+    expect(existsSync(join(dir, `latest.json.tmp-${process.pid}-aaaaaaaaaaaa`))).toBe(true);
   });
 
   it('refuses to restore into a model with other keys or shapes, naming them', async () => {

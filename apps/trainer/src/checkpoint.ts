@@ -12,11 +12,11 @@
  * usable, and a half-written one (tensors without sidecar) is ignored. Only the last `keepLast`
  * checkpoints are kept.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RandomState } from '@lss/core';
 import { WeightsError } from '@lss/core';
-import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
+import { listStepFiles, readSafetensorsFile, removeStaleTemporaryFiles, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { InputState } from './data.js';
 
@@ -58,7 +58,6 @@ export interface LoadedCheckpoint {
   readonly path: string;
 }
 
-const STEM = /^step-(\d{8})\.safetensors$/;
 const stem = (step: number) => `step-${String(step).padStart(8, '0')}`;
 
 /**
@@ -98,25 +97,19 @@ export async function saveCheckpoint(
   return `${base}.safetensors`;
 }
 
-/** Complete checkpoints in `dir` (tensors and sidecar both present), oldest first. */
+/** Complete checkpoints in `dir` (tensors and sidecar both present), oldest first (`listStepFiles` of `@lss/core/node`). */
 export function listCheckpoints(dir: string): { step: number; path: string }[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((f) => STEM.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ step: Number(m[1]), path: join(dir, m[0]) }))
-    .filter((c) => existsSync(c.path.replace(/\.safetensors$/, '.json')))
-    .sort((a, b) => a.step - b.step);
+  return listStepFiles(dir).map(({ step, path }) => ({ step, path }));
 }
 
-/** Deletes all but the newest `keepLast` complete checkpoints, and stale temporary files. */
+/** Deletes all but the newest `keepLast` complete checkpoints, and temporary files left by writers that are gone. */
 export function pruneCheckpoints(dir: string, keepLast: number): void {
   const all = listCheckpoints(dir);
   for (const c of all.slice(0, Math.max(0, all.length - keepLast))) {
     rmSync(c.path, { force: true });
     rmSync(c.path.replace(/\.safetensors$/, '.json'), { force: true });
   }
-  for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f) && !f.endsWith(`.tmp-${process.pid}`)) rmSync(join(dir, f), { force: true });
+  removeStaleTemporaryFiles(dir);
 }
 
 /** The newest complete checkpoint in `dir`, or null. */

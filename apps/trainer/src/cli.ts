@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type BackendName, ConfigError, describeBackend, initBackend, LssError } from '@lss/core';
+import { describeFfmpeg } from '@lss/data/node';
 import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
 import { listShippedConfigs, loadConfig } from './config/load.js';
 import { runTraining } from './run.js';
@@ -59,6 +60,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     return 0;
   }
   try {
+    checkFlags(v);
     const overrides = [...(v.set ?? [])];
     if (v.backend) overrides.push(`backend=${v.backend}`);
     if (v.workdir) overrides.push(`workdir=${v.workdir}`);
@@ -69,6 +71,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return 0;
     }
     io.err(`lss-train: ${describeBackend(await initBackend(config.backend as BackendName))}`);
+    // Every data kind is decoded by ffmpeg (the synthetic one is also written by it): say which one (path, version, why).
+    io.err(`lss-train: ${describeFfmpeg()}`);
     const group = await joinProcessGroup(v['dist-url'], v['dist-timeout']);
     let result: Awaited<ReturnType<typeof runTraining>>;
     try {
@@ -88,6 +92,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         teacher: result.teacherPath,
         replacedClips: result.input.replacedClips,
         badVideos: result.input.badVideos.map((b) => ({ path: b.path, reason: b.reason })),
+        substitutedFrames: result.input.substitutedFrames,
+        damagedClips: result.input.damagedClips,
+        damagedVideos: result.input.damagedVideos.map((d) => ({ path: d.path, reason: d.reason })),
       }),
     );
     return result.stoppedBy === 'non-finite' ? 3 : 0;
@@ -97,6 +104,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       return 1;
     }
     throw error;
+  }
+}
+
+/** The shortcut flags are checked under their own names (not as the `--set` they become). */
+function checkFlags(v: ReturnType<typeof parse>['values']): void {
+  if (v.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(v.backend)) {
+    throw new ConfigError(`--backend: received ${JSON.stringify(v.backend)}; expected one of ${BACKEND_NAMES.join(', ')}.`);
+  }
+  const maxSteps = v['max-steps'];
+  if (maxSteps !== undefined && !(/^\d+$/.test(maxSteps) && Number(maxSteps) >= 1)) {
+    throw new ConfigError(`--max-steps: received ${JSON.stringify(maxSteps)}; expected a positive integer (optimizer steps).`);
   }
 }
 

@@ -38,6 +38,7 @@ import {
   type SplitNumber,
   ViewWorkerPool,
 } from '@lss/data/node';
+import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config/schema.js';
 import { ensureSyntheticDataset } from './synthetic-data.js';
 import type { HostBatch } from './train-step.js';
@@ -53,7 +54,21 @@ export interface ClipSource {
    * `DataError` when the clip cannot be read (the trainer then replaces it, see {@link TrainInput}).
    */
   views(index: number, config: SvtViewConfig, seed: number): Promise<HostVideo[]>;
+  /**
+   * The same views with what the decoder reported making them (frames substituted, decoder errors). Optional: a
+   * source without it (in-memory clips) never substitutes frames.
+   */
+  load?(index: number, config: SvtViewConfig, seed: number): Promise<ClipViews>;
   close?(): Promise<void> | void;
+}
+
+/** Views of one clip and how cleanly its frames were decoded. */
+export interface ClipViews {
+  readonly views: HostVideo[];
+  /** Requested frames the stream did not deliver, each replaced by a repeat of the last decoded frame. */
+  readonly substitutedFrames: number;
+  /** Error lines of the decoder (damaged data it concealed); empty for a clean decode. */
+  readonly decoderErrors: readonly string[];
 }
 
 /** SVT view config of `@lss/data` from the trainer's `views` section. */
@@ -98,6 +113,19 @@ export function defaultInputWorkers(): number {
 }
 
 /**
+ * The number of view worker threads for `data.numWorkers` (null: automatic) on `backend`. Automatic is
+ * {@link defaultInputWorkers}, except on the torch backend: there a run with worker threads and
+ * prefetching hangs after its first steps (found 2026-11-29: `lss-train` on the action world, torch
+ * backend, default settings, stops after step 1-2 with the main thread idle; the same run finishes on
+ * wasm, and on torch with `data.numWorkers: 0`). Until that is understood the torch backend makes the
+ * views on the main thread (still prefetched); an explicit `data.numWorkers` is used as given.
+ */
+export function inputWorkersFor(numWorkers: number | null, backend: string): number {
+  if (numWorkers !== null) return numWorkers;
+  return backend === 'torch' ? 0 : defaultInputWorkers();
+}
+
+/**
  * Video files on disk, decoded (ffmpeg subprocesses) and rendered (crops, augmentations) in a pool of worker
  * threads, so the views of the next steps are made while the model steps on the main thread. By default each
  * sample costs one ffmpeg decode of just the frames its views need (the probe is cached per file). With
@@ -126,6 +154,9 @@ export class FileClipSource implements ClipSource {
     return this.pool.jobsPerWorker;
   }
   async views(index: number, config: SvtViewConfig, seed: number): Promise<HostVideo[]> {
+    return (await this.load(index, config, seed)).views;
+  }
+  async load(index: number, config: SvtViewConfig, seed: number): Promise<ClipViews> {
     const sample = this.samples[index] as VideoSample;
     const info = this.info.get(sample.path);
     const options: LoadViewsOptions = {
@@ -145,7 +176,7 @@ export class FileClipSource implements ClipSource {
       throw new Error(`Rendering the views of ${sample.path} failed: ${result.reason}`);
     }
     this.info.set(sample.path, result.info);
-    return result.views;
+    return { views: result.views, substitutedFrames: result.substitutedIndices.length, decoderErrors: result.decoderErrors };
   }
   async close(): Promise<void> {
     await this.pool.close();
@@ -190,7 +221,7 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
     const annotationsDir = join(d.root, 'ucfTrainTestlist');
     await ensureSyntheticDataset(d, log); // generated, reused, or regenerated when its settings changed
     const dataset = readUcf101({ videosDir, annotationsDir, split: d.split as SplitNumber, subset: 'train' });
-    return new FileClipSource(dataset.samples, sourceOptions(d));
+    return new FileClipSource(dataset.samples, sourceOptions(d, log));
   }
   const need = (what: string) => {
     if (!d.annotations) throw new ConfigError(`data.kind ${d.kind} needs data.annotations (${what}); received null.`);
@@ -217,11 +248,15 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
             ? readFolderPerClass({ root: d.root })
             : readListFile({ listPath: need('the list file'), root: d.root });
   if (dataset.missing.length > 0) log(`${dataset.missing.length} listed videos are missing on disk and were left out`);
-  return new FileClipSource(dataset.samples, sourceOptions(d));
+  return new FileClipSource(dataset.samples, sourceOptions(d, log));
 }
 
-function sourceOptions(d: TrainConfig['data']): { cacheFrames: boolean; numWorkers: number } {
-  return { cacheFrames: d.cacheFrames, numWorkers: d.numWorkers ?? defaultInputWorkers() };
+function sourceOptions(d: TrainConfig['data'], log: (line: string) => void): { cacheFrames: boolean; numWorkers: number } {
+  const numWorkers = inputWorkersFor(d.numWorkers, tf.getBackend());
+  if (d.numWorkers === null && numWorkers === 0) {
+    log('input views on the main thread (torch backend: view worker threads hang with it, a known bug; set data.numWorkers to override)');
+  }
+  return { cacheFrames: d.cacheFrames, numWorkers };
 }
 
 /** This process's place in a data-parallel job (`@lss/distributed` `ProcessGroup` has both). */
@@ -333,12 +368,26 @@ export interface BadVideo {
   readonly reason: string;
 }
 
+/** A training video that was read, but not cleanly: frames substituted or decoder errors. */
+export interface DamagedVideo {
+  readonly clip: number;
+  readonly path: string;
+  /** What the decoder reported the first time it was met, e.g. `2 frame(s) substituted; decoder: mpeg4: ac-tex damaged at 1 1`. */
+  readonly reason: string;
+}
+
 /** What the input has met up to a step: checkpointed, so a resumed run continues the same counts. */
 export interface InputState {
   /** Clip draws replaced by another clip because they could not be read. */
   readonly replacedClips: number;
   /** Distinct unreadable videos, in the order met. */
   readonly badVideos: readonly BadVideo[];
+  /** Frames substituted (repeats of the last decoded frame: the stream ended early) over the clip draws used. Absent in checkpoints before it was counted. */
+  readonly substitutedFrames?: number;
+  /** Clip draws used whose decode substituted frames or reported errors. */
+  readonly damagedClips?: number;
+  /** Distinct damaged videos, in the order met. */
+  readonly damagedVideos?: readonly DamagedVideo[];
 }
 
 /** The host batches of one step and the unreadable clips met while making them. */
@@ -349,6 +398,8 @@ export interface StepInput {
   readonly replaced: readonly { readonly clip: number; readonly replacement: number }[];
   /** Every unreadable video met for this step (a replacement candidate may be unreadable too). */
   readonly bad: readonly BadVideo[];
+  /** The clip draws used by this step that were decoded with substituted frames or errors. */
+  readonly damaged: readonly (DamagedVideo & { readonly substitutedFrames: number })[];
 }
 
 export interface TrainInputOptions {
@@ -362,6 +413,14 @@ export interface TrainInputOptions {
   readonly maxBadFraction?: number;
   /** Called when a step that meets an unreadable video is taken. */
   readonly onBadVideo?: (bad: BadVideo, replacement: number | null) => void;
+}
+
+/** `2 frame(s) substituted; decoder: mpeg4: ac-tex damaged at 1 1` */
+function describeDamage(d: { substitutedFrames: number; decoderErrors: readonly string[] }): string {
+  const out: string[] = [];
+  if (d.substitutedFrames > 0) out.push(`${d.substitutedFrames} frame(s) substituted by a repeat of the last decoded frame`);
+  if (d.decoderErrors.length > 0) out.push(`decoder: ${d.decoderErrors.slice(0, 2).join(' | ')}`);
+  return out.join('; ');
 }
 
 /** Draws tried for one slot before giving up (the first is the clip itself). */
@@ -385,6 +444,9 @@ export class TrainInput {
   private readonly maxBadFraction: number;
   private replacedClips = 0;
   private readonly badVideos = new Map<string, BadVideo>();
+  private substitutedFrames = 0;
+  private damagedClips = 0;
+  private readonly damagedVideos = new Map<string, DamagedVideo>();
   private active = 0;
   private readonly queue: (() => void)[] = [];
 
@@ -409,7 +471,13 @@ export class TrainInput {
 
   /** Counts so far (steps taken), for the checkpoint. */
   state(): InputState {
-    return { replacedClips: this.replacedClips, badVideos: [...this.badVideos.values()] };
+    return {
+      replacedClips: this.replacedClips,
+      badVideos: [...this.badVideos.values()],
+      substitutedFrames: this.substitutedFrames,
+      damagedClips: this.damagedClips,
+      damagedVideos: [...this.damagedVideos.values()],
+    };
   }
 
   /** Continues the counts of a checkpoint (call before the first {@link take} of a resumed run). */
@@ -417,18 +485,42 @@ export class TrainInput {
     this.replacedClips = state?.replacedClips ?? 0;
     this.badVideos.clear();
     for (const b of state?.badVideos ?? []) this.badVideos.set(b.path, b);
+    this.substitutedFrames = state?.substitutedFrames ?? 0;
+    this.damagedClips = state?.damagedClips ?? 0;
+    this.damagedVideos.clear();
+    for (const d of state?.damagedVideos ?? []) this.damagedVideos.set(d.path, d);
   }
 
-  /** Counts for a metrics record: clip draws replaced so far, distinct unreadable videos so far. */
-  counts(): { replacedClips: number; badVideos: number } {
-    return { replacedClips: this.replacedClips, badVideos: this.badVideos.size };
+  /**
+   * Counts for a metrics record, from the start of the run to the last step taken: clip draws replaced, distinct
+   * unreadable videos, frames substituted by a repeat of the last decoded one, clip draws decoded with damage.
+   */
+  counts(): { replacedClips: number; badVideos: number; substitutedFrames: number; damagedClips: number } {
+    return {
+      replacedClips: this.replacedClips,
+      badVideos: this.badVideos.size,
+      substitutedFrames: this.substitutedFrames,
+      damagedClips: this.damagedClips,
+    };
   }
 
-  /** One line for the end of a run. */
+  /** One line (or a short list) for the end of a run. */
   summary(): string {
-    if (this.badVideos.size === 0) return 'every training video was readable';
-    const list = [...this.badVideos.values()].map((b) => `  ${b.path}: ${b.reason}`).join('\n');
-    return `${this.badVideos.size} unreadable training video(s), ${this.replacedClips} clip draw(s) replaced by other clips:\n${list}`;
+    const parts: string[] = [];
+    if (this.badVideos.size === 0) parts.push('every training video was readable');
+    else {
+      const list = [...this.badVideos.values()].map((b) => `  ${b.path}: ${b.reason}`).join('\n');
+      parts.push(
+        `${this.badVideos.size} unreadable training video(s), ${this.replacedClips} clip draw(s) replaced by other clips:\n${list}`,
+      );
+    }
+    if (this.damagedVideos.size > 0) {
+      const list = [...this.damagedVideos.values()].map((d) => `  ${d.path}: ${d.reason}`).join('\n');
+      parts.push(
+        `${this.damagedVideos.size} damaged training video(s) used, ${this.damagedClips} clip draw(s) with ${this.substitutedFrames} frame(s) substituted by a repeat of the last decoded frame:\n${list}`,
+      );
+    }
+    return parts.join('\n');
   }
 
   /** Runs `work` when fewer than `concurrency` clips are in flight. */
@@ -449,14 +541,32 @@ export class TrainInput {
   }
 
   /** The views of one slot: the clip, or its deterministic replacement when it cannot be read. */
-  private async fillSlot(slot: ClipSlot): Promise<{ views: HostVideo[]; replacement: number | null; bad: BadVideo[] }> {
+  private async fillSlot(
+    slot: ClipSlot,
+  ): Promise<{ views: HostVideo[]; replacement: number | null; bad: BadVideo[]; damaged: StepInput['damaged'][number] | null }> {
     const bad: BadVideo[] = [];
     const n = this.planner.numClips;
     for (let draw = 0; draw < MAX_DRAWS; draw++) {
       const clip = draw === 0 ? slot.clip : hashString(`replace:${slot.epoch}:${slot.clip}:${slot.pass}:${draw}`, this.options.seed) % n;
       try {
-        const views = await this.limited(() => this.source.views(clip, this.viewConfig, this.drawSeed(slot, draw)));
-        return { views, replacement: draw === 0 ? null : clip, bad };
+        const seed = this.drawSeed(slot, draw);
+        const source = this.source;
+        const loaded = await this.limited(
+          async (): Promise<ClipViews> =>
+            source.load
+              ? source.load(clip, this.viewConfig, seed)
+              : { views: await source.views(clip, this.viewConfig, seed), substitutedFrames: 0, decoderErrors: [] },
+        );
+        const damaged =
+          loaded.substitutedFrames > 0 || loaded.decoderErrors.length > 0
+            ? {
+                clip,
+                path: source.name?.(clip) ?? `clip ${clip}`,
+                reason: describeDamage({ substitutedFrames: loaded.substitutedFrames, decoderErrors: loaded.decoderErrors }),
+                substitutedFrames: loaded.substitutedFrames,
+              }
+            : null;
+        return { views: loaded.views, replacement: draw === 0 ? null : clip, bad, damaged };
       } catch (error) {
         if (!(error instanceof DataError)) throw error;
         bad.push({ clip, path: this.source.name?.(clip) ?? `clip ${clip}`, reason: error.message });
@@ -472,11 +582,13 @@ export class TrainInput {
     const filled = await Promise.all(lists.map((list) => Promise.all(list.map((slot) => this.fillSlot(slot)))));
     const replaced: { clip: number; replacement: number }[] = [];
     const bad: BadVideo[] = [];
+    const damaged: StepInput['damaged'][number][] = [];
     const batches = filled.map((list, m) => {
       list.forEach((f, b) => {
         const slot = (lists[m] as ClipSlot[])[b] as ClipSlot;
         if (f.replacement !== null) replaced.push({ clip: slot.clip, replacement: f.replacement });
         bad.push(...f.bad);
+        if (f.damaged) damaged.push(f.damaged);
       });
       const samples = list.map((_, b) => ({ path: `clip:${(lists[m] as ClipSlot[])[b]?.clip}`, label: -1, className: '' }));
       const batch = collateBatch(
@@ -486,7 +598,7 @@ export class TrainInput {
       );
       return { views: batch.views, numGlobalViews: batch.numGlobalViews };
     });
-    return { step, batches, replaced, bad };
+    return { step, batches, replaced, bad, damaged };
   }
 
   private start(step: number): Promise<StepInput> {
@@ -515,6 +627,11 @@ export class TrainInput {
 
   private account(input: StepInput): void {
     this.replacedClips += input.replaced.length;
+    for (const d of input.damaged) {
+      this.damagedClips++;
+      this.substitutedFrames += d.substitutedFrames;
+      if (!this.damagedVideos.has(d.path)) this.damagedVideos.set(d.path, { clip: d.clip, path: d.path, reason: d.reason });
+    }
     const fresh: BadVideo[] = [];
     for (const b of input.bad) {
       if (this.badVideos.has(b.path)) continue;

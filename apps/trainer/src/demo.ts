@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { saveVideoVit } from '@lss/backbone';
-import { type BackendName, initBackend } from '@lss/core';
+import { type BackendInfo, type BackendName, ConfigError, describeBackend, initBackend } from '@lss/core';
 import { ACTION_WORLD_VERSION, generateActionWorld, readActionWorldManifest } from '@lss/data/node';
 import {
   type DatasetSpec,
@@ -39,7 +39,18 @@ import {
 } from '@lss/eval';
 import { loadConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
-import { DEMO_PROTOCOLS, type DemoProtocol, type DemoRow, demoReading, demoTable, tableFromRunFolder } from './demo-report.js';
+import {
+  chanceCheck,
+  chanceLines,
+  DEMO_PROTOCOLS,
+  type DemoProtocol,
+  type DemoRow,
+  demoReading,
+  demoStartLines,
+  demoTable,
+  tableFromRunFolder,
+} from './demo-report.js';
+import { memoizedViewLoader } from './demo-views.js';
 import { buildTowers } from './model.js';
 import { runTraining } from './run.js';
 
@@ -48,18 +59,41 @@ const appRoot = resolve(here, '..');
 export const WORLD_CLIP_DIR = resolve(process.env.LSS_DEMO_CLIP ?? join(appRoot, 'models', 'clip-world-tiny'));
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The world the demo uses (defaults of `generateActionWorld`, seed 0), generated once. */
+/**
+ * The demo's world: `generateActionWorld`'s defaults at seed 0 (6 groups x 2 clips x 12 actions = 144 videos,
+ * 48 px, 16 frames, Xvid AVI), without the captioned stills: the demo never reads them (the CLIP was pretrained
+ * on them), and every video is seeded by its own name, so the videos are the same with or without stills.
+ */
+export const DEMO_WORLD = {
+  seed: 0,
+  groupsPerClass: 6,
+  clipsPerGroup: 2,
+  videoSize: 48,
+  numFrames: 16,
+  fps: 25,
+  codec: 'xvid',
+  stillsPerClass: 0,
+  heldOutStillsPerClass: 0,
+} as const;
+
+/** The world the demo uses ({@link DEMO_WORLD}), generated once; a world with the same videos (stills or not) is reused. */
 export async function ensureWorld(dir: string): Promise<void> {
   const manifest = join(dir, 'world.json');
   if (existsSync(manifest)) {
     const m = readActionWorldManifest(dir);
-    if (m.version === ACTION_WORLD_VERSION && m.seed === 0) return;
-    say(`world in ${dir} is version ${m.version}, seed ${m.seed}; regenerating (version ${ACTION_WORLD_VERSION}, seed 0)`);
+    const sameVideos =
+      m.version === ACTION_WORLD_VERSION &&
+      m.seed === DEMO_WORLD.seed &&
+      (['groupsPerClass', 'clipsPerGroup', 'videoSize', 'numFrames', 'fps', 'codec'] as const).every(
+        (k) => m.settings[k] === DEMO_WORLD[k],
+      );
+    if (sameVideos) return;
+    say(`world in ${dir} is version ${m.version}, seed ${m.seed} with other settings; regenerating`);
     rmSync(dir, { recursive: true, force: true });
   }
-  say(`generating the synthetic action world in ${dir} ...`);
+  say(`generating the synthetic action world in ${dir} (seed ${DEMO_WORLD.seed}, videos only) ...`);
   const started = performance.now();
-  await generateActionWorld({ dir, seed: 0 });
+  await generateActionWorld({ dir, ...DEMO_WORLD });
   say(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -90,13 +124,16 @@ export const DEMO_VIEWS = { numClips: 1, numCrops: 1, numFrames: 4 } as const;
  */
 export const DEMO_PROMPTS: readonly string[] = ['a photo of a person {}.'];
 
+/** The demo's shared view loader (one per process). */
+const demoViews = memoizedViewLoader();
+
 export async function evaluateRow(
   model: EvalModel,
   dataset: DatasetSpec,
   cacheDir: string,
   outDir: string | null,
 ): Promise<Record<DemoProtocol, EvalReport>> {
-  const common = { model, dataset, cacheDir, progress: false, views: DEMO_VIEWS } as const;
+  const common = { model, dataset, cacheDir, progress: false, views: DEMO_VIEWS, loadViews: demoViews } as const;
   const out = (p: DemoProtocol) => (outDir ? { outDir: join(outDir, p) } : {});
   return {
     'zero-shot': await evaluateZeroShot({ ...common, prompts: DEMO_PROMPTS, ...out('zero-shot') }),
@@ -105,12 +142,15 @@ export async function evaluateRow(
   };
 }
 
-/** Trains LSS with `config` and evaluates its EMA teacher on `dataset` (reports not written). */
+/** Trains LSS with `config` and evaluates its EMA teacher on `dataset` (reports written under `outDir` when given). */
 export async function trainAndEvaluate(
   config: TrainConfig,
   dataset: DatasetSpec,
   cacheDir: string,
+  outDir: string | null = null,
+  timings?: { train: number; evaluate: number },
 ): Promise<Record<DemoProtocol, EvalReport>> {
+  const t0 = performance.now();
   rmSync(config.workdir, { recursive: true, force: true });
   const result = await runTraining(config, { printConfig: false, resume: false, log: () => {} });
   const trained = await loadEvalModel(join(config.workdir, 'checkpoints'), {
@@ -118,10 +158,15 @@ export async function trainAndEvaluate(
     textModel: WORLD_CLIP_DIR,
     label: `LSS EMA teacher, step ${result.step}`,
   });
+  const t1 = performance.now();
   try {
-    return await evaluateRow(trained, dataset, cacheDir, null);
+    return await evaluateRow(trained, dataset, cacheDir, outDir);
   } finally {
     trained.dispose();
+    if (timings) {
+      timings.train += (t1 - t0) / 1000;
+      timings.evaluate += (performance.now() - t1) / 1000;
+    }
   }
 }
 
@@ -145,20 +190,26 @@ function ucfDataset(worldDir: string, splits: readonly (1 | 2 | 3)[]): DatasetSp
   return { kind: 'ucf101', videosDir: join(worldDir, 'UCF-101'), annotationsDir: join(worldDir, 'ucfTrainTestlist'), splits };
 }
 
-async function demo(backend: BackendName, workDir: string): Promise<void> {
+async function demo(info: BackendInfo, workDir: string): Promise<void> {
   const started = performance.now();
-  await initBackend(backend);
+  const backend = info.name as BackendName; // resolved: every config and report names the backend that ran
+  const seconds: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    seconds[name] = (seconds[name] ?? 0) + (now - mark) / 1000;
+    mark = now;
+  };
   mkdirSync(workDir, { recursive: true });
   const worldDir = join(workDir, 'world');
   await ensureWorld(worldDir);
+  lap('world');
   const runDir = join(workDir, 'results');
   rmSync(runDir, { recursive: true, force: true });
   const cacheDir = join(workDir, 'features');
   const dataset = ucfDataset(worldDir, [1, 2, 3]);
   const manifest = readActionWorldManifest(worldDir);
-  say(
-    `LSS demo: backend ${backend}, world ${worldDir} (${manifest.actions.length} actions, ${manifest.videos.length} videos), model ${WORLD_CLIP_DIR}`,
-  );
+  say(`world ${worldDir} (${manifest.actions.length} actions, ${manifest.videos.length} videos), model ${WORLD_CLIP_DIR}`);
 
   const rows: DemoRow[] = [];
   say('evaluating the frozen image CLIP (frame average) ...');
@@ -172,6 +223,7 @@ async function demo(backend: BackendName, workDir: string): Promise<void> {
   } finally {
     frozen.dispose();
   }
+  lap('frozen CLIP eval');
 
   say('evaluating the CLIP-initialised LSS video tower at step 0 ...');
   const base = worldConfig(worldDir, join(workDir, 'train-split1'), backend);
@@ -194,7 +246,9 @@ async function demo(backend: BackendName, workDir: string): Promise<void> {
   } finally {
     start.dispose();
   }
+  lap('step-0 tower eval');
 
+  const timings = { train: 0, evaluate: 0 };
   const perSplit: Record<DemoProtocol, EvalReport[]> = { 'zero-shot': [], 'linear-probe': [], knn: [] };
   let steps = 0;
   for (const split of [1, 2, 3] as const) {
@@ -202,7 +256,13 @@ async function demo(backend: BackendName, workDir: string): Promise<void> {
     say(
       `training LSS on split ${split}'s training videos (no labels): ${config.training.epochs} epochs, batch ${config.training.batchSize} ...`,
     );
-    const reports = await trainAndEvaluate(config, ucfDataset(worldDir, [split]), join(cacheDir, `lss-split${split}`));
+    const reports = await trainAndEvaluate(
+      config,
+      ucfDataset(worldDir, [split]),
+      join(cacheDir, `lss-split${split}`),
+      join(runDir, 'lss-trained', `split${split}`),
+      timings,
+    );
     for (const p of DEMO_PROTOCOLS) perSplit[p].push(reports[p]);
     steps = Number(reports['zero-shot'].model.label?.match(/step (\d+)/)?.[1] ?? 0);
   }
@@ -212,6 +272,9 @@ async function demo(backend: BackendName, workDir: string): Promise<void> {
     writeReport(join(runDir, 'lss-trained', p), trainedReports[p]);
   }
   rows.push({ model: `LSS video tower, trained (${steps} steps, EMA teacher)`, folder: 'lss-trained', reports: trainedReports });
+  lap('LSS runs');
+  seconds['LSS training (3 runs)'] = timings.train;
+  seconds['trained tower eval (3 runs)'] = timings.evaluate;
 
   // The table printed is the table of the reports as written (re-read from disk).
   const table = tableFromRunFolder(runDir, rows);
@@ -220,47 +283,100 @@ async function demo(backend: BackendName, workDir: string): Promise<void> {
   const readings = [
     demoReading(trainedRow.reports['zero-shot'], frozenRow.reports['zero-shot'], 'the frozen image CLIP'),
     demoReading(trainedRow.reports['zero-shot'], startRow.reports['zero-shot'], 'its step-0 video tower'),
+    demoReading(trainedRow.reports['linear-probe'], frozenRow.reports['linear-probe'], 'the frozen image CLIP', 'linear probe'),
+    demoReading(trainedRow.reports.knn, frozenRow.reports.knn, 'the frozen image CLIP', 'k-NN'),
   ];
+  const chance = chanceLines(rows);
   const minutes = (performance.now() - started) / 60000;
   const notes = [
     `synthetic action world (seed 0, ${manifest.actions.length} actions, ${manifest.videos.length} videos), mean ± sample std over its 3 splits; chance ${(100 / manifest.actions.length).toFixed(1)} %.`,
     `test views 1 clip x 1 crop, ${base.model.numFrames} frames; zero-shot prompts: the class names in ${JSON.stringify(frozenRow.reports['zero-shot'].promptSet?.templates ?? [])}; k-NN k = 20, T = 0.07; linear probe: L2 logistic regression, C chosen on held-out training clips.`,
     `model: ${WORLD_CLIP_DIR} (CLIP pretrained on the world's captioned stills only, see its README.md); LSS: configs/lss-world.yaml, one run per split on that split's unlabeled training videos.`,
-    `reports: ${runDir}/<row>/<protocol>/report.{json,md}; backend ${backend}; ${minutes.toFixed(1)} min in all.`,
+    `reports: ${runDir}/<row>/<protocol>/report.{json,md} (lss-trained/split<k>/: each split's run); ${describeBackend(info)}; ${minutes.toFixed(1)} min in all (${Object.entries(
+      seconds,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
+      .join(', ')}; ${demoViews.decoded()} videos decoded for evaluation, once each).`,
   ];
-  const text = `${table}\n\n${readings.join('\n')}\n\n${notes.join('\n')}\n`;
+  const text = `${table}\n\n${readings.join('\n')}\n\n${chance.join('\n')}\n\n${notes.join('\n')}\n`;
   writeFileSync(join(runDir, 'table.md'), text);
   writeFileSync(
     join(runDir, 'results.json'),
-    `${JSON.stringify({ rows: rows.map((r) => ({ model: r.model, folder: r.folder, top1: Object.fromEntries(DEMO_PROTOCOLS.map((p) => [p, r.reports[p].summary.top1])) })), readings, chance: 100 / manifest.actions.length, minutes }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        backend: describeBackend(info),
+        rows: rows.map((r) => ({
+          model: r.model,
+          folder: r.folder,
+          top1: Object.fromEntries(DEMO_PROTOCOLS.map((p) => [p, r.reports[p].summary.top1])),
+          chance: Object.fromEntries(DEMO_PROTOCOLS.map((p) => [p, chanceCheck(r.reports[p])])),
+        })),
+        readings,
+        chance: 100 / manifest.actions.length,
+        minutes,
+        seconds,
+      },
+      null,
+      2,
+    )}\n`,
   );
   process.stdout.write(`\n${text}`);
 }
 
+function parseCount(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${flag} takes an integer >= ${min}; received ${JSON.stringify(value)}.`);
+  return n;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { ablations: { type: 'boolean' }, select: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      ablations: { type: 'boolean' },
+      select: { type: 'boolean' },
+      seeds: { type: 'string' },
+      'max-steps': { type: 'string' },
+    },
+  });
+  const seeds = values.seeds === undefined ? undefined : parseCount('--seeds', values.seeds, 1);
+  const maxSteps = values['max-steps'] === undefined ? undefined : parseCount('--max-steps', values['max-steps'], 1);
+  if ((seeds !== undefined || maxSteps !== undefined) && !values.ablations) {
+    throw new ConfigError('--seeds and --max-steps change only `--ablations` (the demo itself always runs its full schedule).');
+  }
   const workDir = resolve(process.env.LSS_DEMO_DIR ?? 'runs/demo');
-  const backend = (process.env.LSS_BACKEND ?? 'auto') as BackendName;
+  const info = await initBackend((process.env.LSS_BACKEND ?? 'auto') as BackendName);
+  const [backendLine, workDirLine] = demoStartLines(info, workDir);
+  process.stdout.write(`${backendLine}\n`);
+  say(workDirLine as string);
+  const backend = info.name as BackendName;
   if (values.select) {
     const { selectHyperParameters } = await import('./demo-select.js');
-    await initBackend(backend);
     await ensureWorld(join(workDir, 'world'));
     await selectHyperParameters({ workDir, backend, log: say });
     return;
   }
   if (values.ablations) {
     const { runAblations } = await import('./demo-ablations.js');
-    await initBackend(backend);
     await ensureWorld(join(workDir, 'world'));
-    await runAblations({ workDir, backend, log: say });
+    await runAblations({
+      workDir,
+      backend,
+      log: say,
+      ...(seeds !== undefined ? { seeds: Array.from({ length: seeds }, (_, i) => i) } : {}),
+      ...(maxSteps !== undefined ? { maxSteps } : {}),
+    });
     return;
   }
-  await demo(backend, workDir);
+  await demo(info, workDir);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((error: unknown) => {
-    process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const usage =
+      error instanceof ConfigError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(
+      `demo failed: ${error instanceof Error ? (usage ? error.message : (error.stack ?? error.message)) : String(error)}\n`,
+    );
     process.exitCode = 1;
   });
 }

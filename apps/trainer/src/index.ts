@@ -47,6 +47,8 @@ export {
   type BadVideo,
   type ClipSlot,
   type ClipSource,
+  type ClipViews,
+  type DamagedVideo,
   defaultInputWorkers,
   FileClipSource,
   type InputState,

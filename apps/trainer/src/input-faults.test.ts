@@ -85,6 +85,8 @@ describe('unreadable training videos', () => {
       badVideos: { path: string; reason: string }[];
     };
     expect(summary.step).toBe(5);
+    // Damage counts are in the summary too (no damaged but readable video in this folder).
+    expect(summary).toMatchObject({ substitutedFrames: 0, damagedClips: 0, damagedVideos: [] });
     const met = summary.badVideos.map((b) => b.path).sort();
     expect(met.length).toBeGreaterThanOrEqual(2); // 10 draws of 9 clips
     for (const p of met) expect(broken).toContain(p);
@@ -98,14 +100,20 @@ describe('unreadable training videos', () => {
   }, 600_000);
 
   it('a run whose clips are partly unreadable resumes exactly: same losses, same counts, same checkpoint', async () => {
-    /** 8 in-memory clips; clips 1 and 6 cannot be read. */
+    /** 8 in-memory clips; clips 1 and 6 cannot be read; clip 3 decodes with 2 frames substituted and a decoder error. */
     const source = (): ClipSource => {
       const inner = new MemoryClipSource({ numClasses: 2, videosPerClass: 4, numFrames: 8, size: 32, seed: 0 });
+      const views: ClipSource['views'] = (i, c, s) =>
+        i === 1 || i === 6 ? Promise.reject(new DataError(`moov atom not found in clip-${i}.avi`)) : inner.views(i, c, s);
       return {
         numClips: inner.numClips,
         name: (i) => `clip-${i}.avi`,
-        views: (i, c, s) =>
-          i === 1 || i === 6 ? Promise.reject(new DataError(`moov atom not found in clip-${i}.avi`)) : inner.views(i, c, s),
+        views,
+        load: async (i, c, s) => ({
+          views: await views(i, c, s),
+          substitutedFrames: i === 3 ? 2 : 0,
+          decoderErrors: i === 3 ? ['mpeg4: ac-tex damaged at 1 1'] : [],
+        }),
       };
     };
     const config = (workdir: string) =>
@@ -119,6 +127,18 @@ describe('unreadable training videos', () => {
     const a = await runTraining(config(fullDir), { ...quiet, source: source(), onStep: losses(full) });
     expect(a.input.badVideos.map((b) => b.path).sort()).toEqual(['clip-1.avi', 'clip-6.avi']);
     expect(a.input.replacedClips).toBeGreaterThanOrEqual(2);
+    // Clip 3 is drawn once per epoch (6 steps of batch 2 over 8 clips: epoch 0 and part of epoch 1), and maybe as a replacement.
+    expect(a.input.damagedVideos).toEqual([
+      {
+        clip: 3,
+        path: 'clip-3.avi',
+        reason: '2 frame(s) substituted by a repeat of the last decoded frame; decoder: mpeg4: ac-tex damaged at 1 1',
+      },
+    ]);
+    expect(a.input.damagedClips).toBeGreaterThanOrEqual(1);
+    expect(a.input.substitutedFrames).toBe(2 * a.input.damagedClips);
+    const last = readMetrics(join(fullDir, 'metrics.jsonl')).at(-1);
+    expect(last).toMatchObject({ substitutedFrames: a.input.substitutedFrames, damagedClips: a.input.damagedClips });
     const parted = new Map<number, number>();
     const partDir = tmp('bad-part');
     await runTraining(config(partDir), { ...quiet, source: source(), onStep: losses(parted), stopAfterStep: 3 });
@@ -128,7 +148,10 @@ describe('unreadable training videos', () => {
     for (const [step, loss] of full) expect(parted.get(step), `step ${step}`).toBeCloseTo(loss, 5);
     expect(b.input.replacedClips).toBe(a.input.replacedClips);
     expect(b.input.badVideos).toEqual(a.input.badVideos);
-    const counts = (dir: string) => readMetrics(join(dir, 'metrics.jsonl')).map((r) => [r.step, r.replacedClips, r.badVideos]);
+    expect(b.input.damagedVideos).toEqual(a.input.damagedVideos);
+    expect([b.input.damagedClips, b.input.substitutedFrames]).toEqual([a.input.damagedClips, a.input.substitutedFrames]);
+    const counts = (dir: string) =>
+      readMetrics(join(dir, 'metrics.jsonl')).map((r) => [r.step, r.replacedClips, r.badVideos, r.substitutedFrames, r.damagedClips]);
     expect(counts(partDir)).toEqual(counts(fullDir));
     expect(readCheckpoint(join(partDir, 'checkpoints')).meta.input).toEqual(readCheckpoint(join(fullDir, 'checkpoints')).meta.input);
     expect(JSON.parse(readFileSync(join(fullDir, 'config.json'), 'utf8')).data.maxBadFraction).toBe(0.3);

@@ -22,6 +22,10 @@ export interface MetricsRecord {
   readonly replacedClips?: number;
   /** Distinct unreadable training videos met from the start of the run to this step. */
   readonly badVideos?: number;
+  /** Frames substituted by a repeat of the last decoded frame (damaged or truncated streams), from the start of the run to this step. */
+  readonly substitutedFrames?: number;
+  /** Clip draws decoded with substituted frames or decoder errors, from the start of the run to this step. */
+  readonly damagedClips?: number;
 }
 
 export class MetricsWriter {

@@ -72,6 +72,10 @@ describe('lss-train end to end (tiny CLIP, generated synthetic videos)', () => {
     const before = tf.memory().numTensors;
     expect(await main(args, io)).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
+    // Which ffmpeg decodes the videos: path, version and why it was chosen.
+    expect(out.some((l) => /^lss-train: ffmpeg: \S+, version \S+ \((the bundled|from LSS_FFMPEG|the first ffmpeg on PATH)/.test(l))).toBe(
+      true,
+    );
     const summary = JSON.parse(out.at(-1) as string) as { step: number; checkpoint: string; plot: string };
     expect(summary.step).toBe(3);
     const records = readMetrics(join(workdir, 'metrics.jsonl'));

@@ -34,7 +34,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type CheckpointMeta, readCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint.js';
 import { buildRunConcepts, conceptTensors, disposeConceptTensors, type RunConcepts } from './concepts.js';
 import type { ModuleObjectiveConfig, ObjectiveConfig, TrainConfig } from './config/schema.js';
-import { type BadVideo, type ClipSource, openClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
+import { type BadVideo, type ClipSource, type DamagedVideo, openClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
 import { copyStudentToTeacher } from './ema.js';
 import { describeMemoryPlan, memoryPlanFor } from './memory-plan.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
@@ -48,8 +48,10 @@ import { type HostBatch, optimizedVariables, relativeVariables, type StepResult,
 
 /** What a module-file objective factory receives besides its `options`. */
 export interface ObjectiveContext {
-  /** Width E of the video embedding (the input of a learned head). */
+  /** Width E of the video embedding (the input of a learned head on the embedding). */
   readonly embedDim: number;
+  /** Width W of the tower's class token before the projection (the input of SVT's DINO head). */
+  readonly width: number;
   readonly numCategories: number;
   readonly numDescriptions: number;
   readonly config: TrainConfig;
@@ -99,7 +101,16 @@ export interface RunResult {
   readonly teacherPath: string | null;
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
   /** Unreadable training videos (replaced by other clips): clip draws replaced, and the videos with the reason. */
-  readonly input: { readonly replacedClips: number; readonly badVideos: readonly BadVideo[] };
+  readonly input: {
+    readonly replacedClips: number;
+    readonly badVideos: readonly BadVideo[];
+    /** Frames substituted by a repeat of the last decoded frame over the clip draws used. */
+    readonly substitutedFrames: number;
+    /** Clip draws decoded with substituted frames or decoder errors. */
+    readonly damagedClips: number;
+    /** Distinct damaged videos used, with what the decoder reported. */
+    readonly damagedVideos: readonly DamagedVideo[];
+  };
 }
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks and signal handlers). */
@@ -145,9 +156,12 @@ function checkSpaces(entry: ObjectiveConfig, config: TrainConfig): void {
   }
 }
 
-/** The `@lss/objectives` spec of a config arm (they share field names; dino gets `inputDim` from the model). */
+/**
+ * The `@lss/objectives` spec of a config arm (they share field names; dino gets `inputDim` from the model:
+ * the tower width for `headInput: 'class-token'`, the embedding width for `'embedding'`).
+ */
 function toSpec(entry: Exclude<ObjectiveConfig, ModuleObjectiveConfig>, context: ObjectiveContext): ObjectiveSpec {
-  if (entry.name === 'dino') return { ...entry, inputDim: context.embedDim };
+  if (entry.name === 'dino') return { ...entry, inputDim: entry.headInput === 'class-token' ? context.width : context.embedDim };
   return entry as ObjectiveSpec;
 }
 
@@ -348,6 +362,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
     // Objectives, optimizer, memory plan.
     const context: ObjectiveContext = {
       embedDim: student.embedDim,
+      width: student.vision.config.width,
       numCategories: concepts.category.size,
       numDescriptions: concepts.description?.size ?? 0,
       config,
@@ -373,6 +388,7 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
       concepts: conceptT,
       clipping: clipGradNorm === null ? null : { mode: config.optimizer.clipMode, maxNorm: clipGradNorm },
       memory,
+      dropPath: { rate: config.model.dropPathRate, seed: config.seed },
       ...(group ? { dataParallel: group } : {}),
     };
     return {
@@ -748,7 +764,7 @@ async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOpti
       numDescriptions: run.concepts.description?.size ?? 0,
       cached: run.concepts.cached,
     },
-    input: { ...run.input.counts(), badVideos: run.input.state().badVideos },
+    input: { ...run.input.counts(), badVideos: run.input.state().badVideos, damagedVideos: run.input.state().damagedVideos ?? [] },
   };
 }
 

@@ -10,12 +10,15 @@ import { JOINT_PLAN, LOW_MEMORY_PLAN, type MemoryPlan } from './memory-plan.js';
 import { towerFromVision } from './model.js';
 import { AdamW } from './optim/adamw.js';
 import { buildSchedules } from './schedules.js';
-import { type HostBatch, optimizedVariables, relativeVariables, type TrainState, trainStep } from './train-step.js';
+import { type HostBatch, optimizedVariables, relativeVariables, type StudentDropPath, type TrainState, trainStep } from './train-step.js';
 
 // libtorch's BLAS blocks a matMul differently for different batch sizes, so two equivalent step layouts
 // (micro-batches, one clip per call) round differently; AdamW's g / sqrt(v) turns that into up to a few
 // 1e-5 on a weight after one step. cpu/wasm sum in the same order and stay within 1e-5.
 const WEIGHT_TOL = tf.getBackend() === 'torch' ? 1e-4 : 1e-5;
+// The same blocking effect on the gradients themselves: measured 1.13e-5 relative on one temporal kernel
+// (low-memory plan, drop path 0.5) on torch; cpu/wasm stay within 1e-5.
+const GRAD_TOL = tf.getBackend() === 'torch' ? 5e-5 : 1e-5;
 /** |a - b| <= 1e-6 * |b| + 1e-6: float32 sums in a different order (the loss is ~50, 1 ulp ~ 4e-6). */
 const expectCloseRel = (a: number, b: number): void => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.abs(b) + 1e-6);
 
@@ -93,8 +96,8 @@ function expectSameGradients(a: Map<string, Float32Array>, b: Map<string, Float3
       diff = Math.max(diff, Math.abs((x[i] as number) - (y[i] as number)));
     }
     if (scale > 0) nonZero += 1;
-    // relative to the variable's largest gradient entry (1e-5), and exact where the gradient is zero
-    expect({ k, rel: diff / Math.max(scale, 1e-30) }).toEqual({ k, rel: expect.toSatisfy((r: number) => r <= 1e-5) });
+    // relative to the variable's largest gradient entry (GRAD_TOL), and exact where the gradient is zero
+    expect({ k, rel: diff / Math.max(scale, 1e-30) }).toEqual({ k, rel: expect.toSatisfy((r: number) => r <= GRAD_TOL) });
   }
   expect(nonZero).toBeGreaterThan(a.size / 2); // the comparison is not between zeros
 }
@@ -189,11 +192,12 @@ describe('trainStep', () => {
         { name: 'concept-distillation', centering: true },
         { name: 'concept-alignment' },
         { name: 'uniform-prior' },
-        { name: 'dino', inputDim: TINY_VIDEO_VIT.embedDim, hiddenDim: 8, bottleneckDim: 4, outDim: 10, freezeLastLayerEpochs: 0 },
+        // SVT's head input: the class token before the projection (the step computes it in the same forward)
+        { name: 'dino', inputDim: TINY_VIDEO_VIT.width, hiddenDim: 8, bottleneckDim: 4, outDim: 10, freezeLastLayerEpochs: 0 },
       ]);
 
     /** Two optimizer steps; returns every variable of the run (student, teacher, objective state) and the step results. */
-    async function twoSteps(memory: MemoryPlan, k: number) {
+    async function twoSteps(memory: MemoryPlan, k: number, dropPath?: StudentDropPath) {
       // AdamW divides by sqrt(v) + ε, which turns float32 rounding in near-zero gradient entries (~1e-9)
       // into steps of the size of the learning rate; ε = 1e-6 keeps the weight comparison about the gradient.
       const optimizer = new RecordingAdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-6 });
@@ -203,7 +207,7 @@ describe('trainStep', () => {
         [0, 21],
         [1, 22],
       ] as const) {
-        results.push(await trainStep({ ...state, memory }, splitBatch(batchOf(seed, 4), k), step));
+        results.push(await trainStep({ ...state, memory, ...(dropPath ? { dropPath } : {}) }, splitBatch(batchOf(seed, 4), k), step));
       }
       const all = new Map<string, Float32Array>();
       for (const [k2, v] of [...state.student.variables(), ...state.teacher.variables()]) all.set(k2, v.dataSync().slice() as Float32Array);
@@ -215,13 +219,16 @@ describe('trainStep', () => {
       return { all, results, grads: optimizer.seen.map((s) => s.grads) };
     }
 
-    for (const [name, memory] of [
-      ['joint', JOINT_PLAN],
-      ['low-memory', LOW_MEMORY_PLAN],
+    for (const [name, memory, dropPath] of [
+      ['joint', JOINT_PLAN, undefined],
+      ['low-memory', LOW_MEMORY_PLAN, undefined],
+      // drop path on the student: each clip's masks follow the clip, not the micro-batch, chunk or recomputation
+      ['joint, drop path 0.5,', JOINT_PLAN, { rate: 0.5, seed: 4 }],
+      ['low-memory, drop path 0.5,', LOW_MEMORY_PLAN, { rate: 0.5, seed: 4 }],
     ] as const) {
       it(`${name} plan: 2 steps of batch 4 == 2 steps of 2 micro-batches x 2 (gradients, weights, centres, every term within 1e-5)`, async () => {
-        const whole = await twoSteps(JOINT_PLAN, 1);
-        const accumulated = await twoSteps(memory, 2);
+        const whole = await twoSteps(JOINT_PLAN, 1, dropPath);
+        const accumulated = await twoSteps(memory, 2, dropPath);
         whole.results.forEach((r, i) => {
           const a = accumulated.results[i] as (typeof whole.results)[number];
           expect(a.numClips).toBe(4);
@@ -244,6 +251,29 @@ describe('trainStep', () => {
         }
       });
     }
+  });
+
+  it('drop path (student only) changes the step, draws the same masks for the same seed and step, others for another seed', async () => {
+    const run = async (dropPath?: StudentDropPath) => {
+      const { state, dispose } = makeState();
+      const result = await trainStep({ ...state, ...(dropPath ? { dropPath } : {}) }, [batchOf(5, 4)], 1);
+      const weights = [...state.student.variables().values()].map((v) => v.dataSync().slice() as Float32Array);
+      dispose();
+      tf.disposeVariables();
+      return { result, weights };
+    };
+    const off = await run();
+    const on = await run({ rate: 0.5, seed: 1 });
+    const again = await run({ rate: 0.5, seed: 1 });
+    const other = await run({ rate: 0.5, seed: 2 });
+    expect(Math.abs(on.result.loss - off.result.loss)).toBeGreaterThan(1e-4);
+    expect(again.result.loss).toBe(on.result.loss);
+    again.weights.forEach((w, i) => expect(maxAbs(w, on.weights[i] as Float32Array)).toBe(0));
+    expect(other.result.loss).not.toBe(on.result.loss);
+    // the teacher never drops: its distribution (entropy) is the same with and without drop path
+    const entropy = 'concept-distillation/teacherEntropy';
+    expect(on.result.terms[entropy]).toBeTypeOf('number');
+    expect(on.result.terms[entropy]).toBe(off.result.terms[entropy]);
   });
 
   it('splitting views into one-clip tower calls (maxClipsPerCall: 1) gives the same step', async () => {
@@ -341,7 +371,9 @@ describe('trainStep', () => {
   });
 
   it("drops the objectives' frozen variables: dino's last layer gets no update in epoch 0, then does", async () => {
-    const dino = createObjectives([{ name: 'dino', inputDim: TINY_VIDEO_VIT.embedDim, hiddenDim: 8, bottleneckDim: 4, outDim: 10 }]);
+    const dino = createObjectives([
+      { name: 'dino', inputDim: TINY_VIDEO_VIT.embedDim, hiddenDim: 8, bottleneckDim: 4, outDim: 10, headInput: 'embedding' },
+    ]);
     const { state, dispose } = makeState(dino); // 4 steps per epoch, 2 epochs
     const last = () => (dino[0]?.objective.trainableVariables?.() ?? []).find((v) => v.name.endsWith('lastLayer/kernel')) as tf.Variable;
     const first = () => (dino[0]?.objective.trainableVariables?.() ?? [])[0] as tf.Variable;
@@ -357,7 +389,7 @@ describe('trainStep', () => {
   describe('per-view backward (GradCache, the low-memory plan)', () => {
     const dinoObjectives = () =>
       createObjectives([
-        { name: 'dino', inputDim: TINY_VIDEO_VIT.embedDim, hiddenDim: 8, bottleneckDim: 4, outDim: 10, freezeLastLayerEpochs: 0 },
+        { name: 'dino', inputDim: TINY_VIDEO_VIT.width, hiddenDim: 8, bottleneckDim: 4, outDim: 10, freezeLastLayerEpochs: 0 },
       ]);
     const lssObjectives = () =>
       createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]);

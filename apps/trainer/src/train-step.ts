@@ -4,7 +4,9 @@
  * 1. teacher on the global views of the WHOLE optimizer batch (every micro-batch), outside any
  *    gradient tape (tfjs has no stopGradient on a model; running the teacher outside the tape is our
  *    detach, as DINO's `requires_grad = False`), scores in the category and description spaces;
- * 2. student on every view and the objectives' weighted terms (`sumLossTerms`) on the whole batch,
+ * 2. student on every view (with drop path when `state.dropPath` is set: one seed per clip of the optimizer
+ *    batch, so every forward of a clip draws the same masks) and the objectives' weighted terms
+ *    (`sumLossTerms`) on the whole batch,
  *    so batch statistics (the uniform prior's `p̄`, a centre) are those of the optimizer batch, as
  *    open_clip's `accum_freq` does: with one micro-batch and the `joint` memory plan this is one tape;
  *    otherwise the student embeds every micro-batch without a tape, the loss gives `dL/df` for each
@@ -29,7 +31,7 @@
  */
 
 import { projectOntoConcepts } from '@lss/concepts';
-import { autograd, NonFiniteLossError } from '@lss/core';
+import { autograd, hashString, NonFiniteLossError } from '@lss/core';
 import type { BatchMean, ConceptScores, ConceptSpace, ObjectiveInputs, WeightedObjective } from '@lss/objectives';
 import { sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
@@ -51,11 +53,35 @@ export interface VideoTower {
   readonly root: string;
   /** Width E of the output embedding. */
   readonly embedDim: number;
-  /** Input `[B, T, H, W, 3]` (CLIP-normalised), output `[B, E]`. */
-  call(video: tf.Tensor, options?: { training?: boolean; recompute?: boolean }): tf.Tensor2D;
+  /**
+   * Input `[B, T, H, W, 3]` (CLIP-normalised), output `[B, E]`, or `[B, E + W]` with `output: 'both'`
+   * (the embedding, then the class token before the projection). `dropPath` (stochastic depth, training
+   * only): the last block's rate and one seed per clip (`@lss/backbone` `DropPathOptions`).
+   */
+  call(video: tf.Tensor, options?: TowerCallOptions): tf.Tensor2D;
   /** Every variable by full path, in a stable order. */
   variables(): Map<string, tf.Variable>;
   dispose(): void;
+}
+
+/** Options of a tower forward in the step. */
+export interface TowerCallOptions {
+  readonly training?: boolean;
+  readonly recompute?: boolean;
+  /** `'both'`: the embedding and the class token (for objectives with `needsClassTokens`). Default `'embedding'`. */
+  readonly output?: 'embedding' | 'both';
+  readonly dropPath?: { readonly rate: number; readonly seeds: readonly number[] };
+}
+
+/**
+ * Stochastic depth of the student (`model.dropPathRate`; timm / DINO drop path, rate linear over depth
+ * up to `rate`). Each clip's masks come from `hashString('drop-path/<step>/<view>/<row>', seed)`, `row`
+ * its index in the optimizer batch: the same in every micro-batch split, chunk and recomputation, and
+ * in a resumed run. The teacher never drops.
+ */
+export interface StudentDropPath {
+  readonly rate: number;
+  readonly seed: number;
 }
 
 /** Concept-space tensors, built once per run (owned by the run, disposed at its end). */
@@ -79,6 +105,8 @@ export interface TrainState {
   readonly memory?: MemoryPlan;
   /** Turns local batch statistics into global-batch ones (distributed training); identity when absent. */
   readonly batchMean?: BatchMean;
+  /** Drop path on the student's training forwards; absent or rate 0: off. */
+  readonly dropPath?: StudentDropPath;
   /** Set in a data-parallel job: this rank, the world size and the collectives (`@lss/distributed` `ProcessGroup`). */
   readonly dataParallel?: DataParallel;
   /** Called after each phase of the step (teacher, each view's forward/backward, update), e.g. to log memory. */
@@ -124,6 +152,8 @@ interface StepTime {
 /** Per-view embeddings of a tower and their concept scores, for the whole optimizer batch. */
 interface Embedded {
   readonly features: tf.Tensor2D[];
+  /** Class tokens before the projection, `[B, W]` per view, when an objective needs them. */
+  readonly classTokens?: tf.Tensor2D[];
   readonly scores: ConceptScores;
 }
 
@@ -174,6 +204,7 @@ export async function trainStep(state: TrainState, microBatches: readonly HostBa
       objective.afterStep?.({
         teacher: teacher.scores,
         teacherFeatures: teacher.features,
+        ...(teacher.classTokens ? { teacherClassTokens: teacher.classTokens } : {}),
         numGlobalViews,
         teacherMomentum: time.teacherMomentum,
         step: time.step,
@@ -243,7 +274,8 @@ async function jointGradients(
   let terms: Record<string, tf.Scalar> = {};
   const { value, grads } = autograd.variableGrads(() => {
     const views = batch.views.map(viewToTensor);
-    const local = embedViews(state.student, views, { training: true, recompute: plan.recompute }, plan.maxClipsPerCall);
+    const drop = studentDropPath(state, time.step, (w) => w, 0, rowsOf(batch));
+    const local = embedViews(state.student, views, studentOptions(state, plan.recompute), plan.maxClipsPerCall, drop);
     const features = state.dataParallel ? gatherRows(state.dataParallel, local) : local; // gradient flows to the local rows
     const result = objectiveLoss(state, features, teacher, batch.numGlobalViews, time);
     terms = result.terms;
@@ -282,7 +314,15 @@ async function cachedGradients(
   let cotangents: (tf.Tensor | undefined)[] = [];
   try {
     // (a) Every view's embedding over the whole batch, no tape.
-    features = concatPerView(microBatches.map((b) => embedNoTape(state, state.student, b.views, { training: true })));
+    let start = 0;
+    features = concatPerView(
+      microBatches.map((b) => {
+        const offset = start;
+        start += rowsOf(b);
+        const drop = studentDropPath(state, time.step, (w) => w, offset, rowsOf(b));
+        return embedNoTape(state, state.student, b.views, studentOptions(state, false), drop);
+      }),
+    );
     if (state.dataParallel) features = gatheredAndDisposed(state.dataParallel, features); // the global batch
     // (b) Whole-batch loss, dL/df per view and the objectives' own gradients.
     let terms: Record<string, tf.Scalar> = {};
@@ -312,7 +352,8 @@ async function cachedGradients(
           const inputs = chunk.views.map((w) =>
             sliceRows(viewToTensor(batch.views[w] as HostBatch['views'][number]), chunk.start, chunk.count),
           );
-          const f = embedViews(state.student, inputs, { training: true, recompute: plan.recompute }, plan.maxClipsPerCall);
+          const drop = studentDropPath(state, time.step, (i) => chunk.views[i] as number, offset + chunk.start, chunk.count);
+          const f = embedViews(state.student, inputs, studentOptions(state, plan.recompute), plan.maxClipsPerCall, drop);
           const dots = f.map((fw, i) => {
             const dy = cotangents[chunk.views[i] as number] as tf.Tensor;
             return tf.sum(tf.mul(fw, tf.slice(dy, [offset + chunk.start, 0], [chunk.count, -1]))); // [n, E] · [n, E]
@@ -357,24 +398,90 @@ function backwardChunks(
 
 /** The teacher's embeddings and scores of the global views of every micro-batch, concatenated along the batch axis. */
 function embedTeacher(state: TrainState, microBatches: readonly HostBatch[]): Embedded {
-  const perBatch = microBatches.map((b) => embedNoTape(state, state.teacher, b.views.slice(0, b.numGlobalViews), { training: false }));
-  let features = concatPerView(perBatch);
-  if (state.dataParallel) features = gatheredAndDisposed(state.dataParallel, features); // the global batch's teacher outputs
+  const options: TowerCallOptions = { training: false, output: needsClassTokens(state) ? 'both' : 'embedding' };
+  const perBatch = microBatches.map((b) => embedNoTape(state, state.teacher, b.views.slice(0, b.numGlobalViews), options));
+  let outputs = concatPerView(perBatch);
+  if (state.dataParallel) outputs = gatheredAndDisposed(state.dataParallel, outputs); // the global batch's teacher outputs
+  let features = outputs;
+  let classTokens: tf.Tensor2D[] | undefined;
+  if (options.output === 'both') {
+    const parts = outputs.map((f) => splitClassToken(f, state.teacher.embedDim));
+    tf.dispose(outputs);
+    features = parts.map(([embedding]) => embedding);
+    classTokens = parts.map(([, token]) => token);
+  }
   const scores = tf.tidy(() => scoreViews(features, state.concepts) as unknown as tf.TensorContainerObject) as unknown as ConceptScores;
   state.trace?.('teacher forward');
-  return { features, scores };
+  return { features, ...(classTokens ? { classTokens } : {}), scores };
+}
+
+/** Whether an objective reads the class tokens (dino with `headInput: 'class-token'`). */
+function needsClassTokens(state: TrainState): boolean {
+  return state.objectives.some(({ objective }) => objective.needsClassTokens === true);
+}
+
+/** The student's training-forward options (the class token too when an objective needs it). */
+function studentOptions(state: TrainState, recompute: boolean): TowerCallOptions {
+  return { training: true, recompute, output: needsClassTokens(state) ? 'both' : 'embedding' };
+}
+
+/** `[B, E + W]` (output `'both'`) → the embedding `[B, E]` and the class token `[B, W]`. */
+function splitClassToken(f: tf.Tensor2D, embedDim: number): [tf.Tensor2D, tf.Tensor2D] {
+  const width = (f.shape[1] as number) - embedDim;
+  return tf.split(f, [embedDim, width], 1) as [tf.Tensor2D, tf.Tensor2D];
 }
 
 /**
  * A tower's embedding of each host view, outside any tape (each block's activations are freed at
  * once). With the per-view plan, one view at a time is uploaded, embedded and freed.
  */
-function embedNoTape(state: TrainState, tower: VideoTower, views: HostBatch['views'], options: { training: boolean }): tf.Tensor2D[] {
+function embedNoTape(
+  state: TrainState,
+  tower: VideoTower,
+  views: HostBatch['views'],
+  options: TowerCallOptions,
+  drop?: ViewsDropPath,
+): tf.Tensor2D[] {
   const plan = state.memory ?? JOINT_PLAN;
   if (plan.backward === 'per-view') {
-    return views.map((v) => tf.tidy(() => embedViews(tower, [viewToTensor(v)], options, plan.maxClipsPerCall)[0] as tf.Tensor2D));
+    return views.map((v, w) =>
+      tf.tidy(() => {
+        const one = drop && { rate: drop.rate, seedsOf: () => drop.seedsOf(w) };
+        return embedViews(tower, [viewToTensor(v)], options, plan.maxClipsPerCall, one)[0] as tf.Tensor2D;
+      }),
+    );
   }
-  return tf.tidy(() => embedViews(tower, views.map(viewToTensor), options, plan.maxClipsPerCall));
+  return tf.tidy(() => embedViews(tower, views.map(viewToTensor), options, plan.maxClipsPerCall, drop));
+}
+
+/** Drop path for a list of views: the rate and the seeds of the rows of the `i`-th view of the list. */
+interface ViewsDropPath {
+  readonly rate: number;
+  seedsOf(i: number): number[];
+}
+
+/**
+ * The student's drop path for a list of views of the optimizer batch at `step` (undefined when off):
+ * the `i`-th view of the list is view `viewOf(i)` of the batch, local rows `start .. start + count − 1`;
+ * each row's seed is `hashString('drop-path/<step>/<view>/<row>', seed)` with `row` its index in the
+ * global batch (see {@link StudentDropPath}).
+ */
+function studentDropPath(
+  state: TrainState,
+  step: number,
+  viewOf: (i: number) => number,
+  start: number,
+  count: number,
+): ViewsDropPath | undefined {
+  const dropPath = state.dropPath;
+  if (!dropPath || dropPath.rate === 0) return undefined;
+  // the row's index in the global batch (data parallel: local row j of rank r is global row j * W + r, as gatherRows orders them)
+  const dp = state.dataParallel;
+  const row = (local: number) => (dp ? local * dp.worldSize + dp.rank : local);
+  return {
+    rate: dropPath.rate,
+    seedsOf: (i) => Array.from({ length: count }, (_, r) => hashString(`drop-path/${step}/${viewOf(i)}/${row(start + r)}`, dropPath.seed)),
+  };
 }
 
 /**
@@ -467,13 +574,15 @@ function concatPerView(perBatch: tf.Tensor2D[][]): tf.Tensor2D[] {
 /**
  * Runs a tower on every view. Views of the same shape are concatenated along the batch axis and go
  * through one call (or calls of at most `maxClipsPerCall` clips); the output is split back into one
- * `[B, E]` tensor per view, in view order.
+ * `[B, E]` tensor per view, in view order. `drop`: the student's drop path, its seeds carried through
+ * the concatenation and the chunks.
  */
 function embedViews(
   tower: VideoTower,
   views: readonly tf.Tensor[],
-  options: { training?: boolean; recompute?: boolean },
+  options: TowerCallOptions,
   maxClipsPerCall = Number.POSITIVE_INFINITY,
+  drop?: ViewsDropPath,
 ): tf.Tensor2D[] {
   const groups = new Map<string, number[]>();
   views.forEach((v, i) => {
@@ -490,9 +599,12 @@ function embedViews(
             0,
           ); // (v b) t h w c
     const rows = batch.shape[0] as number;
+    const seeds = drop ? indices.flatMap((i) => drop.seedsOf(i)) : []; // (v b), one per row of `batch`
     const parts: tf.Tensor2D[] = [];
     for (let start = 0; start < rows; start += maxClipsPerCall) {
-      parts.push(tower.call(sliceRows(batch, start, Math.min(maxClipsPerCall, rows - start)), options)); // [n, E]
+      const n = Math.min(maxClipsPerCall, rows - start);
+      const dropPath = drop && { dropPath: { rate: drop.rate, seeds: seeds.slice(start, start + n) } };
+      parts.push(tower.call(sliceRows(batch, start, n), { ...options, ...dropPath })); // [n, E]
     }
     const features = parts.length === 1 ? (parts[0] as tf.Tensor2D) : (tf.concat(parts, 0) as tf.Tensor2D); // [(v b), E]
     const split = indices.length === 1 ? [features] : tf.split(features, indices.length, 0); // v x [b, E]
@@ -512,13 +624,19 @@ function objectiveLoss(
   time: StepTime,
 ): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
   const { objectives, concepts } = state;
+  // with output 'both' each view is [B, E + W]: the embedding (scores, studentFeatures) and the class token
+  const parts = teacher.classTokens ? features.map((f) => splitClassToken(f, state.student.embedDim)) : undefined;
+  const embeddings = parts ? parts.map(([embedding]) => embedding) : features;
   const inputs: ObjectiveInputs = {
-    student: scoreViews(features, concepts),
+    student: scoreViews(embeddings, concepts),
     teacher: teacher.scores,
     numGlobalViews,
     ...(concepts.relation ? { relation: concepts.relation } : {}),
-    studentFeatures: features,
+    studentFeatures: embeddings,
     teacherFeatures: teacher.features,
+    ...(parts && teacher.classTokens
+      ? { studentClassTokens: parts.map(([, token]) => token), teacherClassTokens: teacher.classTokens }
+      : {}),
     step: time.step,
     epoch: time.epoch,
     ...(state.batchMean ? { batchMean: state.batchMean } : {}),
@@ -692,5 +810,5 @@ function rowsOf(batch: HostBatch): number {
 
 function disposeEmbedded(e: Embedded): void {
   for (const list of Object.values(e.scores)) tf.dispose([...(list ?? [])]);
-  tf.dispose(e.features);
+  tf.dispose([...e.features, ...(e.classTokens ?? [])]);
 }

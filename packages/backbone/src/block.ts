@@ -26,10 +26,28 @@ import {
  *
  * Input shape: `[G, N, D]`; `mask` additive `[N, N]` (causal for text). Output shape: `[G, N, D]`.
  */
-export function clipBlock(x: tf.Tensor, w: BlockWeights, options: BlockOptions, mask?: tf.Tensor): tf.Tensor {
+export function clipBlock(x: tf.Tensor, w: BlockWeights, options: BlockOptions, mask?: tf.Tensor, drop: BlockDropPath = {}): tf.Tensor {
   const eps = options.layerNormEps;
-  const h = addResidual(x, selfAttention(layerNorm(x, w.norm1, eps), w.attn, options.heads, mask));
-  return addResidual(h, mlp(layerNorm(h, w.norm2, eps), w.mlp, options.activation));
+  const h = addResidual(x, scaled(selfAttention(layerNorm(x, w.norm1, eps), w.attn, options.heads, mask), drop.spatial));
+  return addResidual(h, scaled(mlp(layerNorm(h, w.norm2, eps), w.mlp, options.activation), drop.mlp));
+}
+
+/**
+ * Drop-path scales of one block's residual branches (see `drop-path.ts`), each `[B, 1, 1]` with one value
+ * per sample (0: dropped, `1 / (1 − p)`: kept). An absent branch is not dropped. The image block uses
+ * `spatial` (attention) and `mlp`.
+ */
+export interface BlockDropPath {
+  readonly temporal?: tf.Tensor;
+  readonly spatial?: tf.Tensor;
+  readonly mlp?: tf.Tensor;
+}
+
+/** `residual · scale` per sample (`scale [B, 1, 1]`, broadcast over `[B, ...]`), or `residual` without a scale. */
+function scaled(residual: tf.Tensor, scale: tf.Tensor | undefined): tf.Tensor {
+  if (!scale) return residual;
+  const [B] = scale.shape as [number];
+  return tf.mul(residual, tf.reshape(scale, [B, ...residual.shape.slice(1).map(() => 1)]));
 }
 
 /**
@@ -64,6 +82,10 @@ export function temporalResidual(patches: tf.Tensor, w: TemporalWeights, options
  *    `x = [cls + mean_t(cls_res_t), xt + patch_res]`;
  * 3. `x + mlp(norm2(x))`.
  *
+ * With `drop` (training, see `drop-path.ts`), each residual branch is multiplied per sample by its scale
+ * before it is added (the spatial scale multiplies the class and the patch residuals alike). The scales
+ * are inputs of the checkpointed branches, so a recomputation uses the same masks.
+ *
  * Input shape: `[B, 1 + T*S, D]` (layout in the module comment). Output shape: same.
  */
 export function dividedSpaceTimeBlock(
@@ -72,6 +94,7 @@ export function dividedSpaceTimeBlock(
   options: BlockOptions,
   frames: number,
   checkpointBranches = false,
+  drop: BlockDropPath = {},
 ): tf.Tensor {
   const temporal = w.temporal;
   if (!temporal) throw new ShapeError('dividedSpaceTimeBlock needs temporal weights; this block has none (image tower).');
@@ -90,14 +113,17 @@ export function dividedSpaceTimeBlock(
       attn: { qkv: { kernel: qk, bias: qb }, proj: { kernel: pk, bias: pb } },
       fc: { kernel: fk, bias: fb },
     };
-    return addResidual(p, temporalResidual(p, tWeights, options, T)); // [B, T*S, D]
+    return addResidual(p, scaled(temporalResidual(p, tWeights, options, T), tw[8])); // [B, T*S, D]
   };
   const spatialBranch = (cls: tf.Tensor, xt: tf.Tensor, ...sw: tf.Tensor[]) => {
     const [g, b, qk, qb, pk, pb] = sw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const clsPerFrame = tf.reshape(tf.tile(cls, [1, T, 1]), [B * T, 1, D]); // b t d -> (b t) 1 d
     const spatialIn = concatLean([clsPerFrame, tf.reshape(xt, [B * T, S, D])], 1); // b (t s) d -> (b t) s d, then [(b t), 1+S, D]
     const attnW = { qkv: { kernel: qk, bias: qb }, proj: { kernel: pk, bias: pb } };
-    const spatialRes = tf.reshape(selfAttention(layerNorm(spatialIn, { gamma: g, beta: b }, eps), attnW, options.heads), [B, T, 1 + S, D]); // (b t) n d -> b t n d
+    const spatialRes = scaled(
+      tf.reshape(selfAttention(layerNorm(spatialIn, { gamma: g, beta: b }, eps), attnW, options.heads), [B, T, 1 + S, D]), // (b t) n d -> b t n d
+      sw[6],
+    );
     const clsRes = meanLean(sliceLean(spatialRes, [0, 0, 0, 0], [B, T, 1, D]), 1); // [B, 1, D], mean over frames
     const patchRes = reshapeLean(sliceLean(spatialRes, [0, 0, 1, 0], [B, T, S, D]), [B, T * S, D]); // b t s d -> b (t s) d
     return concatLean([addResidual(cls, clsRes), addResidual(xt, patchRes)], 1); // [B, 1 + T*S, D]
@@ -105,7 +131,7 @@ export function dividedSpaceTimeBlock(
   const mlpBranch = (h: tf.Tensor, ...mw: tf.Tensor[]) => {
     const [g, b, k1, b1, k2, b2] = mw as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const m = { fc1: { kernel: k1, bias: b1 }, fc2: { kernel: k2, bias: b2 } };
-    return addResidual(h, mlp(layerNorm(h, { gamma: g, beta: b }, eps), m, options.activation));
+    return addResidual(h, scaled(mlp(layerNorm(h, { gamma: g, beta: b }, eps), m, options.activation), mw[6]));
   };
   const run = (fn: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) => (checkpointBranches ? recomputeInBackward(fn, xs) : fn(...xs));
   const cls = sliceLean(x, [0, 0, 0], [B, 1, D]); // [B, 1, D]
@@ -121,6 +147,7 @@ export function dividedSpaceTimeBlock(
     temporal.attn.proj.bias as tf.Tensor,
     temporal.fc.kernel,
     temporal.fc.bias as tf.Tensor,
+    ...present(drop.temporal),
   ]);
   // 2. spatial attention per frame, the ORIGINAL class token copied into every frame, class outputs averaged
   const h = run(spatialBranch, [
@@ -132,6 +159,7 @@ export function dividedSpaceTimeBlock(
     w.attn.qkv.bias as tf.Tensor,
     w.attn.proj.kernel,
     w.attn.proj.bias as tf.Tensor,
+    ...present(drop.spatial),
   ]);
   // 3. MLP
   return run(mlpBranch, [
@@ -142,7 +170,12 @@ export function dividedSpaceTimeBlock(
     w.mlp.fc1.bias as tf.Tensor,
     w.mlp.fc2.kernel,
     w.mlp.fc2.bias as tf.Tensor,
+    ...present(drop.mlp),
   ]);
+}
+
+function present(t: tf.Tensor | undefined): tf.Tensor[] {
+  return t ? [t] : [];
 }
 
 /** The block's tensors in a fixed order (for checkpointing and copying). */
@@ -227,9 +260,20 @@ export function recomputeInBackward(fn: (...xs: tf.Tensor[]) => tf.Tensor, input
 }
 
 /**
- * Runs `block(x, weights)` with gradient checkpointing (see {@link recomputeInBackward}): the tape keeps
- * the block's input and weights only; the backward recomputes the block.
+ * Runs `block(x, weights, extra)` with gradient checkpointing (see {@link recomputeInBackward}): the tape
+ * keeps the block's input, weights and `extra` tensors (e.g. drop-path scales) only; the backward
+ * recomputes the block with the same tensors.
  */
-export function checkpointed(block: (x: tf.Tensor, w: BlockWeights) => tf.Tensor, x: tf.Tensor, w: BlockWeights): tf.Tensor {
-  return recomputeInBackward((...xs) => block(xs[0] as tf.Tensor, unflattenBlockWeights(xs.slice(1))), [x, ...flattenBlockWeights(w)]);
+export function checkpointed(
+  block: (x: tf.Tensor, w: BlockWeights, extra: tf.Tensor[]) => tf.Tensor,
+  x: tf.Tensor,
+  w: BlockWeights,
+  extra: readonly tf.Tensor[] = [],
+): tf.Tensor {
+  const weights = flattenBlockWeights(w);
+  const n = weights.length;
+  return recomputeInBackward(
+    (...xs) => block(xs[0] as tf.Tensor, unflattenBlockWeights(xs.slice(1, 1 + n)), xs.slice(1 + n)),
+    [x, ...weights, ...extra],
+  );
 }

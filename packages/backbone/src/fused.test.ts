@@ -58,7 +58,11 @@ describe('explicit-gradient layers (fused.ts) equal tfjs autodiff of the same ma
   });
 
   it('quickGeluFused and geluFused', () => {
-    compare((x) => quickGeluFused(x!), (x) => tf.mul(x!, tf.sigmoid(tf.mul(x!, 1.702))), [tf.mul(randn([3, 40], 1), 3)]);
+    compare(
+      (x) => quickGeluFused(x!),
+      (x) => tf.mul(x!, tf.sigmoid(tf.mul(x!, 1.702))),
+      [tf.mul(randn([3, 40], 1), 3)],
+    );
     compare(
       (x) => geluFused(x!),
       (x) => tf.mul(tf.mul(x!, 0.5), tf.add(tf.erf(tf.mul(x!, Math.SQRT1_2)), 1)),
@@ -67,13 +71,41 @@ describe('explicit-gradient layers (fused.ts) equal tfjs autodiff of the same ma
   });
 
   it('addResidual, scaleLean, sliceLean, concatLean, reshapeLean, meanLean', () => {
-    compare((a, b) => addResidual(a!, b!), (a, b) => tf.add(a!, b!), [randn([3, 4], 1), randn([3, 4], 2)]);
-    compare((a, b) => addResidual(a!, b!), (a, b) => tf.add(a!, b!), [randn([3, 4], 1), randn([4], 2)]); // broadcast falls back
-    compare((x) => scaleLean(x!, 0.125), (x) => tf.mul(x!, 0.125), [randn([2, 6], 3)]);
-    compare((x) => sliceLean(x!, [0, 1, 2], [2, 2, 3]), (x) => tf.slice(x!, [0, 1, 2], [2, 2, 3]), [randn([3, 4, 6], 4)]);
-    compare((a, b) => concatLean([a!, b!], 1), (a, b) => tf.concat([a!, b!], 1), [randn([2, 1, 4], 5), randn([2, 3, 4], 6)]);
-    compare((x) => reshapeLean(tf.transpose(x!, [1, 0, 2]), [6, 4]), (x) => tf.reshape(tf.transpose(x!, [1, 0, 2]), [6, 4]), [randn([2, 3, 4], 7)]);
-    compare((x) => meanLean(x!, 1), (x) => tf.mean(x!, 1), [randn([2, 5, 1, 4], 8)]);
+    compare(
+      (a, b) => addResidual(a!, b!),
+      (a, b) => tf.add(a!, b!),
+      [randn([3, 4], 1), randn([3, 4], 2)],
+    );
+    compare(
+      (a, b) => addResidual(a!, b!),
+      (a, b) => tf.add(a!, b!),
+      [randn([3, 4], 1), randn([4], 2)],
+    ); // broadcast falls back
+    compare(
+      (x) => scaleLean(x!, 0.125),
+      (x) => tf.mul(x!, 0.125),
+      [randn([2, 6], 3)],
+    );
+    compare(
+      (x) => sliceLean(x!, [0, 1, 2], [2, 2, 3]),
+      (x) => tf.slice(x!, [0, 1, 2], [2, 2, 3]),
+      [randn([3, 4, 6], 4)],
+    );
+    compare(
+      (a, b) => concatLean([a!, b!], 1),
+      (a, b) => tf.concat([a!, b!], 1),
+      [randn([2, 1, 4], 5), randn([2, 3, 4], 6)],
+    );
+    compare(
+      (x) => reshapeLean(tf.transpose(x!, [1, 0, 2]), [6, 4]),
+      (x) => tf.reshape(tf.transpose(x!, [1, 0, 2]), [6, 4]),
+      [randn([2, 3, 4], 7)],
+    );
+    compare(
+      (x) => meanLean(x!, 1),
+      (x) => tf.mean(x!, 1),
+      [randn([2, 5, 1, 4], 8)],
+    );
   });
 
   it('keep less on the tape than the primitive ops (a linear layer saves its input and kernel only)', () => {

@@ -9,7 +9,7 @@
  * const clip = await loadClip('path/to/clip-vit-base-patch16');
  * const video = clip.encodeVideos(frames); // frames [N, T, H, W, 3], CLIP-normalised -> [N, 512]
  */
-export { checkpointed, clipBlock, dividedSpaceTimeBlock, recomputeInBackward, temporalResidual } from './block.js';
+export { type BlockDropPath, checkpointed, clipBlock, dividedSpaceTimeBlock, recomputeInBackward, temporalResidual } from './block.js';
 export {
   type ArchitectureHints,
   ClipModel,
@@ -38,6 +38,7 @@ export {
   validateVisionConfig,
   visionPreset,
 } from './config.js';
+export { type DropPathBranch, type DropPathOptions, dropPathRates, dropPathScales, validateDropPath } from './drop-path.js';
 export type {
   AttentionWeights,
   BlockOptions,
@@ -52,7 +53,14 @@ export { CLIP_MEAN, CLIP_STD, normalizeClipPixels } from './pixels.js';
 export { Scope, type ScopeOptions } from './scope.js';
 export { copyWeights, createStudentTeacher, emaUpdate, type StudentTeacher } from './student-teacher.js';
 export { TextTower, type TextWeights } from './text.js';
-export { createVideoVit, isTemporalPath, type VisionCallOptions, VisionTower, type VisionWeights } from './vision.js';
+export {
+  createVideoVit,
+  isTemporalPath,
+  type VisionCallOptions,
+  type VisionOutput,
+  VisionTower,
+  type VisionWeights,
+} from './vision.js';
 export {
   type ExportOptions,
   exportVideoVitWeights,

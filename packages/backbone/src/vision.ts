@@ -7,8 +7,9 @@
  */
 import { ConfigError, ShapeError } from '@lss/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkpointed, clipBlock, dividedSpaceTimeBlock } from './block.js';
+import { type BlockDropPath, checkpointed, clipBlock, dividedSpaceTimeBlock } from './block.js';
 import { type ClipPresetName, type VisionConfig, validateVisionConfig, visionPreset } from './config.js';
+import { type DropPathBranch, type DropPathOptions, dropPathRates, dropPathScales, validateDropPath } from './drop-path.js';
 import { clipBlockWeights, constant, dense, norm, normal } from './init.js';
 import { bicubicGridMatrix, nearestMatrix } from './interpolate.js';
 import { type BlockOptions, type BlockWeights, layerNorm, type NormWeights } from './layers.js';
@@ -16,8 +17,21 @@ import type { Scope } from './scope.js';
 
 /** Options of a forward pass. */
 export interface VisionCallOptions {
-  /** Training mode. CLIP blocks have no dropout, so this changes nothing today; kept for the trainer's API. */
+  /** Training mode: turns on `dropPath` when given (CLIP blocks have no dropout). Default false. */
   readonly training?: boolean;
+  /**
+   * Stochastic depth for a training forward (the student's; see `drop-path.ts`): rate of the last block
+   * (linear over depth from 0) and one seed per sample. Ignored unless `training` is true. With
+   * `temporal: false`, `call` gives every frame of a video its video's seed.
+   */
+  readonly dropPath?: DropPathOptions;
+  /**
+   * What the call returns per sample: `'embedding'` (default) `ln_post(cls) · proj`, `[.., E]`;
+   * `'class-token'` the class token after `ln_post`, before the projection, `[.., D]` (TimeSformer's
+   * `forward_features`, the input of SVT's DINO head); `'both'` the two concatenated, `[.., E + D]`
+   * (embedding first), from one forward.
+   */
+  readonly output?: VisionOutput;
   /**
    * Gradient checkpointing (`tf.customGrad`, recompute in the backward pass):
    * - `'block'`: the tape keeps each block's input only; the backward recomputes the block.
@@ -31,6 +45,9 @@ export interface VisionCallOptions {
    */
   readonly recompute?: boolean | 'block' | 'branches' | 'nested';
 }
+
+/** See {@link VisionCallOptions.output}. */
+export type VisionOutput = 'embedding' | 'class-token' | 'both';
 
 /** The variables of a vision tower, as a structure. */
 export interface VisionWeights {
@@ -179,17 +196,30 @@ export class VisionTower {
     return layerNorm(x, this.weights.lnPre, c.layerNormEps);
   }
 
-  /** `ln_post` on the class token, then `proj`. Input `[B, N, D]`, output `[B, E]`. */
-  private head(x: tf.Tensor): tf.Tensor2D {
+  /**
+   * `ln_post` on the class token, then `proj`. Input `[B, N, D]`, output `[B, E]` (`'embedding'`),
+   * `[B, D]` (`'class-token'`, before `proj`) or `[B, E + D]` (`'both'`).
+   */
+  private head(x: tf.Tensor, output: VisionOutput = 'embedding'): tf.Tensor2D {
     const [B, , D] = x.shape as [number, number, number];
     const cls = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, D]), [B, D]); // b 1 d -> b d
-    return tf.matMul(layerNorm(cls, this.weights.lnPost, this.config.layerNormEps), this.weights.proj) as tf.Tensor2D;
+    const token = layerNorm(cls, this.weights.lnPost, this.config.layerNormEps) as tf.Tensor2D;
+    if (output === 'class-token') return token;
+    const embedding = tf.matMul(token, this.weights.proj) as tf.Tensor2D;
+    if (output === 'embedding') return embedding;
+    if (output === 'both') return tf.concat([embedding, token], 1) as tf.Tensor2D;
+    throw new ConfigError(`output is ${JSON.stringify(output)}; expected 'embedding', 'class-token' or 'both'.`);
+  }
+
+  /** Width of a call's output rows for `output` (E, D or E + D). */
+  outputWidth(output: VisionOutput = 'embedding'): number {
+    return (output === 'class-token' ? 0 : this.config.embedDim) + (output === 'embedding' ? 0 : this.config.width);
   }
 
   /**
    * CLIP's `encode_image` (spatial attention only; temporal parts unused).
    *
-   * Input shape: `[N, H, W, 3]`, CLIP-normalised. Output shape: `[N, E]`, unnormalised.
+   * Input shape: `[N, H, W, 3]`, CLIP-normalised. Output shape: `[N, E]`, unnormalised (see `output`).
    */
   callImages(pixels: tf.Tensor, options: VisionCallOptions = {}): tf.Tensor2D {
     this.checkAlive();
@@ -200,13 +230,16 @@ export class VisionTower {
       const [N, H, W, C] = pixels.shape as [number, number, number, number];
       let x = this.embed(tf.reshape(pixels, [N, 1, H, W, C]), false); // n h w c -> n 1 h w c
       const opts = this.blockOptions();
-      const block = (h: tf.Tensor, w: BlockWeights) => clipBlock(h, w, opts);
+      const drops = this.dropPathMasks(options, N, ['spatial', 'mlp']);
+      const block = (h: tf.Tensor, w: BlockWeights, extra: tf.Tensor[]) =>
+        clipBlock(h, w, opts, undefined, { spatial: extra[0], mlp: extra[1] } as BlockDropPath);
       // one tidy per block: a forward holds one block's intermediates at a time (the tape keeps what backward needs)
-      for (const w of this.weights.blocks) {
+      this.weights.blocks.forEach((w, i) => {
         const h = x;
-        x = tf.tidy(() => (options.recompute ? checkpointed(block, h, spatialOnly(w)) : block(h, w)));
-      }
-      return this.head(x);
+        const extra = drops[i] ?? [];
+        x = tf.tidy(() => (options.recompute ? checkpointed(block, h, spatialOnly(w), extra) : block(h, w, extra)));
+      });
+      return this.head(x, options.output);
     });
   }
 
@@ -215,7 +248,8 @@ export class VisionTower {
    * token through `ln_post` and `proj`. With `temporal: false` (image tower): the mean over frames of
    * the per-frame CLIP image embeddings (the frame-averaging baseline).
    *
-   * Input shape: `[B, T, H, W, 3]`, CLIP-normalised. Output shape: `[B, E]`, unnormalised.
+   * Input shape: `[B, T, H, W, 3]`, CLIP-normalised. Output shape: `[B, E]`, unnormalised (`[B, D]` or
+   * `[B, E + D]` with `output`).
    */
   call(video: tf.Tensor, options: VisionCallOptions = {}): tf.Tensor2D {
     this.checkAlive();
@@ -224,9 +258,15 @@ export class VisionTower {
     }
     const [B, T, H, W, C] = video.shape as [number, number, number, number, number];
     if (!this.config.temporal) {
+      const dropPath = options.training ? options.dropPath : undefined;
+      if (dropPath) validateDropPath(dropPath, B);
+      // every frame of a video is dropped with its video (one seed per sample)
+      const perFrameOptions = dropPath
+        ? { ...options, dropPath: { rate: dropPath.rate, seeds: dropPath.seeds.flatMap((s) => Array<number>(T).fill(s)) } }
+        : options;
       return tf.tidy(() => {
-        const perFrame = this.callImages(tf.reshape(video, [B * T, H, W, C]), options); // (b t) h w c
-        return tf.mean(tf.reshape(perFrame, [B, T, this.config.embedDim]), 1) as tf.Tensor2D; // (b t) e -> b t e
+        const perFrame = this.callImages(tf.reshape(video, [B * T, H, W, C]), perFrameOptions); // (b t) h w c
+        return tf.mean(tf.reshape(perFrame, [B, T, this.outputWidth(options.output)]), 1) as tf.Tensor2D; // (b t) e -> b t e
       });
     }
     return tf.tidy(() => {
@@ -235,14 +275,30 @@ export class VisionTower {
       const mode = options.recompute === true ? 'nested' : options.recompute;
       const branches = mode === 'branches' || mode === 'nested';
       const outer = mode === 'block' || mode === 'nested';
-      const block = (h: tf.Tensor, w: BlockWeights) => dividedSpaceTimeBlock(h, w, opts, T, branches);
-      for (const w of this.weights.blocks) {
+      const drops = this.dropPathMasks(options, B, ['temporal', 'spatial', 'mlp']);
+      const block = (h: tf.Tensor, w: BlockWeights, extra: tf.Tensor[]) =>
+        dividedSpaceTimeBlock(h, w, opts, T, branches, { temporal: extra[0], spatial: extra[1], mlp: extra[2] } as BlockDropPath);
+      this.weights.blocks.forEach((w, i) => {
         const h = x;
+        const extra = drops[i] ?? [];
         // 'branches': each residual branch is checkpointed on its own (no outer block checkpoint needed)
-        x = tf.tidy(() => (outer ? checkpointed(block, h, w) : block(h, w)));
-      }
-      return this.head(x);
+        x = tf.tidy(() => (outer ? checkpointed(block, h, w, extra) : block(h, w, extra)));
+      });
+      return this.head(x, options.output);
     });
+  }
+
+  /**
+   * Per block, the drop-path scales `[B, 1, 1]` of `branches` (in that order), or `[]` for a block that is
+   * not dropped (rate 0, not training, no `dropPath`). Tensors of the caller's tidy.
+   */
+  private dropPathMasks(options: VisionCallOptions, batchSize: number, branches: readonly DropPathBranch[]): tf.Tensor[][] {
+    const dropPath = options.dropPath;
+    if (!options.training || !dropPath || dropPath.rate === 0) return [];
+    validateDropPath(dropPath, batchSize);
+    return dropPathRates(dropPath.rate, this.config.layers).map((p, block) =>
+      p === 0 ? [] : branches.map((branch) => tf.tensor3d(dropPathScales(dropPath.seeds, p, block, branch), [batchSize, 1, 1])),
+    );
   }
 
   /** Disposes every variable of the tower. */

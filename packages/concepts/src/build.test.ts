@@ -1,13 +1,13 @@
-import { ConfigError, readSafetensors, writeSafetensors } from '@lss/core';
+import { ConfigError, l2NormalizeRows, readSafetensors, writeSafetensors } from '@lss/core';
 import { expectNoLeaks, maxAbsDiff } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { createFakeEncoder, fakeVector } from './__fixtures__/fake-encoder.js';
 import { buildCategorySpace, buildDescriptionSpace, buildZeroShotClassifier, DEFAULT_CATEGORY_TEMPLATES, fillTemplate } from './build.js';
-import { ConceptSpace, conceptSpaceFromSafetensors, conceptSpaceToSafetensors, l2NormalizeRows, projectOntoConcepts } from './space.js';
+import { ConceptSpace, conceptSpaceFromSafetensors, conceptSpaceToSafetensors, projectOntoConcepts } from './space.js';
 
 function unit(v: Float32Array): Float32Array {
-  return l2NormalizeRows(v, [1, v.length]);
+  return l2NormalizeRows(v, v.length, { zeroRows: 'error' });
 }
 
 describe('buildCategorySpace (prompt ensembling, SPEC.md section 2)', () => {

@@ -2,10 +2,10 @@
  * Building concept spaces from a {@link TextEncoder}: the category space with CLIP's prompt ensembling,
  * the description space with its relation matrix, and a zero-shot classifier helper.
  */
-import { ConfigError, ShapeError } from '@lss/core';
+import { ConfigError, l2NormalizeRows, ShapeError } from '@lss/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TextEncoder } from './encoder.js';
-import { ConceptSpace, l2NormalizeRows, projectOntoConcepts } from './space.js';
+import { ConceptSpace, projectOntoConcepts } from './space.js';
 
 /**
  * Default category templates: the plain label plus "a video of a person {}." (SPEC.md section 2;
@@ -69,7 +69,7 @@ export async function buildCategorySpace(
   const emb = await encoder.encode(texts);
   const [n, d] = emb.shape;
   if (n !== texts.length) throw new ShapeError(`Encoder returned ${n} rows for ${texts.length} texts.`);
-  const unit = l2NormalizeRows(emb.data, [n, d]); // [K * T, D]
+  const unit = l2NormalizeRows(emb.data, d, { rows: n, zeroRows: 'error', what: 'text embeddings' }); // [K * T, D]
   const k = items.length;
   const mean = new Float32Array(k * d); // [K, D]
   for (let i = 0; i < k; i++) {
@@ -80,7 +80,7 @@ export async function buildCategorySpace(
   }
   return new ConceptSpace({
     kind: 'category',
-    matrix: l2NormalizeRows(mean, [k, d]),
+    matrix: l2NormalizeRows(mean, d, { rows: k, zeroRows: 'error', what: 'category embeddings' }),
     shape: [k, d],
     ids: items.map((l) => l.id),
     texts: items.map((l) => l.name),
@@ -152,7 +152,7 @@ export async function buildDescriptionSpace(
   for (const [ci, di] of links) m[ci * kd + di] = 1;
   return new ConceptSpace({
     kind: 'description',
-    matrix: l2NormalizeRows(emb.data, [n, d]),
+    matrix: l2NormalizeRows(emb.data, d, { rows: n, zeroRows: 'error', what: 'description embeddings' }),
     shape: [n, d],
     ids: texts.map((_, i) => `d${i}`),
     texts,

@@ -22,6 +22,7 @@ export {
   type ZeroShotClassifier,
 } from './build.js';
 export { cleanClipText, fixText } from './clean-text.js';
+export { type CreateClipTokenizerOptions, createClipTokenizer, type HfTokenizerEngine } from './clip-tokenizer.js';
 export {
   type ClassDescriptions,
   type DescriptionFile,
@@ -66,7 +67,6 @@ export {
   type ConceptSpaceSidecar,
   conceptSpaceFromSafetensors,
   conceptSpaceToSafetensors,
-  l2NormalizeRows,
   projectOntoConcepts,
   RELATION_TENSOR,
   type RelationMatrix,

@@ -78,7 +78,7 @@ export class ConceptSpace {
       const norm = Math.sqrt(s);
       if (!(Math.abs(norm - 1) <= NORM_TOLERANCE)) {
         throw new ShapeError(
-          `ConceptSpace row ${i} (${init.ids[i]}) has norm ${norm}; expected unit-norm rows. Normalise with l2NormalizeRows first.`,
+          `ConceptSpace row ${i} (${init.ids[i]}) has norm ${norm}; expected unit-norm rows. Normalise with l2NormalizeRows (@lss/core) first.`,
         );
       }
     }
@@ -152,24 +152,6 @@ export function projectOntoConcepts(features: tf.Tensor2D, concepts: tf.Tensor2D
     const f = tf.div(features, norm); // [B, D]
     return tf.matMul(f, tf.transpose(concepts)); // [B, D] x [D, K] -> [B, K]
   });
-}
-
-/** Row-wise L2 normalisation of `[N, D]` host data (new array). A zero row is an error. */
-export function l2NormalizeRows(data: Float32Array, shape: readonly [number, number]): Float32Array {
-  const [n, d] = shape;
-  if (data.length !== n * d)
-    throw new ShapeError(`l2NormalizeRows: received ${data.length} values; expected ${n * d} for ${formatShape(shape)}.`);
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (data[i * d + j] as number) ** 2;
-    const norm = Math.sqrt(s);
-    if (!(norm > 0) || !Number.isFinite(norm)) {
-      throw new ShapeError(`l2NormalizeRows: row ${i} has norm ${norm}; expected a finite non-zero vector.`);
-    }
-    for (let j = 0; j < d; j++) out[i * d + j] = (data[i * d + j] as number) / norm;
-  }
-  return out;
 }
 
 /** JSON sidecar stored next to the safetensors file. */

@@ -37,6 +37,7 @@ export {
   withOriginalGradient,
 } from './gradients.js';
 export { hashString, type RandomState, SeededRandom } from './random.js';
+export { type L2NormalizeOptions, l2NormalizeRows } from './rows.js';
 export {
   decodeTensor,
   float16ToFloat32,

@@ -8,14 +8,23 @@
  *
  * Every configuration runs once per round, rounds interleaved (default 3), and the best and median rounds are
  * reported. Needs /usr/bin/python3 with PyAV for the comparison (skipped with a note otherwise).
+ *
+ * What each side does per clip (the same 8 frames of the same file, 224x224 rgb24 uint8 in memory on both sides):
+ * - ours: ffmpeg (started by the thread's launcher shell, see `ShellLauncher`) decodes from the start or a seek
+ *   point to the last wanted frame, keeps the 8 frames (select filter), converts them to RGB at the decoded size and
+ *   resizes with one bicubic pass (Keys a = -0.5, CLIP's kernel), and writes them to a tmpfs file read into one buffer;
+ * - PyAV: opens the file, decodes from the start to the last wanted frame (thread_type AUTO), and converts each wanted
+ *   frame with `to_ndarray(width=224, height=224, format="rgb24")` (one swscale pass, bilinear: PyAV's default;
+ *   bicubic costs the same there, measured). Python start-up and imports are not timed; our process start-ups are.
+ * CPU per clip: ours = Node + ffmpeg (reaped or under the launcher shell); PyAV = its process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SVT_VIEW_CONFIG, sampleFrameIndices } from '@lss/data';
-import { decodeFrames, describeFfmpeg, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
+import { decodeClips, decodeFrames, describeFfmpeg, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const numClips = Number(process.argv[2] ?? 8);
@@ -72,34 +81,89 @@ async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T
   return out;
 }
 
-async function oursPass(
-  files: string[],
-  ffmpeg: string,
-  concurrency: number,
-  cachedInfo?: Map<string, Awaited<ReturnType<typeof probeVideo>>>,
-  threads = 1,
-) {
+type Info = Awaited<ReturnType<typeof probeVideo>>;
+
+function frameMeans(decoded: Awaited<ReturnType<typeof decodeFrames>>): number[] {
+  const frameBytes = SIZE * SIZE * 3;
+  return decoded.indices.map((_, k) => {
+    let s = 0;
+    for (let i = k * frameBytes; i < (k + 1) * frameBytes; i++) s += decoded.frames.data[i]!;
+    return s / frameBytes;
+  });
+}
+
+/**
+ * Our side: per clip, the frames `sampleFrameIndices` picks, decoded by ffmpeg to 224x224 rgb24 (select filter,
+ * colour conversion at the decoded size, one bicubic resize: what `decodeFrames` gives CLIP), piped to Node.
+ * `batch` > 1: that many clips per ffmpeg process (`decodeClips`), `concurrency` processes at once.
+ */
+async function oursPass(files: string[], ffmpeg: string, concurrency: number, cachedInfo?: Map<string, Info>, threads = 1, batch = 1) {
   const t0 = performance.now();
-  const means = await pool(files, concurrency, async (path) => {
+  const options = (info: Info) => ({ ffmpegPath: ffmpeg, info, outputSize: { width: SIZE, height: SIZE }, threads });
+  const infoOf = async (path: string) => {
     const info = cachedInfo?.get(path) ?? (await probeVideo(path, { ffmpegPath: ffmpeg }));
     cachedInfo?.set(path, info);
-    const indices = sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames: T });
-    const decoded = await decodeFrames(path, indices, { ffmpegPath: ffmpeg, info, outputSize: { width: SIZE, height: SIZE }, threads });
-    const frameBytes = SIZE * SIZE * 3;
-    return decoded.indices.map((_, k) => {
-      let s = 0;
-      for (let i = k * frameBytes; i < (k + 1) * frameBytes; i++) s += decoded.frames.data[i]!;
-      return s / frameBytes;
+    return info;
+  };
+  let means: number[][];
+  if (batch <= 1) {
+    means = await pool(files, concurrency, async (path) => {
+      const info = await infoOf(path);
+      const indices = sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames: T });
+      return frameMeans(await decodeFrames(path, indices, options(info)));
     });
-  });
+  } else {
+    const groups: string[][] = [];
+    for (let i = 0; i < files.length; i += batch) groups.push(files.slice(i, i + batch));
+    const perGroup = await pool(groups, concurrency, async (group) => {
+      const infos = await Promise.all(group.map(infoOf));
+      const results = await decodeClips(
+        group.map((path, k) => ({
+          path,
+          indices: sampleFrameIndices({ numFramesTotal: infos[k]!.numFrames, numFrames: T }),
+          options: options(infos[k]!),
+        })),
+        { ffmpegPath: ffmpeg },
+      );
+      return results.map((r) => {
+        if (r.status === 'rejected') throw r.reason;
+        return frameMeans(r.value);
+      });
+    });
+    means = perGroup.flat();
+  }
   return { seconds: (performance.now() - t0) / 1000, means };
 }
 
-/** CPU seconds of this process (all threads) plus its reaped children (ffmpeg). */
+/**
+ * CPU seconds of this process (all threads) and of every process below it: reaped children (ffmpeg started directly)
+ * via our cutime/cstime, and the live tree (the launcher shells of `ShellLauncher`, their job subshells, zombies or
+ * not, and the ffmpeg they run) via each one's own and reaped time. A process is counted once: a reaped one leaves the
+ * tree when its time moves into its parent's cutime.
+ */
 function cpuSeconds(): number {
   const own = process.cpuUsage();
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (own.user + own.system) / 1e6 + (Number(fields[13]) + Number(fields[14])) / 100;
+  const procs = new Map<number, { ppid: number; self: number; reaped: number }>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      // After "pid (comm) ": state, ppid, ..., utime, stime, cutime, cstime are 0-based fields 0, 1, ..., 11-14.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      procs.set(Number(pid), { ppid: Number(f[1]), self: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let ticks = procs.get(process.pid)?.reaped ?? 0;
+  const below = [process.pid];
+  while (below.length > 0) {
+    const parent = below.pop()!;
+    for (const [pid, p] of procs) {
+      if (p.ppid !== parent) continue;
+      ticks += p.self + p.reaped;
+      below.push(pid);
+    }
+  }
+  return (own.user + own.system) / 1e6 + ticks / 100;
 }
 
 const cores = availableParallelism();
@@ -139,6 +203,8 @@ const configs: Config[] = [
   { name: 'ours sequential, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
   { name: 'ours sequential, probe + decode (first epoch)', run: () => oursPass(files, ffmpeg.path, 1, undefined, 0) },
   { name: 'ours 2 at once, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+  { name: 'ours sequential, 4 clips per process, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0, 4) },
+  { name: 'ours 2 at once, 4 clips per process, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
 ];
 let pyavVersion = '';
 if (hasPyav) {

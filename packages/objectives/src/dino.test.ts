@@ -4,12 +4,12 @@ import { allClose, expectNoLeaks } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomInputs } from './__fixtures__/inputs.js';
-import { createDino } from './dino.js';
+import { createDino, DEFAULT_DINO } from './dino.js';
 import { dinoLoss, updateCenter } from './dino-loss.js';
 
 afterEach(() => tf.disposeVariables());
 
-const TINY = { inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10 };
+const TINY = { inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, headInput: 'embedding' } as const;
 
 function expectAllClose(a: tf.Tensor, b: tf.Tensor, atol = 1e-6): void {
   const check = allClose(a.dataSync(), b.dataSync(), atol, 1e-5);
@@ -97,6 +97,32 @@ describe('dino objective', () => {
     teacherAfter.forEach((t, i) => expectAllClose(t, studentOut[i] as tf.Tensor));
     tf.dispose([...studentOut, ...teacherBefore, ...teacherAfter]);
     dino.dispose();
+    inputs.dispose();
+  });
+
+  it("headInput 'class-token' (the default, SVT) reads the class tokens, 'embedding' the features", () => {
+    const inputs = randomInputs();
+    const onTokens = createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, scope: 'objectives/dino-tokens' });
+    const onFeatures = createDino(TINY);
+    expect(DEFAULT_DINO.headInput).toBe('class-token');
+    expect([onTokens.config.headInput, onTokens.needsClassTokens, onFeatures.needsClassTokens]).toEqual(['class-token', true, false]);
+    // the same head values (same seed): the class-token head on X equals the embedding head on X
+    const wrongWidth = (inputs.studentFeatures ?? []).map((f) => tf.zeros([f.shape[0], 3]) as tf.Tensor2D);
+    const a = onTokens.terms({
+      ...inputs,
+      studentClassTokens: inputs.studentFeatures,
+      teacherClassTokens: inputs.teacherFeatures,
+      studentFeatures: wrongWidth,
+      teacherFeatures: wrongWidth.slice(0, inputs.numGlobalViews),
+    });
+    const b = onFeatures.terms(inputs);
+    expect(a.loss.dataSync()[0]).toBeCloseTo(b.loss.dataSync()[0] as number, 6);
+    expect(() => onTokens.terms(inputs)).toThrow(/studentClassTokens is missing; headInput 'class-token'/);
+    expect(() => onTokens.afterStep({ ...inputs, teacherMomentum: 0.9 })).toThrow(ConfigError);
+    expect(() => createDino({ ...TINY, headInput: 'cls' as never, scope: 'objectives/dino-bad' })).toThrow(/headInput must be/);
+    tf.dispose([...wrongWidth, ...Object.values(a), ...Object.values(b)]);
+    onTokens.dispose();
+    onFeatures.dispose();
     inputs.dispose();
   });
 

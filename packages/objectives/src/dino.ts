@@ -24,16 +24,14 @@ import {
 } from './validate.js';
 
 /**
- * The defaults of DINO's baseline as SVT runs it (`main_dino.py`, SVT `train_ssl.py`): head 2048 hidden /
- * 256 bottleneck / 65536 prototypes / 3 layers, student temperature 0.1, teacher temperature 0.04
- * constant (SVT), centre momentum 0.9, last layer frozen during the first epoch. `inputDim` has no
- * default (the backbone's embedding width).
- *
- * Known differences from SVT, not options here: SVT's head reads the class token before CLIP's
- * projection (768 wide for ViT-B) and its student uses drop-path 0.1; this head reads the tower's
- * output embedding (after the projection) and the towers have no drop-path (see the README).
+ * The defaults of DINO's baseline as SVT runs it (`main_dino.py`, SVT `train_ssl.py`): the head on the
+ * class token (before CLIP's projection), head 2048 hidden / 256 bottleneck / 65536 prototypes / 3
+ * layers, student temperature 0.1, teacher temperature 0.04 constant (SVT), centre momentum 0.9, last
+ * layer frozen during the first epoch. `inputDim` has no default (the width of the head's input). SVT's
+ * student drop path (0.1) is the trainer's `model.dropPathRate`.
  */
 export const DEFAULT_DINO: Omit<DinoConfig, 'inputDim'> = {
+  headInput: 'class-token',
   hiddenDim: 2048,
   bottleneckDim: 256,
   outDim: 65536,
@@ -102,8 +100,9 @@ class DinoHead {
 }
 
 /**
- * The DINO baseline. Inputs: `studentFeatures` V × [B, inputDim], `teacherFeatures` G × [B, inputDim]
- * (concept scores are not used). Terms: `loss`, `teacherEntropy`.
+ * The DINO baseline. Inputs (concept scores are not used), with `headInput: 'class-token'`:
+ * `studentClassTokens` V × [B, inputDim], `teacherClassTokens` G × [B, inputDim]; with `'embedding'`:
+ * `studentFeatures`, `teacherFeatures`. Terms: `loss`, `teacherEntropy`.
  * State (all in `variables()`): `<scope>/center` [1, outDim], `<scope>/student/head/...` (trainable),
  * `<scope>/teacher/head/...` (EMA copy, not trainable).
  */
@@ -127,6 +126,11 @@ export class Dino implements Objective {
     checkPositive(ID, 'studentTemperature', c.studentTemperature);
     validateTemperature(c.teacherTemperature, `${ID}: teacherTemperature`);
     checkMomentum(ID, 'centerMomentum', c.centerMomentum);
+    if (c.headInput !== 'class-token' && c.headInput !== 'embedding') {
+      throw new ConfigError(
+        `${ID}: headInput must be 'class-token' (SVT: the class token before the projection) or 'embedding' (the projected output); received ${JSON.stringify(c.headInput)}.`,
+      );
+    }
     if (!(Number.isFinite(c.freezeLastLayerEpochs) && c.freezeLastLayerEpochs >= 0)) {
       throw new ConfigError(`${ID}: freezeLastLayerEpochs must be a number >= 0 (epochs); received ${c.freezeLastLayerEpochs}.`);
     }
@@ -140,13 +144,19 @@ export class Dino implements Objective {
     this.center = tf.tidy(() => tf.variable(tf.zeros([1, c.outDim]), false, `${c.scope}/center`));
   }
 
+  /** True with `headInput: 'class-token'`: the trainer passes `studentClassTokens` / `teacherClassTokens`. */
+  get needsClassTokens(): boolean {
+    return this.config.headInput === 'class-token';
+  }
+
   terms(inputs: ObjectiveInputs): ObjectiveTerms {
     const G = checkNumGlobalViews(ID, inputs.numGlobalViews);
-    const student = this.checkFeatures('studentFeatures', inputs.studentFeatures);
-    const teacher = this.checkFeatures('teacherFeatures', inputs.teacherFeatures, G);
+    const [studentKey, teacherKey] = this.inputKeys();
+    const student = this.checkFeatures(studentKey, inputs[studentKey]);
+    const teacher = this.checkFeatures(teacherKey, inputs[teacherKey], G);
     if (student.length < Math.max(2, G)) {
       throw new ShapeError(
-        `${ID}: studentFeatures has ${student.length} views; expected at least max(2, numGlobalViews = ${G}) (global views first).`,
+        `${ID}: ${studentKey} has ${student.length} views; expected at least max(2, numGlobalViews = ${G}) (global views first).`,
       );
     }
     const teacherTemperature = scheduleValue(this.config.teacherTemperature, inputs);
@@ -174,7 +184,8 @@ export class Dino implements Objective {
    */
   afterStep(inputs: AfterStepInputs): void {
     const G = checkNumGlobalViews(ID, inputs.numGlobalViews);
-    const teacher = this.checkFeatures('teacherFeatures', inputs.teacherFeatures, G);
+    const teacherKey = this.inputKeys()[1];
+    const teacher = this.checkFeatures(teacherKey, inputs[teacherKey], G);
     const m = inputs.teacherMomentum;
     checkMomentum(ID, 'teacherMomentum', m);
     tf.tidy(() => {
@@ -216,8 +227,13 @@ export class Dino implements Objective {
    * Input: V × [B, inputDim]. Output: V × [B, outDim] (new tensors).
    */
   project(views: readonly tf.Tensor2D[], which: 'student' | 'teacher'): tf.Tensor2D[] {
-    const checked = this.checkFeatures(which === 'student' ? 'studentFeatures' : 'teacherFeatures', views);
+    const checked = this.checkFeatures(this.inputKeys()[which === 'student' ? 0 : 1], views);
     return tf.tidy(() => this.headPerView(which === 'student' ? this.studentHead : this.teacherHead, checked));
+  }
+
+  /** The input names the head reads, from `headInput`. */
+  private inputKeys(): ['studentClassTokens', 'teacherClassTokens'] | ['studentFeatures', 'teacherFeatures'] {
+    return this.config.headInput === 'class-token' ? ['studentClassTokens', 'teacherClassTokens'] : ['studentFeatures', 'teacherFeatures'];
   }
 
   /** Head outputs of every view: V × [B, D] → [V·B, D] → head → V × [B, outDim]. */
@@ -227,17 +243,24 @@ export class Dino implements Objective {
   }
 
   private checkFeatures(what: string, views: readonly tf.Tensor2D[] | undefined, count?: number): readonly tf.Tensor2D[] {
+    if (views === undefined && this.config.headInput === 'class-token') {
+      throw new ConfigError(
+        `${ID}: ${what} is missing; headInput 'class-token' reads the class tokens before the projection (the trainer passes them when an objective sets needsClassTokens). Pass ${what}, or set headInput: 'embedding' to read studentFeatures / teacherFeatures.`,
+      );
+    }
     const [, D] = checkViewList(ID, what, views, count);
     if (D !== this.config.inputDim) {
+      const width =
+        this.config.headInput === 'class-token' ? 'the tower width (768 for ViT-B)' : "the backbone's embedding width (512 for ViT-B/16)";
       throw new ShapeError(
-        `${ID}: ${what} views are [B, ${D}]; expected [B, ${this.config.inputDim}] (inputDim). Set inputDim to the backbone's embedding width.`,
+        `${ID}: ${what} views are [B, ${D}]; expected [B, ${this.config.inputDim}] (inputDim). Set inputDim to ${width}.`,
       );
     }
     return views as readonly tf.Tensor2D[];
   }
 }
 
-/** Creates a {@link Dino} objective; `inputDim` is required, other options take DINO's defaults. */
+/** Creates a {@link Dino} objective; `inputDim` is required, other options take SVT's defaults ({@link DEFAULT_DINO}). */
 export function createDino(options: Partial<DinoConfig> & { readonly inputDim: number }): Dino {
   return new Dino(options);
 }

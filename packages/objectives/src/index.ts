@@ -62,6 +62,7 @@ export type {
   ConceptSpaceName,
   CustomObjectiveSpec,
   DinoConfig,
+  DinoHeadInput,
   DinoSpec,
   Objective,
   ObjectiveFactory,

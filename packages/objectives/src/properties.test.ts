@@ -302,7 +302,7 @@ describe('numerics', () => {
     )(student);
     for (const g of grads) expect(g.dataSync().every(Number.isFinite)).toBe(true);
     tf.dispose(grads);
-    const dino = createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10 });
+    const dino = createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, headInput: 'embedding' });
     const { value, grads: headGrads } = tf.variableGrads(() => dino.terms(inputs).loss, dino.trainableVariables() as tf.Variable[]);
     expect(Number.isFinite(value.dataSync()[0])).toBe(true);
     for (const g of Object.values(headGrads)) expect(g.dataSync().every(Number.isFinite)).toBe(true);
@@ -335,7 +335,7 @@ describe('the teacher receives no gradient', () => {
 
   it('dino gives zero gradient to teacher features and no gradient variable to its teacher head', () => {
     const inputs = randomInputs();
-    const dino = createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10 });
+    const dino = createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, headInput: 'embedding' });
     const grads = tf.grads((...t: tf.Tensor[]) => dino.terms({ ...inputs, teacherFeatures: t as tf.Tensor2D[] }).loss)(
       inputs.teacherFeatures as tf.Tensor2D[],
     );
@@ -356,7 +356,7 @@ describe('no tensor leaks', () => {
     ['concept-distillation', () => createConceptDistillation({ centering: true })],
     ['uniform-prior', () => createUniformPrior()],
     ['concept-alignment', () => createConceptAlignment()],
-    ['dino', () => createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10 })],
+    ['dino', () => createDino({ inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, headInput: 'embedding' })],
   ];
   for (const [name, make] of all) {
     it(`${name}: terms() and afterStep()`, () => {

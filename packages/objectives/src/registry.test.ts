@@ -42,7 +42,7 @@ describe('registry', () => {
       { name: 'concept-distillation', weight: 1, centering: true },
       { name: 'concept-alignment' },
       { name: 'uniform-prior', weight: 0.5, studentTemperature: 0.02 },
-      { name: 'dino', weight: 0.1, inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10 },
+      { name: 'dino', weight: 0.1, inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, headInput: 'embedding' },
     ]);
     expect(built.map(({ objective, weight }) => [objective.id, weight])).toEqual([
       ['concept-distillation', 1],
@@ -159,7 +159,7 @@ describe('checkpoint helpers', () => {
     const inputs = randomInputs();
     const specs = [
       { name: 'concept-distillation' as const, centering: true },
-      { name: 'dino' as const, inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, seed: 1 },
+      { name: 'dino' as const, inputDim: 6, hiddenDim: 8, bottleneckDim: 4, outDim: 10, seed: 1, headInput: 'embedding' as const },
     ];
     const first = createObjectives(specs);
     readTerms(sumLossTerms(first, inputs).terms);

@@ -49,6 +49,14 @@ export interface ObjectiveInputs {
   readonly studentFeatures?: readonly tf.Tensor2D[];
   /** Teacher backbone embeddings per global view, [B, D] each. Computed outside the tape. Needed by dino. */
   readonly teacherFeatures?: readonly tf.Tensor2D[];
+  /**
+   * Student class tokens per view, `[B, W]` each: the tower's class token after `ln_post`, before the
+   * projection (W = tower width; TimeSformer's `forward_features`, what SVT's DINO head reads). Given when an
+   * objective sets {@link Objective.needsClassTokens}. Inside the tape.
+   */
+  readonly studentClassTokens?: readonly tf.Tensor2D[];
+  /** Teacher class tokens per global view, `[B, W]` each (see `studentClassTokens`). Computed outside the tape. */
+  readonly teacherClassTokens?: readonly tf.Tensor2D[];
   /** Global optimizer step (0-based), for step-based schedules. */
   readonly step: number;
   /** Epoch (0-based; may be fractional), for epoch-based schedules such as the teacher temperature. */
@@ -64,6 +72,7 @@ export interface ObjectiveInputs {
 export interface AfterStepInputs {
   readonly teacher: ConceptScores;
   readonly teacherFeatures?: readonly tf.Tensor2D[];
+  readonly teacherClassTokens?: readonly tf.Tensor2D[];
   readonly numGlobalViews: number;
   /** The trainer's EMA momentum for the teacher at this step (objectives owning a teacher copy use it). */
   readonly teacherMomentum: number;
@@ -103,6 +112,11 @@ export interface Objective {
   variables?(): ReadonlyMap<string, tf.Variable>;
   /** Restores state saved from `variables()` (shapes are checked; unknown or missing keys throw). */
   loadVariables?(values: VariableValues): void;
+  /**
+   * True when `terms` / `afterStep` read `studentClassTokens` / `teacherClassTokens` (dino with
+   * `headInput: 'class-token'`); the trainer then computes them in the same forward as the embeddings.
+   */
+  readonly needsClassTokens?: boolean;
   /** The variables the trainer's optimizer must update (e.g. the dino student head), in a stable order. */
   trainableVariables?(): readonly tf.Variable[];
   /**
@@ -169,10 +183,22 @@ export interface ConceptAlignmentConfig {
   readonly studentTemperature: number;
 }
 
+/** Which backbone output the dino head reads (see {@link DinoConfig.headInput}). */
+export type DinoHeadInput = 'class-token' | 'embedding';
+
 /** `dino` baseline (SVT / DINO): DINO head on backbone features + DINO loss with centring. */
 export interface DinoConfig {
-  /** D, the backbone embedding width (`studentFeatures[i].shape[1]`). Required. */
+  /**
+   * The width of what the head reads: the tower width W with `headInput: 'class-token'` (768 for ViT-B),
+   * the embedding width E with `'embedding'` (512 for ViT-B/16). Required.
+   */
   readonly inputDim: number;
+  /**
+   * What the head reads: `'class-token'` (default, SVT: the class token after the final LayerNorm, before
+   * CLIP's projection; `studentClassTokens` / `teacherClassTokens`) or `'embedding'` (the projected tower
+   * output the concept spaces use; `studentFeatures` / `teacherFeatures`).
+   */
+  readonly headInput: DinoHeadInput;
   /** Hidden width of the head MLP. Default 2048 (DINO). */
   readonly hiddenDim: number;
   /** Bottleneck width (L2-normalised). Default 256 (DINO). */

@@ -22,7 +22,7 @@ describe('shipped configs', () => {
     });
     expect(c.training.memoryPlan).toBe('auto'); // the backend picks the memory plan; the config names no workaround
     expect(c.teacher).toEqual({ momentum: 0.996, momentumEnd: 1 });
-    expect(c.model).toEqual({ clip: expect.any(String), preset: 'vit-b16', numFrames: 8 });
+    expect(c.model).toEqual({ clip: expect.any(String), preset: 'vit-b16', numFrames: 8, dropPathRate: 0.1 });
     expect(c.data.kind).toBe('kinetics400');
     expect(c.objectives.map((o) => o.name)).toEqual(['concept-distillation', 'concept-alignment', 'uniform-prior']);
   });
@@ -34,6 +34,29 @@ describe('shipped configs', () => {
     expect(c.model.clip).toMatch(/fixtures\/clip-tiny$/);
     expect(c.views).toMatchObject({ numGlobal: 2, numLocal: 2, globalSize: 32, localSize: 16 });
     expect(c.optimizer.weightDecayEnd).toBe(0.4); // inherited
+  });
+
+  it('svt-b16-k400: the DINO baseline as SVT runs it (class-token head, drop path 0.1, tau_t 0.04, last layer frozen in epoch 1)', () => {
+    const c = loadConfig('svt-b16-k400');
+    expect(c.model.dropPathRate).toBe(0.1);
+    expect(c.objectives).toEqual([
+      expect.objectContaining({
+        name: 'dino',
+        headInput: 'class-token',
+        outDim: 65536,
+        teacherTemperature: 0.04,
+        studentTemperature: 0.1,
+        freezeLastLayerEpochs: 1,
+      }),
+    ]);
+    expect(c.optimizer).toMatchObject({ baseLearningRate: 5e-4, clipMode: 'per-parameter', warmupEpochs: 10 }); // SVT's recipe, inherited
+    // the schema's defaults are SVT's too
+    const bare = configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'dino' }] });
+    expect(bare.model.dropPathRate).toBe(0.1);
+    expect(bare.objectives[0]).toMatchObject({ headInput: 'class-token', teacherTemperature: 0.04 });
+    expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' } }, { overrides: ['model.dropPathRate=1'] })).toThrow(
+      /dropPathRate/,
+    );
   });
 
   it('--set reaches into a discriminated union whose tag is an enum (data.kind kinetics400: the README paper-scale command)', () => {
@@ -202,7 +225,7 @@ describe('validation of files', () => {
       /objectives.0.name: unknown value; expected one of "concept-distillation", "concept-alignment", "uniform-prior", "dino", "module"/,
     );
     expect(() => configFromData({ data: { kind: 'synthetic', root: '/d' }, objectives: [{ name: 'dino', tau: 1 }] })).toThrow(
-      /unknown key "tau" at objectives.0; valid keys: name, weight, outDim/,
+      /unknown key "tau" at objectives.0; valid keys: name, weight, headInput, outDim/,
     );
     expect(() => configFromData({})).toThrow(/data/);
   });

@@ -53,6 +53,13 @@ export const modelSchema = z
     preset: z.enum(['vit-b32', 'vit-b16', 'vit-l14']).default('vit-b16'),
     /** Frames per clip that the video tower is built for (temporal position embedding length). */
     numFrames: bounded(CONFIG_LIMITS.numFrames).default(8),
+    /**
+     * Stochastic depth (drop path) of the student, the rate of the last block, in [0, 1): each residual
+     * branch of block `i` of `L` is dropped per clip with probability `dropPathRate · i / (L − 1)` and
+     * scaled by `1 / (1 − p)` when kept (timm / DINO `drop_path_rate`); the teacher never drops.
+     * Default 0.1: SVT's (TimeSformer `vit_base_patch16_224`, `drop_path_rate=0.1`). 0 turns it off.
+     */
+    dropPathRate: z.number().min(0).lt(1).default(0.1),
   })
   .strict();
 
@@ -305,12 +312,18 @@ export const uniformPriorSchema = z
 
 /**
  * `dino` baseline on a learned projection head (SVT / DINO), for ablations, with SVT's defaults
- * (`DEFAULT_DINO`: teacher temperature 0.04, last layer frozen in the first epoch). `inputDim` comes from the model.
+ * (`DEFAULT_DINO`: head on the class token, teacher temperature 0.04, last layer frozen in the first epoch).
+ * `inputDim` comes from the model.
  */
 export const dinoSchema = z
   .object({
     name: z.literal('dino'),
     weight,
+    /**
+     * What the head reads: `class-token` (SVT: the class token after the final LayerNorm, before CLIP's
+     * projection; `inputDim` = the tower width) or `embedding` (the projected output the concept spaces use).
+     */
+    headInput: z.enum(['class-token', 'embedding']).default(DEFAULT_DINO.headInput),
     outDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.outDim),
     hiddenDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.hiddenDim),
     bottleneckDim: bounded(CONFIG_LIMITS.headDim).default(DEFAULT_DINO.bottleneckDim),

@@ -7,18 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '@lss/core';
-import { cleanClipText } from '../clean-text.js';
-import {
-  assertNonEmptyText,
-  CLIP_CONTEXT_LENGTH,
-  DEFAULT_PAD_TOKEN_ID,
-  EOT_TOKEN_ID,
-  packTokenIds,
-  SOT_TOKEN_ID,
-  type TokenizedBatch,
-  type TokenizeOptions,
-  type Tokenizer,
-} from '../tokens.js';
+import { createClipTokenizer } from '../clip-tokenizer.js';
+import { CLIP_CONTEXT_LENGTH, DEFAULT_PAD_TOKEN_ID, type Tokenizer } from '../tokens.js';
 import { checkTokenizerFiles } from './model-files.js';
 
 export interface ClipTokenizerOptions {
@@ -28,10 +18,6 @@ export interface ClipTokenizerOptions {
   readonly padTokenId?: number;
   /** Treat a name that is not a local folder as a Hugging Face hub id and download it (default false). */
   readonly allowRemote?: boolean;
-}
-
-interface HfTokenizer {
-  encode(text: string): number[];
 }
 
 function readJson(path: string): Record<string, unknown> {
@@ -80,31 +66,8 @@ export async function loadClipTokenizer(modelDirOrId: string, options: ClipToken
       `Tokenizer files at ${modelDirOrId} could not be read as a Hugging Face tokenizer (${(e as Error).message}); expected tokenizer.json and tokenizer_config.json as saved by transformers' save_pretrained.`,
     );
   }
-  // OpenAI's cleaning (ftfy, HTML unescaping twice, whitespace) before Hugging Face's normaliser, so
-  // every text (class names, prompts, descriptions, free labels) gets clip.tokenize's ids.
-  const hf: HfTokenizer = { encode: (text) => engine.encode(cleanClipText(text)).ids };
-  const sample = hf.encode('a');
-  if (sample[0] !== SOT_TOKEN_ID || sample[sample.length - 1] !== EOT_TOKEN_ID) {
-    throw new ConfigError(
-      `Tokenizer at ${modelDirOrId} encodes "a" as [${sample.join(', ')}]; expected a CLIP tokenizer that adds <|startoftext|> (${SOT_TOKEN_ID}) and <|endoftext|> (${EOT_TOKEN_ID}).`,
-    );
-  }
-  const id = local ? basename(resolve(modelDirOrId)) : modelDirOrId;
-  const encodeOne = (text: string): number[] => {
-    assertNonEmptyText(text, 0);
-    return hf.encode(text);
-  };
-  return {
-    id,
-    contextLength,
-    padTokenId,
-    encodeOne,
-    tokenize(texts: readonly string[], tokenizeOptions: TokenizeOptions = {}): TokenizedBatch {
-      const lists = texts.map((t, i) => {
-        assertNonEmptyText(t, i);
-        return hf.encode(t);
-      });
-      return packTokenIds(lists, texts, { contextLength, padTokenId, truncate: tokenizeOptions.truncate ?? false });
-    },
-  };
+  return createClipTokenizer(
+    { encode: (text) => engine.encode(text) },
+    { id: local ? basename(resolve(modelDirOrId)) : modelDirOrId, contextLength, padTokenId },
+  );
 }

@@ -144,6 +144,8 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array): vo
 }
 
 export { ensureWritableDir, outputErrorFrom } from './output.js';
+export { formatDuration, ProgressLine, type ProgressLineOptions, type ProgressMode, renderBar } from './progress.js';
+export { listStepFiles, newestStepFile, removeStaleTemporaryFiles, type StepFile } from './step-files.js';
 
 /** SHA-256 (hex) of a file, streamed in 4 MiB chunks (model hashes for caches and provenance). */
 export function hashFile(path: string): string {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTempDir, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
 import { checkDataset, checkVideoFile } from './check.js';
 import { main } from './cli.js';
+import { ffmpegVersion } from './ffmpeg.js';
 
 const CASES = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'cases');
 
@@ -34,7 +35,9 @@ describe('check', () => {
       'dir.mp4': expect.stringMatching(/a directory named like a video file/),
       'pipe.avi': expect.stringMatching(/a named pipe \(fifo\)/),
     });
-    expect(result.skipped).toEqual([{ path: join(root, 'notes.txt'), reason: expect.stringMatching(/not a video file name/) }]);
+    expect(result.skipped).toEqual([
+      { path: join(root, 'notes.txt'), reason: expect.stringMatching(/^not a video \(extension "\.txt" and no video container signature/) },
+    ]);
   });
 
   it('a fifo and a directory named like a video get a precise reason', async () => {
@@ -86,7 +89,9 @@ describe('check', () => {
     process.env.LSS_FFMPEG = TEST_FFMPEG;
     try {
       expect(await main(['check', root], (l) => lines.push(l))).toBe(0);
-      expect(lines[0]).toBe(`ffmpeg: ${TEST_FFMPEG} (from LSS_FFMPEG)`);
+      expect(lines[0]).toBe(
+        `ffmpeg: ${TEST_FFMPEG}, version ${ffmpegVersion(TEST_FFMPEG)} (from LSS_FFMPEG); no ffprobe is used, probing runs this ffmpeg`,
+      );
       expect(lines[1]).toMatch(/checked 1 video file\(s\).*1 ok, 0 bad/);
       copyFileSync(join(root, 'good.mp4'), join(root, 'copy.mp4'));
       writeFileSync(join(root, 'broken.avi'), 'not a video');

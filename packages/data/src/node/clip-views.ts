@@ -37,7 +37,15 @@ export interface LoadViewsOptions {
    * segment by more than a second (an untrimmed download); trimmed clips are sampled whole.
    */
   readonly segment?: { readonly start: number; readonly end: number };
+  /**
+   * Decode this clip in one ffmpeg process with up to this many clips requested at about the same time (a loader
+   * worker's burst of jobs; see `DecodeBatcher`): one process start-up for all of them. Default 1 (a process per clip).
+   */
+  readonly batchClips?: number;
 }
+
+/** Decodes frames of a file: `decodeFrames`, or a batcher's `decode` gathering several clips per ffmpeg process. */
+export type FrameDecoder = (path: string, indices: readonly number[], options: DecodeOptions) => Promise<DecodedFrames>;
 
 /** The frame range `[offset, offset + numFrames)` to sample: the annotated segment of an untrimmed video, else all. */
 export function segmentFrames(info: VideoInfo, segment?: { start: number; end: number }): { offset: number; numFrames: number } {
@@ -80,7 +88,12 @@ export function planViews(info: VideoInfo, request: ViewRequest): ViewPlan[] {
  * Probes (unless `info` is given), decodes the union of the views' frames in one ffmpeg process and renders
  * every view. Test views are decoded with the short side already at the crop size, so cropping is exact.
  */
-export async function loadVideoViews(path: string, request: ViewRequest, options: LoadViewsOptions = {}): Promise<LoadedViews> {
+export async function loadVideoViews(
+  path: string,
+  request: ViewRequest,
+  options: LoadViewsOptions = {},
+  decode: FrameDecoder = decodeFrames,
+): Promise<LoadedViews> {
   const info =
     options.info ??
     (await probeVideo(path, {
@@ -105,7 +118,7 @@ export async function loadVideoViews(path: string, request: ViewRequest, options
   if (request.mode === 'test' && plans[0]) outputSize = { width: plans[0].sourceWidth, height: plans[0].sourceHeight };
   const interpolation = request.mode === 'test' ? (request.config.interpolation ?? 'bicubic') : 'bicubic';
   decodeOptions = { ...decodeOptions, interpolation };
-  const decoded = await decodeFrames(
+  const decoded = await decode(
     path,
     needed,
     outputSize ? { ...decodeOptions, outputSize } : { ...decodeOptions, maxShortSide: options.maxShortSide ?? 256 },

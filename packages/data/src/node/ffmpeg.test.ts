@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, DataError } from '@lss/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { indexPatternFrames, makeTempDir, readFrameIndex, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
 import {
+  decodeClips,
   decodeFrames,
   describeFfmpeg,
   installerFfmpegPath,
@@ -14,6 +16,7 @@ import {
   parseFramecrc,
   probeVideo,
   resolveFfmpeg,
+  stripLogContext,
 } from './ffmpeg.js';
 
 describe('resolveFfmpeg', () => {
@@ -27,10 +30,11 @@ describe('resolveFfmpeg', () => {
     expect(installed, '@ffmpeg-installer/ffmpeg is an optional dependency and must be installed for the tests').toBeDefined();
     // An ffmpeg on PATH does not win over the bundled one.
     expect(resolveFfmpeg({ env: { PATH: dir } })).toEqual({ path: installed, source: '@ffmpeg-installer/ffmpeg' });
+    // Path, version (the static build's git describe), why chosen.
     expect(describeFfmpeg(resolveFfmpeg({ env: { PATH: dir } }))).toMatch(
-      /^ffmpeg: .* \(the bundled @ffmpeg-installer\/ffmpeg build, preferred for speed; set LSS_FFMPEG/,
+      /^ffmpeg: .*ffmpeg, version N-\d+-g[0-9a-f]+-static \(the bundled @ffmpeg-installer\/ffmpeg build, preferred for speed; set LSS_FFMPEG.*no ffprobe is used/,
     );
-    expect(describeFfmpeg({ path: fake, source: 'PATH' })).toMatch(/first ffmpeg on PATH/);
+    expect(describeFfmpeg({ path: fake, source: 'PATH' })).toMatch(/version unknown \(the first ffmpeg on PATH/);
     expect(() => resolveFfmpeg({ env: { LSS_FFMPEG: join(dir, 'missing') } })).toThrow(/LSS_FFMPEG=.*not an executable/);
     expect(() => resolveFfmpeg({ ffmpegPath: join(dir, 'missing') })).toThrow(ConfigError);
   });
@@ -105,6 +109,57 @@ describe('probe and decode, each container and codec', () => {
     expect(down.frames.shape).toEqual([1, 24, 32, 3]);
     const same = await decodeFrames(files.mp4!, [5], { ffmpegPath: TEST_FFMPEG, info, maxShortSide: 256 });
     expect(same.frames.shape).toEqual([1, 48, 64, 3]);
+  });
+
+  it('decodeClips: several clips in one ffmpeg process give exactly what decodeFrames gives each alone', async () => {
+    const xvidBframes = fileURLToPath(new URL('./__fixtures__/cases/xvid_bframes.avi', import.meta.url));
+    const clips = [
+      { path: files.avi!, indices: [77, 31, 99], options: { outputSize: { width: 32, height: 24 } } },
+      { path: files.mp4!, indices: [3, 50, 51] },
+      { path: files.webm!, indices: [60, 10], options: { maxShortSide: 24, threads: 2 } },
+      { path: xvidBframes, indices: [0, 7, 20] }, // no pts: decode order, no seek
+      { path: files.mp4!, indices: [100] }, // out of range: fails alone, before any process starts
+      { path: join(dir, 'nope.mp4'), indices: [0] }, // missing: fails alone
+    ];
+    const opts = (c: (typeof clips)[number]) => ({ ffmpegPath: TEST_FFMPEG, ...('options' in c ? c.options : {}) });
+    const alone = await Promise.allSettled(clips.map((c) => decodeFrames(c.path, c.indices, opts(c))));
+    const together = await decodeClips(
+      clips.map((c) => ({ path: c.path, indices: c.indices, options: opts(c) })),
+      { ffmpegPath: TEST_FFMPEG },
+    );
+    expect(together.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    together.forEach((r, i) => {
+      const a = alone[i]!;
+      if (r.status === 'fulfilled' && a.status === 'fulfilled') {
+        expect(r.value.indices).toEqual(a.value.indices);
+        expect(r.value.frames.shape).toEqual(a.value.frames.shape);
+        expect(Buffer.from(r.value.frames.data).equals(Buffer.from(a.value.frames.data)), `clip ${i}: same bytes`).toBe(true);
+        expect(r.value.decoderErrors).toEqual([]);
+      } else {
+        expect(r.status).toBe(a.status);
+        expect(String((r as PromiseRejectedResult).reason)).toBe(String((a as PromiseRejectedResult).reason));
+      }
+    });
+    const first = together[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof decodeFrames>>>;
+    expect(first.value.indices.map((_, k) => readFrameIndex(first.value.frames, k))).toEqual([31, 77, 99]);
+    // A damaged clip in the group: its errors cannot be told apart in a shared process, so it is decoded again alone
+    // and gets its own decoder errors; the clean clip keeps its frames.
+    const trunc = fileURLToPath(new URL('./__fixtures__/cases/trunc75.avi', import.meta.url));
+    const info = await probeVideo(trunc, { ffmpegPath: TEST_FFMPEG });
+    const last = [info.numFrames - 3, info.numFrames - 2, info.numFrames - 1];
+    const truncAlone = await decodeFrames(trunc, last, { ffmpegPath: TEST_FFMPEG, info });
+    const mixed = await decodeClips(
+      [
+        { path: trunc, indices: last, options: { info } },
+        { path: files.mp4!, indices: [3, 50, 51] },
+      ],
+      { ffmpegPath: TEST_FFMPEG },
+    );
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const t = (mixed[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof decodeFrames>>>).value;
+    expect(t.decoderErrors).toEqual(truncAlone.decoderErrors);
+    expect(t.substitutedIndices).toEqual(truncAlone.substitutedIndices);
+    expect(t.decoderErrors.length + t.substitutedIndices.length).toBeGreaterThan(0);
   });
 
   it('rejects out-of-range indices with the valid range', async () => {
@@ -206,5 +261,33 @@ describe('bad files fail with a DataError that names the file and the problem', 
     await expect(probe(join(dir, 'nope.mp4'))).rejects.toThrow(/Video not found/);
     mkdirSync(join(dir, 'folder.mp4'));
     await expect(probe(join(dir, 'folder.mp4'))).rejects.toThrow(/Not a file/);
+  });
+});
+
+describe("ffmpeg's context addresses never reach a reason", () => {
+  it('strips `[name @ 0x...]` so the same bad file gives the same text in every run', async () => {
+    expect(stripLogContext('[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5581c0e3c700] moov atom not found')).toBe(
+      'mov,mp4,m4a,3gp,3g2,mj2: moov atom not found',
+    );
+    expect(stripLogContext('x\n[graph 0 input from stream 0:0 @ 0x7f00aa01b2c0] error\n[h264 @ 000001D2AB34CD50] no frame!')).toBe(
+      'x\ngraph 0 input from stream 0:0: error\nh264: no frame!',
+    );
+    const dir = makeTempDir('addresses');
+    const bad = await writeBadFiles(dir);
+    const reasons: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      for (const path of [bad.truncatedMp4, bad.textAsMp4]) {
+        const error = await probeVideo(path, { ffmpegPath: TEST_FFMPEG }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(DataError);
+        reasons.push((error as Error).message);
+      }
+    }
+    // ffmpeg prints e.g. "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55...] moov atom not found": the container's name stays.
+    expect(reasons[0]).toMatch(/mov,mp4,m4a,3gp,3g2,mj2: moov atom not found/);
+    for (const reason of reasons) expect(reason).not.toMatch(/@ (0x)?[0-9a-f]{6,}/i);
+    expect(reasons.slice(2)).toEqual(reasons.slice(0, 2));
   });
 });

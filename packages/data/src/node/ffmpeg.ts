@@ -7,12 +7,13 @@
  * in that package, so probing parses the stream banner of `ffmpeg -i` and counts frames by remuxing the video
  * stream to the null muxer (`-c copy -f null`), which reads packets without decoding them: one process.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
 import type { RgbFrames, VideoInfo } from '../types.js';
+import { ShellLauncher } from './launcher.js';
 
 /** Where the ffmpeg binary came from. */
 export type FfmpegSource = 'option' | 'LSS_FFMPEG' | 'PATH' | '@ffmpeg-installer/ffmpeg';
@@ -96,7 +97,26 @@ export function resolveFfmpeg(options: { ffmpegPath?: string; env?: Readonly<Rec
   return found;
 }
 
-/** One line saying which ffmpeg is used and why, for CLIs to print: `ffmpeg: <path> (<source>; ...)`. */
+const versions = new Map<string, string>();
+
+/**
+ * The version an ffmpeg binary reports (`ffmpeg -version`, first line: `4.1`, `5.1.6-0+deb12u1`,
+ * `N-47683-g0e8eb07980-static`), or `unknown` when it prints none. Runs the binary once per path (cached).
+ */
+export function ffmpegVersion(path: string): string {
+  let version = versions.get(path);
+  if (version === undefined) {
+    const result = spawnSync(path, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
+    version = /ffmpeg version (\S+)/.exec(result.stdout ?? '')?.[1] ?? 'unknown';
+    versions.set(path, version);
+  }
+  return version;
+}
+
+/**
+ * One line saying which ffmpeg is used, its version and why it was chosen, for CLIs to print at start:
+ * `ffmpeg: <path>, version <v> (<why>); no ffprobe is used, probing runs this ffmpeg`. Runs `ffmpeg -version` once.
+ */
 export function describeFfmpeg(binary: FfmpegBinary = resolveFfmpeg()): string {
   const why: Record<FfmpegSource, string> = {
     option: 'given by the caller',
@@ -104,7 +124,7 @@ export function describeFfmpeg(binary: FfmpegBinary = resolveFfmpeg()): string {
     '@ffmpeg-installer/ffmpeg': 'the bundled @ffmpeg-installer/ffmpeg build, preferred for speed; set LSS_FFMPEG to use another',
     PATH: 'the first ffmpeg on PATH (@ffmpeg-installer/ffmpeg is not installed); set LSS_FFMPEG to choose',
   };
-  return `ffmpeg: ${binary.path} (${why[binary.source]})`;
+  return `ffmpeg: ${binary.path}, version ${ffmpegVersion(binary.path)} (${why[binary.source]}); no ffprobe is used, probing runs this ffmpeg`;
 }
 
 /** Result of running ffmpeg to completion. */
@@ -113,16 +133,32 @@ interface RunResult {
   readonly stdout: Buffer;
   readonly stderr: string;
   readonly timedOut: boolean;
+  /** Bytes written into each of `sinks` (what ffmpeg wrote beyond a sink's size is dropped). */
+  readonly written: number[];
 }
 
 /** Runs ffmpeg, optionally feeding stdin, collecting stdout (bytes) and the tail of stderr. */
 function runFfmpeg(
   ffmpeg: string,
   args: readonly string[],
-  options: { input?: Uint8Array; timeoutMs?: number; collectStdout?: boolean; maxStderr?: number } = {},
+  options: { input?: Uint8Array; timeoutMs?: number; collectStdout?: boolean; maxStderr?: number; sinks?: readonly Uint8Array[] } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, args, { stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // Raw outputs of known size go straight into preallocated buffers: sinks[0] from stdout, sinks[k] from fd 2 + k.
+    // (Collecting chunks and concatenating costs two more allocations and copies of every frame; on this VM page
+    // faults are expensive, and that was a third of the CPU a decode cost in Node.)
+    const sinks = options.sinks ?? [];
+    const written = sinks.map(() => 0);
+    const stdio: ('pipe' | 'ignore')[] = [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+    for (let k = 1; k < sinks.length; k++) stdio.push('pipe');
+    const child = spawn(ffmpeg, args, { stdio });
+    const into = (k: number) => (chunk: Buffer) => {
+      const sink = sinks[k]!;
+      const n = Math.min(chunk.length, sink.length - written[k]!);
+      if (n > 0) sink.set(n === chunk.length ? chunk : chunk.subarray(0, n), written[k]);
+      written[k]! += n;
+    };
+    for (let k = 1; k < sinks.length; k++) (child.stdio[2 + k] as NodeJS.ReadableStream | null)?.on('data', into(k));
     const chunks: Buffer[] = [];
     let stderr = '';
     const maxStderr = options.maxStderr ?? 64 * 1024;
@@ -134,9 +170,12 @@ function runFfmpeg(
             child.kill('SIGKILL');
           }, options.timeoutMs)
         : undefined;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (options.collectStdout !== false) chunks.push(chunk);
-    });
+    if (sinks.length > 0) child.stdout?.on('data', into(0));
+    else {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (options.collectStdout !== false) chunks.push(chunk);
+      });
+    }
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
       if (stderr.length > maxStderr) stderr = stderr.slice(stderr.length - maxStderr);
@@ -151,7 +190,7 @@ function runFfmpeg(
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(chunks), stderr, timedOut });
+      resolve({ code, stdout: Buffer.concat(chunks), stderr, timedOut, written });
     });
     if (options.input && child.stdin) {
       child.stdin.on('error', () => {
@@ -162,8 +201,18 @@ function runFfmpeg(
   });
 }
 
+/**
+ * ffmpeg prefixes a log line with its context as `[name @ 0x55d0c8a3f740] ` (`%p`: the context's address, different on
+ * every run). Rewrites each to `name: `, so a skipped video's reason is the same text in every run and can be compared,
+ * cached and grouped: `[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5581c0e3c700] moov atom not found` -> `mov,mp4,m4a,3gp,3g2,mj2: moov
+ * atom not found`. Addresses are also printed without `0x` on some platforms (Windows' `%p`).
+ */
+export function stripLogContext(text: string): string {
+  return text.replace(/\[([^[\]\n]*?) @ (?:0x)?[0-9a-fA-F]{4,16}\]\s*/g, '$1: ');
+}
+
 function lastLines(text: string, count = 4): string {
-  return text
+  return stripLogContext(text)
     .split(/\r?\n|\r/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('frame='))
@@ -461,14 +510,23 @@ export function decodedSize(
   return { width: info.width, height: info.height };
 }
 
-/**
- * Decodes only the requested frames of a video in one ffmpeg process: input-side `-ss` seeks near the first
- * frame (keeping timestamps with `-copyts`), a `select` filter keeps the frames whose timestamps fall in
- * `[i - 0.5, i + 0.5) / fps`, `scale` resizes, and rgb24 frames stream over a pipe; ffmpeg stops after the last one.
- *
- * Output shape: `frames.shape = [N, H, W, 3]` for the N unique requested indices, sorted.
- */
-export async function decodeFrames(path: string, requested: readonly number[], options: DecodeOptions = {}): Promise<DecodedFrames> {
+/** What one clip's decode needs: its frames, the ffmpeg input and output arguments, and how to read the result. */
+interface DecodePlan {
+  readonly path: string;
+  readonly info: VideoInfo;
+  /** Sorted unique frame indices. */
+  readonly indices: readonly number[];
+  readonly width: number;
+  readonly height: number;
+  /** Decoder and input options, ending with `-i path`. */
+  readonly input: readonly string[];
+  /** Output options for input `k` (`-map k:v:0`, filters, frame count, raw rgb24), without the output's name. */
+  readonly output: (k: number) => string[];
+  readonly maxMissing: number;
+}
+
+/** Plans the decode of `requested` frames of `path` (probing when `options.info` is absent). */
+async function planDecode(path: string, requested: readonly number[], options: DecodeOptions): Promise<DecodePlan> {
   if (requested.length === 0) throw new ConfigError('decodeFrames: received no frame indices; expected at least one.');
   const info = options.info ?? (await probeVideo(path, options));
   checkFile(path);
@@ -478,9 +536,7 @@ export async function decodeFrames(path: string, requested: readonly number[], o
       throw new ConfigError(`decodeFrames: frame index ${i} is outside [0, ${info.numFrames}) for ${path}.`);
     }
   }
-  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const { width, height } = decodedSize(info, options);
-  const frameBytes = width * height * 3;
   const fps = info.fps;
   // Frame i's timestamp window: midpoints to its neighbours (exact times for VFR streams, else the constant rate).
   const times = info.frameTimes;
@@ -507,32 +563,76 @@ export async function decodeFrames(path: string, requested: readonly number[], o
       })
       .join('+');
   }
-  const filters = [`select='${select}'`];
-  filters.push(...rgbFilters(info, { width, height }, options.interpolation));
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-threads', String(options.threads ?? 1)];
-  if (seek > 0.5) args.push('-ss', seek.toFixed(6));
-  args.push('-copyts', '-i', path, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','), '-vsync', '0');
-  args.push('-frames:v', String(indices.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
-  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000 });
-  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding ${path}.`, { file: path });
-  const delivered = Math.min(indices.length, Math.floor(result.stdout.length / frameBytes));
+  const filters = [`select='${select}'`, ...rgbFilters(info, { width, height }, options.interpolation)].join(',');
+  const input = ['-threads', String(options.threads ?? 1)];
+  if (seek > 0.5) input.push('-ss', seek.toFixed(6));
+  input.push('-i', path);
+  const output = (k: number) => [
+    '-map',
+    `${k}:v:0`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    filters,
+    '-frames:v',
+    String(indices.length),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+  ];
+  const maxMissing = options.maxMissingFrames ?? Math.max(1, Math.ceil(indices.length * 0.05));
+  return { path, info, indices, width, height, input, output, maxMissing };
+}
+
+let shellLauncher: ShellLauncher | undefined;
+
+/**
+ * Runs a raw decode whose outputs go into `sinks`: through this thread's {@link ShellLauncher} (a small long-lived
+ * shell starts ffmpeg, so this process is not forked for every decode; outputs pass through files on tmpfs), or,
+ * where there is no POSIX shell, the ffmpeg is not an executable file, or `LSS_FFMPEG_LAUNCH=direct`, spawned
+ * directly with the outputs on pipes. `args(output)` builds the arguments given where output k goes.
+ */
+function runDecode(
+  ffmpeg: string,
+  args: (output: (k: number) => string) => string[],
+  sinks: readonly Uint8Array[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stderr: string; timedOut: boolean; written: number[] }> {
+  if (ShellLauncher.available && process.env.LSS_FFMPEG_LAUNCH !== 'direct' && isExecutable(ffmpeg)) {
+    shellLauncher ??= new ShellLauncher();
+    return shellLauncher.run(ffmpeg, ({ output }) => ['-y', ...args(output)], sinks, timeoutMs);
+  }
+  return runFfmpeg(
+    ffmpeg,
+    args((k) => `pipe:${k === 0 ? 1 : 2 + k}`),
+    { timeoutMs, sinks },
+  );
+}
+
+/** Global options of every decode: quiet but for errors, the file's own timestamps, no frame dropped or duplicated. */
+const DECODE_GLOBAL = ['-hide_banner', '-nostdin', '-v', 'error', '-copyts', '-vsync', '0'];
+
+/** Turns the bytes ffmpeg wrote for one plan into frames, substituting (and counting) frames it did not deliver. */
+function finishDecode(plan: DecodePlan, data: Uint8Array, written: number, stderr: string, code: number | null): DecodedFrames {
+  const { path, indices, width, height, info } = plan;
+  const frameBytes = width * height * 3;
+  const delivered = Math.min(indices.length, Math.floor(written / frameBytes));
   if (delivered === 0) {
     throw new DataError(
-      `ffmpeg decoded no frames of ${path} (exit ${result.code}): ${lastLines(result.stderr) || 'no message'}. The file is corrupt or truncated.`,
+      `ffmpeg decoded no frames of ${path} (exit ${code}): ${lastLines(stderr) || 'no message'}. The file is corrupt or truncated.`,
       { file: path },
     );
   }
   const missing = indices.length - delivered;
-  const maxMissing = options.maxMissingFrames ?? Math.max(1, Math.ceil(indices.length * 0.05));
-  if (missing > maxMissing) {
+  if (missing > plan.maxMissing) {
     throw new DataError(
       `ffmpeg delivered ${delivered} of ${indices.length} requested frames of ${path} (last requested ${indices[indices.length - 1]}, ` +
-        `${info.numFrames} expected in the stream): the file is truncated or damaged. ${lastLines(result.stderr, 2)}`,
+        `${info.numFrames} expected in the stream): the file is truncated or damaged. ${lastLines(stderr, 2)}`,
       { file: path },
     );
   }
-  const data = new Uint8Array(indices.length * frameBytes);
-  data.set(result.stdout.subarray(0, delivered * frameBytes));
   for (let k = delivered; k < indices.length; k++) data.copyWithin(k * frameBytes, (delivered - 1) * frameBytes, delivered * frameBytes);
   return {
     frames: { data, shape: [indices.length, height, width, 3] },
@@ -540,18 +640,110 @@ export async function decodeFrames(path: string, requested: readonly number[], o
     info,
     missingFrames: missing,
     substitutedIndices: indices.slice(delivered),
-    decoderErrors: errorLines(result.stderr),
+    decoderErrors: errorLines(stderr),
   };
+}
+
+/**
+ * Decodes only the requested frames of a video in one ffmpeg process: input-side `-ss` seeks near the first
+ * frame (keeping timestamps with `-copyts`), a `select` filter keeps the frames whose timestamps fall in
+ * `[i - 0.5, i + 0.5) / fps` (or, for streams without usable timestamps, the i-th decoded frames), `scale` resizes
+ * (see {@link rgbFilters}), and rgb24 frames stream over a pipe; ffmpeg stops after the last one.
+ *
+ * Output shape: `frames.shape = [N, H, W, 3]` for the N unique requested indices, sorted.
+ */
+export async function decodeFrames(path: string, requested: readonly number[], options: DecodeOptions = {}): Promise<DecodedFrames> {
+  const plan = await planDecode(path, requested, options);
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  const data = new Uint8Array(plan.indices.length * plan.width * plan.height * 3);
+  const result = await runDecode(
+    ffmpeg,
+    (output) => [...DECODE_GLOBAL, ...plan.input, ...plan.output(0), output(0)],
+    [data],
+    options.timeoutMs ?? 60_000,
+  );
+  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding ${path}.`, { file: path });
+  return finishDecode(plan, data, result.written[0]!, result.stderr, result.code);
+}
+
+/** One clip of {@link decodeClips}: a file, the frames wanted, and its own decode options. */
+export interface ClipRequest {
+  readonly path: string;
+  readonly indices: readonly number[];
+  readonly options?: DecodeOptions;
+}
+
+/**
+ * Decodes the requested frames of several videos with ONE ffmpeg process (one input and one raw rgb24 output pipe
+ * per clip), so the process start-up is paid once for all of them: the lever for loaders that decode many short
+ * clips. Each clip gets exactly what {@link decodeFrames} would give it alone (same filters, seek and frame
+ * selection per input). A clip that fails to plan (probe, bad indices) fails alone. When the shared process
+ * reports anything (an error line, a non-zero exit, a clip short of frames), the error texts cannot be told apart
+ * per clip, so those clips are decoded again one by one and get their own result or `DataError`.
+ *
+ * `ffmpegPath` and `timeoutMs` come from `shared` (the per-clip options' are ignored); the timeout applies to the
+ * whole process, times the number of clips.
+ */
+export async function decodeClips(
+  clips: readonly ClipRequest[],
+  shared: FfmpegOptions = {},
+): Promise<PromiseSettledResult<DecodedFrames>[]> {
+  const ffmpeg = shared.ffmpegPath ?? resolveFfmpeg().path;
+  const clipOptions = (c: ClipRequest): DecodeOptions => ({
+    ...c.options,
+    ffmpegPath: ffmpeg,
+    ...(shared.timeoutMs ? { timeoutMs: shared.timeoutMs } : {}),
+  });
+  const plans = await Promise.allSettled(clips.map((c) => planDecode(c.path, c.indices, clipOptions(c))));
+  const results: PromiseSettledResult<DecodedFrames>[] = plans.map((p) =>
+    p.status === 'rejected' ? p : { status: 'rejected', reason: new Error('not decoded') },
+  );
+  const ready = plans.flatMap((p, i) => (p.status === 'fulfilled' ? [{ i, plan: p.value }] : []));
+  const alone = async (i: number) => {
+    const c = clips[i]!;
+    results[i] = await decodeFrames(c.path, c.indices, clipOptions(c)).then(
+      (value) => ({ status: 'fulfilled' as const, value }),
+      (reason: unknown) => ({ status: 'rejected' as const, reason }),
+    );
+  };
+  if (ready.length <= 1) {
+    await Promise.all(ready.map(({ i }) => alone(i)));
+    return results;
+  }
+  const args = (output: (k: number) => string) => {
+    const out = [...DECODE_GLOBAL];
+    for (const { plan } of ready) out.push(...plan.input);
+    ready.forEach(({ plan }, k) => out.push(...plan.output(k), output(k)));
+    return out;
+  };
+  const sinks = ready.map(({ plan }) => new Uint8Array(plan.indices.length * plan.width * plan.height * 3));
+  const run = await runDecode(ffmpeg, args, sinks, (shared.timeoutMs ?? 60_000) * ready.length);
+  const redo: number[] = [];
+  const clean = !run.timedOut && run.code === 0 && errorLines(run.stderr).length === 0;
+  ready.forEach(({ i, plan }, k) => {
+    if (!clean) {
+      redo.push(i);
+      return;
+    }
+    try {
+      const decoded = finishDecode(plan, sinks[k]!, run.written[k]!, '', run.code);
+      if (decoded.missingFrames > 0) redo.push(i);
+      else results[i] = { status: 'fulfilled', value: decoded };
+    } catch {
+      redo.push(i);
+    }
+  });
+  for (const i of redo) await alone(i);
+  return results;
 }
 
 /** The distinct error lines of an ffmpeg run at `-v error` (at most `max`). */
 function errorLines(stderr: string, max = 8): string[] {
-  const lines = stderr
+  // "[mpeg4 @ 0x55d0c8a3f740] Error at MB: 5" -> "mpeg4: Error at MB: 5" (the address differs on every run).
+  const lines = stripLogContext(stderr)
     .split(/\r?\n|\r/)
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('frame='))
-    // "[mpeg4 @ 0x55d0c8a3f740] Error at MB: 5" -> "mpeg4: Error at MB: 5" (the address differs on every run).
-    .map((l) => l.replace(/^\[([\w.-]+) @ 0x[0-9a-fA-F]+\]\s*/, '$1: '));
+    .filter((l) => l !== '' && !l.startsWith('frame='));
   return [...new Set(lines)].slice(0, max);
 }
 

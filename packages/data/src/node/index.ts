@@ -30,6 +30,7 @@ export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, typ
 export {
   type CachedFramesOptions,
   DecodedFramesCache,
+  type FrameDecoder,
   type LoadedViews,
   type LoadViewsOptions,
   loadVideoViews,
@@ -37,10 +38,13 @@ export {
   segmentFrames,
   type ViewRequest,
 } from './clip-views.js';
+export { DecodeBatcher, type DecodeBatcherOptions } from './decode-batcher.js';
 export {
   AV_NOPTS_VALUE,
+  type ClipRequest,
   type DecodedFrames,
   type DecodeOptions,
+  decodeClips,
   decodedSize,
   decodeFrames,
   describeFfmpeg,
@@ -54,6 +58,7 @@ export {
   type FfmpegSource,
   type FramecrcPackets,
   type FrameScan,
+  ffmpegVersion,
   installerFfmpegPath,
   listEncoders,
   type ProbeOptions,
@@ -65,9 +70,12 @@ export {
   resolveFfmpeg,
   rgbFilters,
   scanVideoFrames,
+  stripLogContext,
 } from './ffmpeg.js';
 export {
   clipViewSeed,
+  type DamagedVideo,
+  describeDamage,
   type EpochReport,
   formatEpochReport,
   type LoaderStats,
@@ -92,6 +100,7 @@ export {
   readUcf101,
   type SplitNumber,
   type Subset,
+  sniffVideoContainer,
   type Ucf101Options,
   VIDEO_EXTENSIONS,
 } from './readers.js';

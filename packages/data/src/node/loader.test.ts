@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { VideoBatch } from '../batch.js';
 import type { VideoSample } from '../types.js';
 import { SVT_VIEW_CONFIG, type SvtViewConfig, TEST_VIEW_CONFIG_4X3 } from '../views.js';
 import { makeTempDir, TEST_FFMPEG, writeBadFiles } from './__fixtures__/videos.js';
-import { type EpochReport, type SkippedVideo, VideoLoader, type VideoLoaderOptions } from './loader.js';
+import { type EpochReport, formatEpochReport, type SkippedVideo, VideoLoader, type VideoLoaderOptions } from './loader.js';
 import { readUcf101 } from './readers.js';
 import { generateSyntheticDataset } from './synthetic-dataset.js';
 
@@ -138,6 +139,43 @@ describe('VideoLoader', () => {
       expect(e2.batches[0]?.views[0]?.data).not.toEqual(ra.batches[0]?.views[0]?.data);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  it('counts substituted frames and decoder errors of damaged videos in the epoch report; batchClips gives the same batches', async () => {
+    const trunc = fileURLToPath(new URL('./__fixtures__/cases/trunc75.avi', import.meta.url));
+    const samples = [...(await syntheticSamples()).slice(0, 3), { path: trunc, label: 0, className: 'MoveLeft' }];
+    const make = (batchClips: number, numWorkers: number) =>
+      new VideoLoader({
+        dataset: samples,
+        batchSize: 2,
+        views: { mode: 'test', config: { numClips: 1, numCrops: 1, numFrames: 8, size: 32, normalize: true } },
+        numWorkers,
+        batchClips,
+        ffmpegPath: TEST_FFMPEG,
+        onEpochEnd: () => undefined,
+      });
+    const one = make(1, 1);
+    const four = make(4, 1);
+    const inThread = make(4, 0);
+    try {
+      const [a, b, c] = [await collect(one), await collect(four), await collect(inThread)];
+      for (const r of [a, b, c]) {
+        expect(r.report.numLoaded).toBe(4);
+        // The 75 % AVI: its last requested frames are damaged (decoder errors) or past the stream's end (substituted).
+        expect(r.report.damaged.map((d) => d.path)).toEqual([trunc]);
+        const d = r.report.damaged[0]!;
+        expect(d.decoderErrors.length + d.substitutedIndices.length).toBeGreaterThan(0);
+        expect(r.report.substitutedFrames).toBe(d.substitutedIndices.length);
+        expect(formatEpochReport(r.report)).toMatch(/1 loaded video\(s\) were damaged, \d+ frame\(s\) substituted.*\n {2}.*trunc75\.avi: /);
+      }
+      expect(b.report).toMatchObject({ damaged: a.report.damaged, substitutedFrames: a.report.substitutedFrames });
+      // One ffmpeg process for several clips, or one per clip: the same bytes.
+      for (const r of [b, c]) {
+        r.batches.forEach((batch, i) => batch.views.forEach((v, k) => expect(v.data).toEqual(a.batches[i]?.views[k]?.data)));
+      }
+    } finally {
+      await Promise.all([one.close(), four.close(), inThread.close()]);
     }
   });
 

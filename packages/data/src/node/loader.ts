@@ -50,6 +50,11 @@ export interface VideoLoaderOptions {
   readonly maxShortSide?: number;
   /** Per-video ffmpeg timeout in ms (default 60 000). */
   readonly timeoutMs?: number;
+  /**
+   * Clips a worker decodes with one ffmpeg process when their jobs arrive together (default 1: a process per
+   * clip). Larger values pay the process start-up once per group (see `DecodeBatcher`); results are the same.
+   */
+  readonly batchClips?: number;
   /** Called once per skipped video (default: `console.warn`). */
   readonly onWarning?: (skipped: SkippedVideo) => void;
   /** Called with the report at the end of each epoch (default: `console.warn` of the summary when something was skipped). */
@@ -65,6 +70,22 @@ export interface SkippedVideo {
   readonly epoch: number;
 }
 
+/**
+ * A video that was used but not decoded cleanly: some requested frames were not delivered (a truncated or damaged
+ * stream; each was replaced by a copy of the last decoded frame) or the decoder reported errors (damaged data it
+ * concealed).
+ */
+export interface DamagedVideo {
+  readonly path: string;
+  /** Position in the dataset. */
+  readonly sampleIndex: number;
+  readonly epoch: number;
+  /** Requested frame indices that were substituted by a repeat of the last decoded frame; empty when none. */
+  readonly substitutedIndices: readonly number[];
+  /** Error lines of the decoder (at most 8, context addresses stripped); empty when none. */
+  readonly decoderErrors: readonly string[];
+}
+
 /** Summary of one epoch. */
 export interface EpochReport {
   readonly epoch: number;
@@ -72,6 +93,10 @@ export interface EpochReport {
   readonly numLoaded: number;
   readonly numSkipped: number;
   readonly skipped: readonly SkippedVideo[];
+  /** Frames substituted (repeats of the last decoded frame) over the loaded videos of the epoch. */
+  readonly substitutedFrames: number;
+  /** Loaded videos with substituted frames or decoder errors. */
+  readonly damaged: readonly DamagedVideo[];
   readonly numBatches: number;
   readonly seconds: number;
 }
@@ -95,12 +120,38 @@ export interface LoaderStats {
 /** Formats an epoch report as one paragraph. */
 export function formatEpochReport(report: EpochReport): string {
   const head = `epoch ${report.epoch}: loaded ${report.numLoaded}/${report.numSamples} videos in ${report.numBatches} batches (${report.seconds.toFixed(1)} s)`;
-  if (report.numSkipped === 0) return `${head}; nothing skipped.`;
-  const list = report.skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n');
-  return `${head}; skipped ${report.numSkipped} unreadable video(s) (run \`lss-data check\` on the dataset to list all bad files):\n${list}`;
+  const damaged = report.damaged;
+  const parts: string[] = [];
+  if (report.numSkipped === 0) parts.push(`${head}; nothing skipped.`);
+  else {
+    const list = report.skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n');
+    parts.push(
+      `${head}; skipped ${report.numSkipped} unreadable video(s) (run \`lss-data check\` on the dataset to list all bad files):\n${list}`,
+    );
+  }
+  if (damaged.length > 0) {
+    const list = damaged.map((d) => `  ${d.path}: ${describeDamage(d)}`).join('\n');
+    parts.push(
+      `${damaged.length} loaded video(s) were damaged, ${report.substitutedFrames} frame(s) substituted by a repeat of the last decoded frame:\n${list}`,
+    );
+  }
+  return parts.join('\n');
 }
 
-type Outcome = { ok: true; views: HostVideo[]; info: VideoInfo } | { ok: false; reason: string };
+/** `3 frame(s) substituted (60, 61, 62); decoder: mpeg4: ac-tex damaged at 1 1` */
+export function describeDamage(d: Pick<DamagedVideo, 'substitutedIndices' | 'decoderErrors'>): string {
+  const out: string[] = [];
+  if (d.substitutedIndices.length > 0)
+    out.push(
+      `${d.substitutedIndices.length} frame(s) substituted (${d.substitutedIndices.slice(0, 8).join(', ')}${d.substitutedIndices.length > 8 ? ', ...' : ''})`,
+    );
+  if (d.decoderErrors.length > 0) out.push(`decoder: ${d.decoderErrors.slice(0, 2).join(' | ')}`);
+  return out.join('; ');
+}
+
+type Outcome =
+  | { ok: true; views: HostVideo[]; info: VideoInfo; substitutedIndices: readonly number[]; decoderErrors: readonly string[] }
+  | { ok: false; reason: string };
 
 /**
  * Loads batches of views.
@@ -176,6 +227,7 @@ export class VideoLoader {
       ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
       ...(o.maxShortSide ? { maxShortSide: o.maxShortSide } : {}),
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.batchClips ? { batchClips: o.batchClips } : {}),
     };
   }
 
@@ -189,7 +241,15 @@ export class VideoLoader {
         : {}),
     };
     const result = await this.pool.load(sample.path, request, { options });
-    return result.ok ? { ok: true, views: result.views, info: result.info } : { ok: false, reason: result.reason };
+    return result.ok
+      ? {
+          ok: true,
+          views: result.views,
+          info: result.info,
+          substitutedIndices: result.substitutedIndices,
+          decoderErrors: result.decoderErrors,
+        }
+      : { ok: false, reason: result.reason };
   }
 
   /** Sample order of an epoch (a seeded shuffle when shuffling). */
@@ -222,6 +282,8 @@ export class VideoLoader {
     const results = new Map<number, Outcome>();
     const wakers: (() => void)[] = [];
     const skipped: SkippedVideo[] = [];
+    const damaged: DamagedVideo[] = [];
+    let substitutedFrames = 0;
     let nextDispatch = 0;
     let nextTake = 0;
     let numLoaded = 0;
@@ -272,6 +334,16 @@ export class VideoLoader {
             perSample.push(outcome.views);
             batchSamples.push(sample);
             numLoaded++;
+            if (outcome.substitutedIndices.length > 0 || outcome.decoderErrors.length > 0) {
+              substitutedFrames += outcome.substitutedIndices.length;
+              damaged.push({
+                path: sample.path,
+                sampleIndex,
+                epoch,
+                substitutedIndices: outcome.substitutedIndices,
+                decoderErrors: outcome.decoderErrors,
+              });
+            }
           } else {
             const skip: SkippedVideo = { path: sample.path, reason: outcome.reason, sampleIndex, epoch };
             skipped.push(skip);
@@ -305,12 +377,14 @@ export class VideoLoader {
       numLoaded,
       numSkipped: skipped.length,
       skipped,
+      substitutedFrames,
+      damaged,
       numBatches,
       seconds: (performance.now() - started) / 1000,
     };
     this.lastReport = report;
     if (this.options.onEpochEnd) this.options.onEpochEnd(report);
-    else if (report.numSkipped > 0) console.warn(`[lss-data] ${formatEpochReport(report)}`);
+    else if (report.numSkipped > 0 || report.damaged.length > 0) console.warn(`[lss-data] ${formatEpochReport(report)}`);
     return report;
   }
 

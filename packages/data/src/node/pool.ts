@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, DataError } from '@lss/core';
 import type { HostVideo, VideoInfo } from '../types.js';
 import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
+import { DecodeBatcher } from './decode-batcher.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 
 /** What one job gave: the views, or why the video could not be used. */
@@ -101,6 +102,7 @@ export class ViewWorkerPool {
   private workers: PoolWorker[] | undefined;
   private readonly waiting = new Map<number, (r: WorkerResult) => void>();
   private readonly localCache = new DecodedFramesCache();
+  private readonly localBatchers = new Map<number, DecodeBatcher>();
   private nextJobId = 1;
   private closed = false;
 
@@ -175,11 +177,23 @@ export class ViewWorkerPool {
     this.jobsPerWorker.set(thread, (this.jobsPerWorker.get(thread) ?? 0) + 1);
   }
 
+  private localBatcher(n: number): DecodeBatcher {
+    let b = this.localBatchers.get(n);
+    if (!b) {
+      b = new DecodeBatcher({ maxClips: n });
+      this.localBatchers.set(n, b);
+    }
+    return b;
+  }
+
   private async loadInThread(path: string, request: ViewRequest, job: PoolJob): Promise<ViewOutcome> {
     try {
+      const batch = job.options?.batchClips ?? 1;
       const loaded = job.cacheFrames
         ? await this.localCache.load(path, request, job.cacheFrames, job.options)
-        : await loadVideoViews(path, request, job.options);
+        : batch > 1
+          ? await loadVideoViews(path, request, job.options, (p, i, o) => this.localBatcher(batch).decode(p, i, o))
+          : await loadVideoViews(path, request, job.options);
       this.count(0);
       return {
         ok: true,

@@ -6,7 +6,8 @@ import { fixturePath } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import { parseClassNamesCsv } from '../parse.js';
 import { formatMissingSummary, formatSkippedSummary } from '../types.js';
-import { makeTempDir } from './__fixtures__/videos.js';
+import { makeTempDir, TEST_FFMPEG } from './__fixtures__/videos.js';
+import { probeVideo } from './ffmpeg.js';
 import {
   listVideoEntries,
   readFolderPerClass,
@@ -14,6 +15,7 @@ import {
   readKinetics400,
   readListFile,
   readUcf101,
+  sniffVideoContainer,
   VIDEO_EXTENSIONS,
 } from './readers.js';
 
@@ -153,11 +155,13 @@ describe('readFolderPerClass and readListFile', () => {
     expect(ds.skipped).toEqual([
       {
         path: join(root, 'a_class', 'readme.txt'),
-        reason: expect.stringMatching(/not a video file name \(extension "\.txt"; accepted: \.avi/),
+        reason: expect.stringMatching(
+          /not a video \(extension "\.txt" and no video container signature in its first bytes; video extensions: \.avi .*rename it/,
+        ),
       },
     ]);
     expect(warnings).toEqual([formatSkippedSummary(ds)]);
-    expect(warnings[0]).toMatch(/folder: 1 file\(s\) skipped \(2 videos kept\):\n {2}.*readme\.txt: not a video file name/);
+    expect(warnings[0]).toMatch(/folder: 1 file\(s\) skipped \(2 videos kept\):\n {2}.*readme\.txt: not a video \(/);
     expect(() => readFolderPerClass({ root: join(root, 'nope') })).toThrow(/Dataset folder not found/);
   });
 
@@ -203,6 +207,50 @@ describe('readFolderPerClass and readListFile', () => {
     expect(warnings).toHaveLength(1);
     expect(VIDEO_EXTENSIONS).toContain('.gif');
     expect(listVideoEntries(join(root, 'c')).files).toHaveLength(4);
+  });
+
+  it('a file with another extension is a video when ffmpeg can open it as one: decided by its first bytes', async () => {
+    const root = makeTempDir('sniff');
+    mkdirSync(join(root, 'a'), { recursive: true });
+    const write = (name: string, format: string) => {
+      const r = spawnSync(TEST_FFMPEG, [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=64x48:rate=10',
+        '-t',
+        '0.5',
+        '-pix_fmt',
+        'yuv420p',
+        '-f',
+        format,
+        join(root, 'a', name),
+      ]);
+      expect(r.status, String(r.stderr)).toBe(0);
+    };
+    write('broadcast.ts', 'mpegts'); // MPEG-TS under the TypeScript extension
+    write('clip.dat', 'matroska');
+    write('noextension', 'mp4');
+    write('movie.part', 'avi');
+    writeFileSync(join(root, 'a', 'notes.ts'), 'export const x = 1;\n');
+    writeFileSync(
+      join(root, 'a', 'blob.bin'),
+      Uint8Array.from({ length: 2048 }, (_, i) => (i * 31) % 256),
+    );
+    const warnings: string[] = [];
+    const ds = readFolderPerClass({ root, onWarning: (m) => warnings.push(m) });
+    const kept = ds.samples.map((x) => x.path.slice(root.length + 3)).sort();
+    expect(kept).toEqual(['broadcast.ts', 'clip.dat', 'movie.part', 'noextension']);
+    // ffmpeg opens every accepted file as a video.
+    for (const sample of ds.samples) expect((await probeVideo(sample.path, { ffmpegPath: TEST_FFMPEG })).numFrames).toBe(5);
+    expect(sniffVideoContainer(join(root, 'a', 'broadcast.ts'))).toBe('mpegts');
+    const reasons = Object.fromEntries((ds.skipped ?? []).map((f) => [f.path.slice(root.length + 3), f.reason]));
+    expect(Object.keys(reasons).sort()).toEqual(['blob.bin', 'notes.ts']);
+    expect(reasons['notes.ts']).toMatch(/^not a video \(extension "\.ts" and no video container signature in its first bytes; .*rename it/);
+    expect(warnings[0]).toMatch(/folder: 2 file\(s\) skipped \(4 videos kept\)/);
   });
 
   it('a listed path that is a directory or fifo is skipped with the reason, not a sample', () => {

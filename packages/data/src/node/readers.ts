@@ -4,7 +4,7 @@
  * (one summary, see `formatMissingSummary`), never a crash. Malformed annotation lines throw `DataError` with the
  * file and line.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { DataError } from '@lss/core';
 import {
@@ -21,7 +21,8 @@ import { formatSkippedSummary, type MissingVideo, type SkippedFile, type VideoDa
 /**
  * File extensions treated as videos when scanning folders (lower case): every container the bundled ffmpeg decodes
  * that datasets ship, GIF included. Annotation lists (UCF-101, HMDB-51, Kinetics, list files) name their files and
- * are not filtered by extension. A scanned file with another extension is skipped with a warning naming it.
+ * are not filtered by extension. A scanned file with another extension is a video when its first bytes carry a video
+ * container's signature ({@link sniffVideoContainer}); otherwise it is skipped with a warning naming it.
  */
 export const VIDEO_EXTENSIONS: readonly string[] = [
   '.avi',
@@ -56,6 +57,47 @@ export const VIDEO_EXTENSIONS: readonly string[] = [
 
 function isVideoFile(name: string): boolean {
   return VIDEO_EXTENSIONS.includes(extname(name).toLowerCase());
+}
+
+/**
+ * The video container a file's first bytes announce, or undefined: the signatures ffmpeg's own format probe looks
+ * for (AVI `RIFF....AVI `, ISO BMFF / QuickTime `....ftyp` / `moov` / `mdat`, Matroska / WebM EBML `1A 45 DF A3`,
+ * GIF, MPEG-TS (0x47 every 188 bytes, or every 192 for M2TS), MPEG-PS pack / MPEG video sequence headers, an
+ * H.264 Annex B stream, FLV, ASF / WMV, Ogg, YUV4MPEG2, NUT, RealMedia). Reads at most 1 KiB. Folder scans use it
+ * for files whose extension is not in {@link VIDEO_EXTENSIONS}, so a video named `.ts`, `.dat` or without an
+ * extension is still found (a container holding only audio is accepted here and reported when it is decoded).
+ */
+export function sniffVideoContainer(path: string): string | undefined {
+  let head: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      head = Buffer.alloc(1024);
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const ascii = (at: number, text: string) => head.length >= at + text.length && head.toString('latin1', at, at + text.length) === text;
+  const bytes = (at: number, values: number[]) => head.length >= at + values.length && values.every((v, i) => head[at + i] === v);
+  if (ascii(0, 'RIFF') && ascii(8, 'AVI ')) return 'avi';
+  if (['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip'].some((box) => ascii(4, box))) return 'mp4/mov';
+  if (bytes(0, [0x1a, 0x45, 0xdf, 0xa3])) return 'matroska/webm';
+  if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) return 'gif';
+  if (head[0] === 0x47 && head[188] === 0x47 && head[376] === 0x47) return 'mpegts';
+  if (head[4] === 0x47 && head[196] === 0x47 && head[388] === 0x47) return 'm2ts';
+  if (bytes(0, [0, 0, 1, 0xba])) return 'mpeg-ps';
+  if (bytes(0, [0, 0, 1, 0xb3])) return 'mpeg video';
+  if (bytes(0, [0, 0, 0, 1]) && head.length > 4 && [7, 9].includes(head[4]! & 0x1f)) return 'h264';
+  if (ascii(0, 'FLV')) return 'flv';
+  if (bytes(0, [0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11])) return 'asf';
+  if (ascii(0, 'OggS')) return 'ogg';
+  if (ascii(0, 'YUV4MPEG2')) return 'y4m';
+  if (ascii(0, 'nut/multimedia container')) return 'nut';
+  if (ascii(0, '.RMF')) return 'realmedia';
+  return undefined;
 }
 
 /**
@@ -202,7 +244,7 @@ export function readHmdb51(options: Hmdb51Options): VideoDataset {
   return warnSkipped({ name: 'hmdb51', classNames, samples, missing, skipped }, options.onWarning);
 }
 
-const EXTENSIONS_HINT = `accepted: ${VIDEO_EXTENSIONS.slice(0, 6).join(' ')} and ${VIDEO_EXTENSIONS.length - 6} more (VIDEO_EXTENSIONS); rename it if it is a video`;
+const EXTENSIONS_HINT = `video extensions: ${VIDEO_EXTENSIONS.slice(0, 6).join(' ')} and ${VIDEO_EXTENSIONS.length - 6} more (VIDEO_EXTENSIONS); if ffmpeg can read it, rename it to one of them or list it in a list file`;
 
 /**
  * Recursively lists the video files under `root` (sorted), and every other entry with the reason it is not one:
@@ -238,9 +280,14 @@ export function listVideoEntries(root: string): { files: string[]; skipped: Skip
       const problem = nonFileReason(full);
       if (problem) skipped.push({ path: full, reason: problem });
       else if (isVideoFile(entry.name)) files.push(full);
+      // Another extension: decided by the file's first bytes (the container signature ffmpeg probes for).
+      else if (sniffVideoContainer(full)) files.push(full);
       else {
         const ext = extname(entry.name).toLowerCase();
-        skipped.push({ path: full, reason: `not a video file name (${ext ? `extension "${ext}"` : 'no extension'}; ${EXTENSIONS_HINT})` });
+        skipped.push({
+          path: full,
+          reason: `not a video (${ext ? `extension "${ext}"` : 'no extension'} and no video container signature in its first bytes; ${EXTENSIONS_HINT})`,
+        });
       }
     }
   };

@@ -7,6 +7,7 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { DataError } from '@lss/core';
 import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
+import { DecodeBatcher } from './decode-batcher.js';
 
 /** Message from the pool to a worker. */
 export interface WorkerJob {
@@ -43,10 +44,22 @@ if (parentPort) {
   // Tell the pool the message handler is installed (the bootstrap may take a while to load TypeScript).
   queueMicrotask(() => port.postMessage({ ready: true }));
   const cache = new DecodedFramesCache();
+  // Jobs that arrive together and ask for it share an ffmpeg process (one batcher per group size).
+  const batchers = new Map<number, DecodeBatcher>();
+  const batcher = (n: number) => {
+    let b = batchers.get(n);
+    if (!b) {
+      b = new DecodeBatcher({ maxClips: n });
+      batchers.set(n, b);
+    }
+    return b;
+  };
   port.on('message', (job: WorkerJob) => {
     (job.cacheFrames
       ? cache.load(job.path, job.request, job.cacheFrames, job.options)
-      : loadVideoViews(job.path, job.request, job.options)
+      : (job.options.batchClips ?? 1) > 1
+        ? loadVideoViews(job.path, job.request, job.options, (p, i, o) => batcher(job.options.batchClips ?? 1).decode(p, i, o))
+        : loadVideoViews(job.path, job.request, job.options)
     ).then(
       (loaded) => {
         const views = loaded.views.map((v) => ({ data: v.data, shape: [...v.shape] }));

@@ -1,0 +1,88 @@
+/**
+ * Several clips per ffmpeg process: decode requests made at about the same time (the jobs a loader worker receives
+ * in one burst) are gathered and decoded by one process ({@link decodeClips}), so the process start-up is paid once
+ * per group instead of once per clip.
+ */
+import { type DecodedFrames, type DecodeOptions, decodeClips } from './ffmpeg.js';
+
+/** Options of {@link DecodeBatcher}. */
+export interface DecodeBatcherOptions {
+  /** Most clips one ffmpeg process decodes (default 4); 1 turns batching off. */
+  readonly maxClips?: number;
+}
+
+interface Pending {
+  readonly path: string;
+  readonly indices: readonly number[];
+  readonly options: DecodeOptions;
+  readonly resolve: (value: DecodedFrames) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+/**
+ * Gathers `decode` calls made in the same turn of the event loop (flushed on `setImmediate`, or as soon as
+ * `maxClips` are waiting) into groups of the same ffmpeg binary and timeout, each decoded by one ffmpeg process.
+ * Each call resolves with what `decodeFrames(path, indices, options)` would give, or rejects with its own error.
+ */
+export class DecodeBatcher {
+  readonly maxClips: number;
+  private readonly groups = new Map<string, Pending[]>();
+  private scheduled = false;
+
+  constructor(options: DecodeBatcherOptions = {}) {
+    const maxClips = options.maxClips ?? 4;
+    if (!Number.isInteger(maxClips) || maxClips < 1) {
+      throw new RangeError(`DecodeBatcher: maxClips must be an integer >= 1; received ${maxClips}.`);
+    }
+    this.maxClips = maxClips;
+  }
+
+  /** Decodes `indices` of `path` (see `decodeFrames`), possibly in one process with other clips requested meanwhile. */
+  decode(path: string, indices: readonly number[], options: DecodeOptions = {}): Promise<DecodedFrames> {
+    return new Promise((resolve, reject) => {
+      const key = `${options.ffmpegPath ?? ''}\0${options.timeoutMs ?? ''}`;
+      let group = this.groups.get(key);
+      if (!group) {
+        group = [];
+        this.groups.set(key, group);
+      }
+      group.push({ path, indices, options, resolve, reject });
+      if (group.length >= this.maxClips) {
+        this.groups.delete(key);
+        this.run(group);
+      } else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const groups = [...this.groups.values()];
+    this.groups.clear();
+    for (const group of groups) this.run(group);
+  }
+
+  private run(group: Pending[]): void {
+    const first = group[0]!.options;
+    const shared = {
+      ...(first.ffmpegPath ? { ffmpegPath: first.ffmpegPath } : {}),
+      ...(first.timeoutMs ? { timeoutMs: first.timeoutMs } : {}),
+    };
+    decodeClips(
+      group.map((p) => ({ path: p.path, indices: p.indices, options: p.options })),
+      shared,
+    ).then(
+      (results) =>
+        results.forEach((r, k) => {
+          const p = group[k]!;
+          if (r.status === 'fulfilled') p.resolve(r.value);
+          else p.reject(r.reason);
+        }),
+      (error: unknown) => {
+        for (const p of group) p.reject(error);
+      },
+    );
+  }
+}

@@ -1,0 +1,96 @@
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataError } from '@lss/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir, readFrameIndex, TEST_FFMPEG, writeIndexVideo } from './__fixtures__/videos.js';
+import { decodeClips, decodeFrames, probeVideo } from './ffmpeg.js';
+import { ShellLauncher, shellQuote } from './launcher.js';
+
+afterEach(() => {
+  delete process.env.LSS_FFMPEG_LAUNCH;
+});
+
+describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of forking this process', () => {
+  it('quotes any argument for sh', () => {
+    expect(shellQuote('it\'s a "video" $HOME `x` \\ ;')).toBe(`'it'\\''s a "video" $HOME \`x\` \\ ;'`);
+  });
+
+  it.runIf(ShellLauncher.available)(
+    'decodes the same bytes as a direct spawn, for odd file names, alone and several clips at once',
+    async () => {
+      const dir = makeTempDir("launch it's $odd");
+      const src = await writeIndexVideo(dir, 'a.mp4', 'h264', 60);
+      const odd = join(dir, "clip 'one' $(rm -rf x) `y`.mp4");
+      copyFileSync(src, odd);
+      const info = await probeVideo(odd, { ffmpegPath: TEST_FFMPEG });
+      const viaShell = await decodeFrames(odd, [5, 40, 59], { ffmpegPath: TEST_FFMPEG, info });
+      process.env.LSS_FFMPEG_LAUNCH = 'direct';
+      const direct = await decodeFrames(odd, [5, 40, 59], { ffmpegPath: TEST_FFMPEG, info });
+      delete process.env.LSS_FFMPEG_LAUNCH;
+      expect([0, 1, 2].map((k) => readFrameIndex(viaShell.frames, k))).toEqual([5, 40, 59]);
+      expect(Buffer.from(viaShell.frames.data).equals(Buffer.from(direct.frames.data))).toBe(true);
+      const group = await decodeClips(
+        [
+          { path: odd, indices: [1, 2], options: { info } },
+          { path: src, indices: [30], options: { info } },
+        ],
+        { ffmpegPath: TEST_FFMPEG },
+      );
+      expect(group.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      // Nothing left behind in the video folder (outputs go to the launcher's own folder, removed after each job).
+      expect(readdirSync(dir).sort()).toEqual(['a.mp4', "clip 'one' $(rm -rf x) `y`.mp4"]);
+    },
+  );
+
+  it.runIf(ShellLauncher.available)('a timeout kills the ffmpeg it started; errors and exit codes come back', async () => {
+    const dir = makeTempDir('launch-timeout');
+    const path = await writeIndexVideo(dir, 'long.mp4', 'h264', 250);
+    const info = await probeVideo(path, { ffmpegPath: TEST_FFMPEG });
+    const started = performance.now();
+    await expect(decodeFrames(path, [249], { ffmpegPath: TEST_FFMPEG, info, timeoutMs: 1 })).rejects.toThrow(/timed out decoding/);
+    expect(performance.now() - started).toBeLessThan(20_000);
+    // A file that is not what the probe said: ffmpeg's own error text comes back through the shell.
+    const launcher = new ShellLauncher();
+    try {
+      // Finished jobs are reaped: after 12 jobs the shell holds at most the last one as a zombie, not 12.
+      for (let i = 0; i < 12; i++) {
+        await launcher.run(
+          TEST_FFMPEG,
+          ({ output }) => ['-v', 'error', '-f', 'lavfi', '-i', 'nullsrc=s=16x16:d=0.04', '-f', 'rawvideo', output(0)],
+          [new Uint8Array(768)],
+          10_000,
+        );
+      }
+      const children = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .flatMap((pid) => {
+          try {
+            const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+            return Number(fields[1]) === launcher.pid ? [fields[0]] : [];
+          } catch {
+            return [];
+          }
+        });
+      expect(children.filter((state) => state === 'Z').length).toBeLessThanOrEqual(1);
+      const r = await launcher.run(
+        TEST_FFMPEG,
+        ({ output }) => ['-v', 'error', '-i', join(dir, 'missing.mp4'), '-f', 'rawvideo', output(0)],
+        [new Uint8Array(8)],
+        10_000,
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/missing\.mp4: No such file or directory/);
+      expect(r.written).toEqual([0]);
+    } finally {
+      launcher.close();
+    }
+  });
+
+  it('an ffmpeg path that is not executable still fails with the clear start-up error', async () => {
+    const dir = makeTempDir('launch-bad');
+    const path = await writeIndexVideo(dir, 'a.mp4', 'h264', 10);
+    const info = await probeVideo(path, { ffmpegPath: TEST_FFMPEG });
+    await expect(decodeFrames(path, [1], { ffmpegPath: join(dir, 'no-ffmpeg'), info })).rejects.toThrow(DataError);
+    await expect(decodeFrames(path, [1], { ffmpegPath: join(dir, 'no-ffmpeg'), info })).rejects.toThrow(/Could not start ffmpeg/);
+  });
+});
