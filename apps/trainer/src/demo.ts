@@ -16,7 +16,7 @@
  * split) and writes models/lss-world-selection.json; `--ablations` runs the objective and concept-space
  * ablations (3 seeds each) and writes ablations.md + ablations.svg.
  *
- * Environment: `LSS_DEMO_DIR` (default `runs/demo`), `LSS_BACKEND` (default `auto`: torch when built, else wasm), `LSS_DEMO_CLIP` (another CLIP
+ * Environment: `LSS_DEMO_DIR` (default `runs/demo`), `LSS_BACKEND` (default {@link DEMO_DEFAULT_BACKEND}), `LSS_DEMO_CLIP` (another CLIP
  * folder instead of models/clip-world-tiny).
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const appRoot = resolve(here, '..');
 export const WORLD_CLIP_DIR = resolve(process.env.LSS_DEMO_CLIP ?? join(appRoot, 'models', 'clip-world-tiny'));
 const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * The demo's backend unless `LSS_BACKEND` says otherwise: wasm, not `auto` (torch when built). At the demo's
+ * model size (a 2-layer, 64-wide ViT at 32 px) a training step is a few thousand tiny kernels, and the torch
+ * backend's per-kernel cost dominates: 16 LSS steps on the world took 82 CPU-s (115 s wall) on torch and 21
+ * CPU-s (64 s wall) on wasm, with the same losses to 4 decimals (2-core machine at load 13-15, 20:44-20:47 UTC
+ * 2026-11-29). Paper-scale towers are the other way round; `lss-train` and `lss-eval` keep `auto`.
+ */
+export const DEMO_DEFAULT_BACKEND: BackendName = 'wasm';
 
 /**
  * The demo's world: `generateActionWorld`'s defaults at seed 0 (6 groups x 2 clips x 12 actions = 144 videos,
@@ -344,7 +353,7 @@ async function main(): Promise<void> {
     throw new ConfigError('--seeds and --max-steps change only `--ablations` (the demo itself always runs its full schedule).');
   }
   const workDir = resolve(process.env.LSS_DEMO_DIR ?? 'runs/demo');
-  const info = await initBackend((process.env.LSS_BACKEND ?? 'auto') as BackendName);
+  const info = await initBackend((process.env.LSS_BACKEND ?? DEMO_DEFAULT_BACKEND) as BackendName);
   const [backendLine, workDirLine] = demoStartLines(info, workDir);
   process.stdout.write(`${backendLine}\n`);
   say(workDirLine as string);
