@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One entry point that sets a fresh machine up (pnpm at the pinned version, dependencies, build) and then
+# One entry point that sets a fresh machine up (pnpm at the pinned version, dependencies; the test command builds) and then
 # runs the demo or the test suite. Needs only Node 20 and npm.
-#   bash tooling/scripts/run.sh demo   # train the tiny model on the synthetic videos, then evaluate
+#   bash tooling/scripts/run.sh demo   # LSS on the synthetic action world: evaluate, train without labels, evaluate (README "The demo")
 #   bash tooling/scripts/run.sh test   # lint, type-check and every test, with one closing summary line
 set -euo pipefail
 cd "$(dirname "$0")/../.."
