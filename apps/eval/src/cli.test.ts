@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClip } from '@lss/backbone';
-import { writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
-import { CLIP_TINY_DIR } from '@lss/testing';
+import { CLIP_TINY_DIR, TINY_SYNTHETIC_DATASET, writeTrainerCheckpoint } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
@@ -59,40 +58,12 @@ function checkReport(outDir: string, protocol: string, numSplits: number): EvalR
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lss-eval-cli-'));
-  synth = await generateSyntheticDataset({
-    dir: join(dir, 'synth'),
-    numClasses: 3,
-    videosPerClass: 3,
-    width: 64,
-    height: 48,
-    numFrames: 16,
-    seed: 1,
-  });
+  synth = await generateSyntheticDataset({ dir: join(dir, 'synth'), ...TINY_SYNTHETIC_DATASET, seed: 1 });
   // A checkpoint in apps/trainer's format (step-*.safetensors with student/ and teacher/ roots + JSON
   // sidecar with the backbone config), made from clip-tiny's CLIP-initialised video tower.
   const clip = await loadClip(CLIP_TINY_DIR, { video: true, numFrames: 4, root: 'fixture' });
   try {
-    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    const prefix = `${clip.vision.scope.path}/`;
-    for (const [path, v] of clip.vision.variables()) {
-      const data = v.dataSync() as Float32Array;
-      tensors.set(`student/${path.slice(prefix.length)}`, { shape: v.shape, data });
-      tensors.set(`teacher/${path.slice(prefix.length)}`, { shape: v.shape, data });
-    }
-    checkpointDir = join(dir, 'run', 'checkpoints');
-    mkdirSync(checkpointDir, { recursive: true });
-    writeSafetensorsFile(join(checkpointDir, 'step-00000002.safetensors'), tensors, { format: 'lss-trainer-checkpoint', step: '2' });
-    writeFileAtomic(
-      join(checkpointDir, 'step-00000002.json'),
-      JSON.stringify({
-        format: 'lss-trainer-checkpoint',
-        formatVersion: 1,
-        step: 2,
-        backbone: clip.vision.config,
-        config: { model: { clip: CLIP_TINY_DIR }, concepts: { textModel: null } },
-        tensorsFile: 'step-00000002.safetensors',
-      }),
-    );
+    checkpointDir = writeTrainerCheckpoint(clip.vision, join(dir, 'run', 'checkpoints'), { clip: CLIP_TINY_DIR, step: 2 });
   } finally {
     clip.dispose();
   }
