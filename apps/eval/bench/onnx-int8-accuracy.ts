@@ -150,7 +150,7 @@ for (const model of models) {
   const splitNames = f32.reports['zero-shot'].splits.map((s) => s.split);
   const cos = featureCosines(f32.exportDir, i8.exportDir, splitNames);
   md.push(
-    `### ${name} (${fp32.meta.source.label})`,
+    `### ${fp32.meta.source.label}`,
     '',
     `ONNX video tower fp32 ${(size(fp32.dir) / 1e6).toFixed(2)} MB, int8 ${(size(int8.dir) / 1e6).toFixed(2)} MB (${int8.quantizedLinears} int8 linear layers); ${frames} frames x ${fp32.meta.imageSize} px; ${world.actions.length} classes (chance ${pct(100 / world.actions.length)} %).`,
     `int8 vs fp32 video features of the ${cos.n} test videos: cosine mean ${cos.mean.toFixed(5)}, min ${cos.min.toFixed(5)}.`,

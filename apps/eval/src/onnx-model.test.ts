@@ -16,6 +16,7 @@ import { createOnnxSession } from '@lss/onnx/node';
 import { CLIP_TINY_DIR, fixturePath, maxAbsDiff, TINY_SYNTHETIC_DATASET, ucf101EvalArgs, writeTrainerCheckpoint } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { predictionAgreement } from './agreement.js';
 import { runCli } from './cli.js';
 import { exportOnnxModelFolder, loadOnnxEvalModel, readOnnxVideoMeta } from './onnx-model.js';
 import type { EvalReport } from './report.js';
@@ -261,6 +262,7 @@ describe('lss-eval --engine onnx vs --engine tfjs on the synthetic dataset', () 
       const [t, o] = reports as [EvalReport, EvalReport];
       expect(Object.keys(o).sort()).toEqual(Object.keys(t).sort());
       expect(o.splits.map((s) => [s.top1, s.top5, s.confusion])).toEqual(t.splits.map((s) => [s.top1, s.top5, s.confusion]));
+      expect(predictionAgreement(t, o).agreement.mean).toBe(100); // video by video, not only in the counts
       expect(o.model.label).toContain('ONNX');
     }
     const video = join(synth.videosDir, synth.classNames[0] as string, readdirFirst(join(synth.videosDir, synth.classNames[0] as string)));
