@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClip } from '@lss/backbone';
 import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
-import { CLIP_TINY_DIR, TINY_SYNTHETIC_DATASET, writeTrainerCheckpoint } from '@lss/testing';
+import { CLIP_TINY_DIR, TINY_SYNTHETIC_DATASET, ucf101EvalArgs, writeTrainerCheckpoint } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
@@ -81,7 +81,7 @@ const cache = () => ['--cache', join(dir, 'cache')];
 describe('lss-eval on the synthetic dataset with clip-tiny', () => {
   it('zero-shot, frozen CLIP baseline: a report per split, mean ± std and the prompt set', async () => {
     const out = join(dir, 'zs-clip');
-    const r = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...dataset(), ...views, ...cache(), '--out', out]);
+    const r = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...ucf101EvalArgs(synth), ...cache(), '--out', out]);
     expect(r.code, r.err).toBe(0);
     const report = checkReport(out, 'zero-shot', 3);
     expect(report.model.kind).toBe('clip');
@@ -105,10 +105,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       'zero-shot',
       '--model',
       CLIP_TINY_DIR,
-      ...dataset(),
-      '--splits',
-      '1',
-      ...views,
+      ...ucf101EvalArgs(synth, { splits: '1' }),
       ...peer,
       '--cache',
       peerCache,
@@ -137,10 +134,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       'zero-shot',
       '--model',
       CLIP_TINY_DIR,
-      ...dataset(),
-      '--splits',
-      '1',
-      ...views,
+      ...ucf101EvalArgs(synth, { splits: '1' }),
       '--cache',
       peerCache,
       '--out',
@@ -164,8 +158,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       '3',
       '--model',
       checkpointDir,
-      ...dataset(),
-      ...views,
+      ...ucf101EvalArgs(synth),
       ...cache(),
       '--out',
       out,
@@ -194,8 +187,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       'linear-probe',
       '--model',
       checkpointDir,
-      ...dataset(),
-      ...views,
+      ...ucf101EvalArgs(synth),
       ...cache(),
       '--out',
       out,
@@ -240,8 +232,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       '4',
       '--model',
       CLIP_TINY_DIR,
-      ...dataset(),
-      ...views,
+      ...ucf101EvalArgs(synth),
       ...cache(),
       '--out',
       sgdOut,
@@ -249,7 +240,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(s.code, s.err).toBe(0);
     expect(checkReport(sgdOut, 'linear-probe-sgd', 3).settings.epochs).toBe(5);
     const knnOut = join(dir, 'knn');
-    const k = await cli(['knn', '--model', CLIP_TINY_DIR, ...dataset(), ...views, ...cache(), '--out', knnOut]);
+    const k = await cli(['knn', '--model', CLIP_TINY_DIR, ...ucf101EvalArgs(synth), ...cache(), '--out', knnOut]);
     expect(k.code, k.err).toBe(0);
     const report = checkReport(knnOut, 'knn', 3);
     expect(report.settings.k).toBe(20);
