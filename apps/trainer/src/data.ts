@@ -38,7 +38,6 @@ import {
   type SplitNumber,
   ViewWorkerPool,
 } from '@lss/data/node';
-import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config/schema.js';
 import { ensureSyntheticDataset } from './synthetic-data.js';
 import type { HostBatch } from './train-step.js';
@@ -110,19 +109,6 @@ export function renderTrainViews(frames: RgbFrames, config: SvtViewConfig, seed:
 /** Default number of worker threads rendering training views: one per core but the one the model steps on, 1 to 4. */
 export function defaultInputWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
-
-/**
- * The number of view worker threads for `data.numWorkers` (null: automatic) on `backend`. Automatic is
- * {@link defaultInputWorkers}, except on the torch backend: there a run with worker threads and
- * prefetching hangs after its first steps (found 2026-11-29: `lss-train` on the action world, torch
- * backend, default settings, stops after step 1-2 with the main thread idle; the same run finishes on
- * wasm, and on torch with `data.numWorkers: 0`). Until that is understood the torch backend makes the
- * views on the main thread (still prefetched); an explicit `data.numWorkers` is used as given.
- */
-export function inputWorkersFor(numWorkers: number | null, backend: string): number {
-  if (numWorkers !== null) return numWorkers;
-  return backend === 'torch' ? 0 : defaultInputWorkers();
 }
 
 /**
@@ -221,7 +207,7 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
     const annotationsDir = join(d.root, 'ucfTrainTestlist');
     await ensureSyntheticDataset(d, log); // generated, reused, or regenerated when its settings changed
     const dataset = readUcf101({ videosDir, annotationsDir, split: d.split as SplitNumber, subset: 'train' });
-    return new FileClipSource(dataset.samples, sourceOptions(d, log));
+    return new FileClipSource(dataset.samples, sourceOptions(d));
   }
   const need = (what: string) => {
     if (!d.annotations) throw new ConfigError(`data.kind ${d.kind} needs data.annotations (${what}); received null.`);
@@ -248,15 +234,11 @@ export async function openClipSource(config: TrainConfig, log: (line: string) =>
             ? readFolderPerClass({ root: d.root })
             : readListFile({ listPath: need('the list file'), root: d.root });
   if (dataset.missing.length > 0) log(`${dataset.missing.length} listed videos are missing on disk and were left out`);
-  return new FileClipSource(dataset.samples, sourceOptions(d, log));
+  return new FileClipSource(dataset.samples, sourceOptions(d));
 }
 
-function sourceOptions(d: TrainConfig['data'], log: (line: string) => void): { cacheFrames: boolean; numWorkers: number } {
-  const numWorkers = inputWorkersFor(d.numWorkers, tf.getBackend());
-  if (d.numWorkers === null && numWorkers === 0) {
-    log('input views on the main thread (torch backend: view worker threads hang with it, a known bug; set data.numWorkers to override)');
-  }
-  return { cacheFrames: d.cacheFrames, numWorkers };
+function sourceOptions(d: TrainConfig['data']): { cacheFrames: boolean; numWorkers: number } {
+  return { cacheFrames: d.cacheFrames, numWorkers: d.numWorkers ?? defaultInputWorkers() };
 }
 
 /** This process's place in a data-parallel job (`@lss/distributed` `ProcessGroup` has both). */
