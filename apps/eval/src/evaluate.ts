@@ -32,7 +32,7 @@ import {
 import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
-import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
+import { argmaxRows, computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { checkModelPath, type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
 import {
   type EvalReport,
@@ -253,6 +253,7 @@ function splitResult(
     top1: m.top1,
     top5: m.top5,
     confusion: m.confusion,
+    predictions: Array.from(argmaxRows(scores)),
     ...(details ? { details } : {}),
   };
 }

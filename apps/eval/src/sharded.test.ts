@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
-import { CLIP_TINY_DIR, spawnRanks } from '@lss/testing';
+import { CLIP_TINY_DIR, spawnRanks, TINY_SYNTHETIC_DATASET, ucf101EvalArgs } from '@lss/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalReport } from './report.js';
 
@@ -21,15 +21,7 @@ async function lssEval(args: string[], worldSize: number): Promise<{ code: numbe
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lss-eval-sharded-'));
-  synth = await generateSyntheticDataset({
-    dir: join(dir, 'synth'),
-    numClasses: 3,
-    videosPerClass: 3,
-    width: 64,
-    height: 48,
-    numFrames: 16,
-    seed: 2,
-  });
+  synth = await generateSyntheticDataset({ dir: join(dir, 'synth'), ...TINY_SYNTHETIC_DATASET, seed: 2 });
   // One unreadable video in the test list (3 videos: rank 0 embeds the first 2, rank 1 the last): both runs must
   // skip and report it the same way.
   breakTestVideo(0);
@@ -52,20 +44,7 @@ describe('lss-eval sharded over ranks', () => {
       'knn',
       '--model',
       CLIP_TINY_DIR,
-      '--dataset',
-      'ucf101',
-      '--videos',
-      synth.videosDir,
-      '--annotations',
-      synth.annotationsDir,
-      '--splits',
-      '1',
-      '--views',
-      '1x1',
-      '--frames',
-      '4',
-      '--size',
-      '32',
+      ...ucf101EvalArgs(synth, { splits: '1' }),
       '--no-cache',
       '--k',
       '3',
