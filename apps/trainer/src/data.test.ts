@@ -11,17 +11,7 @@ import { DataError } from '@lss/core';
 import type { HostVideo, SvtViewConfig, VideoSample } from '@lss/data';
 import { clipViewSeed, generateSyntheticDataset } from '@lss/data/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ClipSource,
-  defaultInputWorkers,
-  FileClipSource,
-  type InputState,
-  inputWorkersFor,
-  MemoryClipSource,
-  StepPlanner,
-  svtViewConfig,
-  TrainInput,
-} from './data.js';
+import { type ClipSource, FileClipSource, type InputState, MemoryClipSource, StepPlanner, svtViewConfig, TrainInput } from './data.js';
 import type { HostBatch } from './train-step.js';
 
 const viewConfig: SvtViewConfig = svtViewConfig({
@@ -217,13 +207,4 @@ describe('TrainInput', () => {
     await expect(input.take(0)).rejects.toThrow('boom');
     await input.close();
   }, 600_000);
-});
-
-describe('inputWorkersFor', () => {
-  it('runs the views on the main thread on torch unless data.numWorkers says otherwise (worker threads hang there)', () => {
-    expect(inputWorkersFor(null, 'torch')).toBe(0);
-    expect(inputWorkersFor(2, 'torch')).toBe(2);
-    expect(inputWorkersFor(null, 'wasm')).toBe(defaultInputWorkers());
-    expect(inputWorkersFor(0, 'wasm')).toBe(0);
-  });
 });

@@ -12,6 +12,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 #include <dlfcn.h>
+#include <pthread.h>
 
 #include <cmath>
 #include <cstdint>
@@ -89,9 +90,34 @@ bool B(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Va
 
 at::TensorOptions opts(int dtype) { return at::TensorOptions().dtype(toScalarType(dtype)).device(g_device); }
 
-// Runs f, turning any C++ exception into a JS exception (the process never aborts on a libtorch error).
+// ---------- fork safety ----------
+// Node starts every child process with fork(), on whichever thread asks: a worker_thread spawning ffmpeg forks
+// while the main thread runs kernels here. fork() first runs every library's pthread_atfork "prepare" handler on
+// the forking thread, and OpenBLAS's (blas_thread_shutdown_) stops OpenBLAS's thread pool assuming no BLAS call
+// is in flight. When a matrix product runs at the same moment on the main thread, a pool thread is handed the
+// product's work instead of the stop request, the forking thread waits for it forever (pthread_join), and later
+// forks wait behind it (OpenBLAS's server lock): lss-train with view worker threads hung after a few steps
+// (known OpenBLAS race: OpenMathLib/OpenBLAS#2270, #3111). So kernels and forks exclude each other: every kernel
+// call holds g_fork_lock, and a fork takes it in a prepare handler registered after OpenBLAS's (prepare handlers
+// run in reverse order of registration, so ours runs first), releasing it in the parent and the child. A fork
+// then waits at most for the kernel in flight, and a kernel for the fork's handlers.
+pthread_mutex_t g_fork_lock = PTHREAD_MUTEX_INITIALIZER;
+void forkPrepare() { pthread_mutex_lock(&g_fork_lock); }
+void forkParent() { pthread_mutex_unlock(&g_fork_lock); }
+void forkChild() { pthread_mutex_init(&g_fork_lock, nullptr); }  // only the forking thread exists in the child
+
+struct KernelLock {
+  KernelLock() { pthread_mutex_lock(&g_fork_lock); }
+  ~KernelLock() { pthread_mutex_unlock(&g_fork_lock); }
+  KernelLock(const KernelLock&) = delete;
+  KernelLock& operator=(const KernelLock&) = delete;
+};
+
+// Runs f under the fork lock, turning any C++ exception into a JS exception (the process never aborts on a
+// libtorch error).
 template <typename F>
 Napi::Value guard(const Napi::CallbackInfo& info, F f) {
+  KernelLock lock;
   try {
     return f();
   } catch (const c10::Error& e) {
@@ -808,6 +834,13 @@ FN(Conv2D) {  // (x NHWC, filter HWIO, strides[2], pads [top,bottom,left,right],
 #undef FN
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  static bool forkHandlers = false;  // once per process, even when several environments load the addon
+  if (!forkHandlers) {
+    forkHandlers = true;
+    if (pthread_atfork(forkPrepare, forkParent, forkChild) != 0) {
+      throw Napi::Error::New(env, "lss_torch: pthread_atfork failed (out of memory?)");
+    }
+  }
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
   EXPORT("setMeta", SetMeta);
   EXPORT("fromArray", FromArray);
