@@ -113,6 +113,10 @@ describe('ClipPretrainer (contrastive CLIP pretraining on the world stills)', ()
     expect(a.indices).toEqual(plain.indices); // the batch is drawn before any augmentation
     expect(pretrainBatch(stills, withLook, 7).pixels).toEqual(a.pixels);
     expect(a.pixels).not.toEqual(plain.pixels);
+    // A curriculum: before appearanceFromStep the batch is the plain one.
+    const later = { ...withLook, appearanceFromStep: 8 };
+    expect(pretrainBatch(stills, later, 7).pixels).toEqual(plain.pixels);
+    expect(pretrainBatch(stills, later, 8).pixels).toEqual(pretrainBatch(stills, withLook, 8).pixels);
   });
 
   it('gives logit_scale its own learning rate (same schedule) when logitScaleLearningRate is set', async () => {

@@ -39,6 +39,12 @@ export interface ClipPretrainConfig {
   /** Appearance augmentation (background, figure colour, scale, noise; `clip-augment.ts`), or null for none. */
   readonly appearance: AppearanceAugmentation | null;
   /**
+   * First step (0-based) whose batch gets the appearance augmentation; earlier steps see the stills as they
+   * are (a curriculum: with the augmentation from step 0 the tiny CLIP never leaves the collapsed state
+   * where every embedding is the same, see the model card).
+   */
+  readonly appearanceFromStep: number;
+  /**
    * Keep the text tower's token embedding table (vocabulary x width; 49408 x 32 = 1.6 M of the tiny CLIP's
    * 1.9 M weights) at its initialisation. Its AdamW update and dense gradient dominate a step's time while
    * the captions use about a hundred of its rows.
@@ -65,6 +71,7 @@ export const DEFAULT_CLIP_PRETRAIN: ClipPretrainConfig = {
   flip: true,
   initTemperature: 0.07,
   appearance: null,
+  appearanceFromStep: 0,
   freezeTokenEmbedding: false,
   logitScaleLearningRate: null,
 };
@@ -154,7 +161,7 @@ export function pretrainBatch(
     const dy = config.maxShift > 0 ? rng.int(2 * config.maxShift + 1) - config.maxShift : 0;
     const flip = config.flip && rng.bernoulli(0.5);
     // Appearance augmentation draws only when configured, so a recipe without it keeps its batches.
-    if (config.appearance && rng.bernoulli(config.appearance.probability)) {
+    if (config.appearance && t >= config.appearanceFromStep && rng.bernoulli(config.appearance.probability)) {
       augmentAppearance(stills.images.subarray(src, src + px), S, rng, config.appearance, { dx, dy, flip }, levels, 0);
     } else {
       for (let y = 0; y < S; y++) {

@@ -10,6 +10,7 @@
  *   --checkpoint FILE   resumable checkpoint, written every 250 steps and at the end; resumed when present
  *   --stop-at N      stop after step N of the --steps schedule (the schedule, batches and result up to N are
  *                    those of the full run)
+ *   --appearance-from N  first step (0-based) with the appearance augmentation (default 0)
  *   --appearance P   probability of the appearance augmentation (clip-augment.ts; 0 = none), with
  *                    --min-scale X --max-noise L --max-texture L (levels 0-255)
  *   --video-val DIR  after training, measure the frozen CLIP's zero-shot on the validation world's videos
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       'freeze-token-embedding': { type: 'boolean' },
       'logit-scale-lr': { type: 'string' },
       'patch-size': { type: 'string' },
+      'appearance-from': { type: 'string' },
     },
   });
   const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x));
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
             maxTexture: num(v['max-texture'], 24),
           }
         : null,
+    appearanceFromStep: num(v['appearance-from'], 0),
     freezeTokenEmbedding: v['freeze-token-embedding'] ?? false,
     logitScaleLearningRate: v['logit-scale-lr'] === undefined ? null : Number(v['logit-scale-lr']),
   };
@@ -224,11 +227,11 @@ async function main(): Promise<void> {
   const totalSeconds = (performance.now() - started) / 1000;
   const a = recipe.appearance;
   const appearanceFlags = a
-    ? ` --appearance ${a.probability} --min-scale ${a.minScale} --max-noise ${a.maxNoise} --max-texture ${a.maxTexture}`
+    ? ` --appearance ${a.probability} --min-scale ${a.minScale} --max-noise ${a.maxNoise} --max-texture ${a.maxTexture}${recipe.appearanceFromStep > 0 ? ` --appearance-from ${recipe.appearanceFromStep}` : ''}`
     : '';
   const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps}${stopAt < recipe.steps ? ` --stop-at ${stopAt}` : ''} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass}${appearanceFlags}${recipe.freezeTokenEmbedding ? ' --freeze-token-embedding' : ''}${recipe.logitScaleLearningRate === null ? '' : ` --logit-scale-lr ${recipe.logitScaleLearningRate}`}${patchSize === undefined ? '' : ` --patch-size ${patchSize}`} --backend ${backendName}${videoVal ? ` --video-val ${v['video-val']}` : ''}`;
   const appearanceText = a
-    ? `; appearance augmentation (\`src/clip-augment.ts\`) on ${Math.round(100 * a.probability)} % of the stills: the figure is cut out of its plain background (a colour matte), scaled by [${a.minScale}, 1] about its feet, recoloured, and composited over a random one- or two-tone background with stripe texture of amplitude [0, ${a.maxTexture}] levels, plus Gaussian noise of std [0, ${a.maxNoise}] levels (colour, background, scale and noise jitter; the videos are never seen and the video renderer is not used)`
+    ? `; appearance augmentation (\`src/clip-augment.ts\`)${recipe.appearanceFromStep > 0 ? ` from step ${recipe.appearanceFromStep + 1} on (earlier steps see the plain stills)` : ''} on ${Math.round(100 * a.probability)} % of the stills: the figure is cut out of its plain background (a colour matte), scaled by [${a.minScale}, 1] about its feet, recoloured, and composited over a random one- or two-tone background with stripe texture of amplitude [0, ${a.maxTexture}] levels, plus Gaussian noise of std [0, ${a.maxNoise}] levels (colour, background, scale and noise jitter; the videos are never seen and the video renderer is not used)`
     : '';
   const videoText = video
     ? `
