@@ -5,7 +5,9 @@ export default defineConfig([
   {
     entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'testing/index': 'src/testing/index.ts' },
     format: ['esm'],
-    dts: true,
+    // LSS_BUILD_JS_ONLY=1 (the demo: it runs from sources and needs only dist/tfjs-registrations.js): no type
+    // declarations, which take minutes on a loaded 2-core machine.
+    dts: process.env.LSS_BUILD_JS_ONLY !== '1',
     sourcemap: true,
     // No `clean`: the two configs build in parallel into one dist/ (the build script empties it first).
     target: 'node20',

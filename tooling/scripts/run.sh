@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One entry point that sets a fresh machine up (pnpm at the pinned version, dependencies, build) and then
+# One entry point that sets a fresh machine up (pnpm at the pinned version, dependencies; the test command builds) and then
 # runs the demo or the test suite. Needs only Node 20 and npm.
-#   bash tooling/scripts/run.sh demo   # train the tiny model on the synthetic videos, then evaluate
+#   bash tooling/scripts/run.sh demo   # LSS on the synthetic action world: evaluate, train without labels, evaluate (README "The demo")
 #   bash tooling/scripts/run.sh test   # lint, type-check and every test, with one closing summary line
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,14 +47,16 @@ if [ ! -x "$CHROMIUM" ]; then
   fi
 fi
 "${PNPM[@]}" install --frozen-lockfile
-"${PNPM[@]}" build
-node tooling/scripts/check-packages.mjs
 case "${1:-test}" in
   demo)
+    # The demo runs from the TypeScript sources (tsx, the @lss/source export condition): only @lss/core's
+    # JavaScript is built (its #tfjs-registrations import resolves to dist/), no type declarations.
     shift || true
     "${PNPM[@]}" demo "$@"
     ;;
   test)
+    "${PNPM[@]}" build
+    node tooling/scripts/check-packages.mjs
     "${PNPM[@]}" lint
     "${PNPM[@]}" type-check
     rm -f packages/*/test-report.json apps/*/test-report.json tooling/*/test-report.json

@@ -7,14 +7,13 @@
  *
  * Usage (from apps/eval): nice -n 10 npx tsx --conditions=@lss/source bench/onnx-extract-bench.ts [ROUNDS=3]
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClip } from '@lss/backbone';
 import { initBackend } from '@lss/core';
-import { writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import { generateSyntheticDataset } from '@lss/data/node';
-import { CLIP_TINY_DIR } from '@lss/testing';
+import { CLIP_TINY_DIR, ucf101EvalArgs, writeTrainerCheckpoint } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from '../src/cli.js';
 import { exportOnnxModelFolder } from '../src/onnx-model.js';
@@ -34,22 +33,7 @@ const synth = await generateSyntheticDataset({
 const clip = await loadClip(CLIP_TINY_DIR, { video: true, numFrames: 4, root: 'bench' });
 let k = 0;
 for (const v of clip.vision.scope.variables().values()) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.05, 'float32', k++)));
-const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-for (const [path, v] of clip.vision.variables())
-  tensors.set(`teacher/${path.slice(clip.vision.scope.path.length + 1)}`, { shape: v.shape, data: v.dataSync() as Float32Array });
-const ckpt = join(dir, 'ckpt');
-mkdirSync(ckpt);
-writeSafetensorsFile(join(ckpt, 'step-00000001.safetensors'), tensors, { format: 'lss-trainer-checkpoint', step: '1' });
-writeFileAtomic(
-  join(ckpt, 'step-00000001.json'),
-  JSON.stringify({
-    format: 'lss-trainer-checkpoint',
-    formatVersion: 1,
-    step: 1,
-    backbone: clip.vision.config,
-    config: { model: { clip: CLIP_TINY_DIR } },
-  }),
-);
+const ckpt = writeTrainerCheckpoint(clip.vision, join(dir, 'ckpt'), { clip: CLIP_TINY_DIR });
 clip.dispose();
 const fp32 = (await exportOnnxModelFolder(ckpt, join(dir, 'onnx-fp32'))).dir;
 const int8 = (await exportOnnxModelFolder(ckpt, join(dir, 'onnx-int8'), { quantize: 'int8' })).dir;
@@ -61,20 +45,7 @@ const runs: [string, string[]][] = [
 ];
 const common = [
   'knn',
-  '--dataset',
-  'ucf101',
-  '--videos',
-  synth.videosDir,
-  '--annotations',
-  synth.annotationsDir,
-  '--splits',
-  '1',
-  '--views',
-  '1x1',
-  '--frames',
-  '4',
-  '--size',
-  '32',
+  ...ucf101EvalArgs(synth, { splits: '1' }),
   '--no-cache',
   '--quiet',
   '--backend',

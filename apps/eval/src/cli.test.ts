@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClip } from '@lss/backbone';
-import { writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
 import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
-import { CLIP_TINY_DIR } from '@lss/testing';
+import { CLIP_TINY_DIR, TINY_SYNTHETIC_DATASET, ucf101EvalArgs, writeTrainerCheckpoint } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
@@ -59,40 +58,12 @@ function checkReport(outDir: string, protocol: string, numSplits: number): EvalR
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lss-eval-cli-'));
-  synth = await generateSyntheticDataset({
-    dir: join(dir, 'synth'),
-    numClasses: 3,
-    videosPerClass: 3,
-    width: 64,
-    height: 48,
-    numFrames: 16,
-    seed: 1,
-  });
+  synth = await generateSyntheticDataset({ dir: join(dir, 'synth'), ...TINY_SYNTHETIC_DATASET, seed: 1 });
   // A checkpoint in apps/trainer's format (step-*.safetensors with student/ and teacher/ roots + JSON
   // sidecar with the backbone config), made from clip-tiny's CLIP-initialised video tower.
   const clip = await loadClip(CLIP_TINY_DIR, { video: true, numFrames: 4, root: 'fixture' });
   try {
-    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    const prefix = `${clip.vision.scope.path}/`;
-    for (const [path, v] of clip.vision.variables()) {
-      const data = v.dataSync() as Float32Array;
-      tensors.set(`student/${path.slice(prefix.length)}`, { shape: v.shape, data });
-      tensors.set(`teacher/${path.slice(prefix.length)}`, { shape: v.shape, data });
-    }
-    checkpointDir = join(dir, 'run', 'checkpoints');
-    mkdirSync(checkpointDir, { recursive: true });
-    writeSafetensorsFile(join(checkpointDir, 'step-00000002.safetensors'), tensors, { format: 'lss-trainer-checkpoint', step: '2' });
-    writeFileAtomic(
-      join(checkpointDir, 'step-00000002.json'),
-      JSON.stringify({
-        format: 'lss-trainer-checkpoint',
-        formatVersion: 1,
-        step: 2,
-        backbone: clip.vision.config,
-        config: { model: { clip: CLIP_TINY_DIR }, concepts: { textModel: null } },
-        tensorsFile: 'step-00000002.safetensors',
-      }),
-    );
+    checkpointDir = writeTrainerCheckpoint(clip.vision, join(dir, 'run', 'checkpoints'), { clip: CLIP_TINY_DIR, step: 2 });
   } finally {
     clip.dispose();
   }
@@ -110,7 +81,7 @@ const cache = () => ['--cache', join(dir, 'cache')];
 describe('lss-eval on the synthetic dataset with clip-tiny', () => {
   it('zero-shot, frozen CLIP baseline: a report per split, mean ± std and the prompt set', async () => {
     const out = join(dir, 'zs-clip');
-    const r = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...dataset(), ...views, ...cache(), '--out', out]);
+    const r = await cli(['zero-shot', '--model', CLIP_TINY_DIR, ...ucf101EvalArgs(synth), ...cache(), '--out', out]);
     expect(r.code, r.err).toBe(0);
     const report = checkReport(out, 'zero-shot', 3);
     expect(report.model.kind).toBe('clip');
@@ -134,10 +105,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       'zero-shot',
       '--model',
       CLIP_TINY_DIR,
-      ...dataset(),
-      '--splits',
-      '1',
-      ...views,
+      ...ucf101EvalArgs(synth, { splits: '1' }),
       ...peer,
       '--cache',
       peerCache,
@@ -166,10 +134,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       'zero-shot',
       '--model',
       CLIP_TINY_DIR,
-      ...dataset(),
-      '--splits',
-      '1',
-      ...views,
+      ...ucf101EvalArgs(synth, { splits: '1' }),
       '--cache',
       peerCache,
       '--out',
@@ -193,8 +158,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       '3',
       '--model',
       checkpointDir,
-      ...dataset(),
-      ...views,
+      ...ucf101EvalArgs(synth),
       ...cache(),
       '--out',
       out,
@@ -223,8 +187,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       'linear-probe',
       '--model',
       checkpointDir,
-      ...dataset(),
-      ...views,
+      ...ucf101EvalArgs(synth),
       ...cache(),
       '--out',
       out,
@@ -269,8 +232,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
       '4',
       '--model',
       CLIP_TINY_DIR,
-      ...dataset(),
-      ...views,
+      ...ucf101EvalArgs(synth),
       ...cache(),
       '--out',
       sgdOut,
@@ -278,7 +240,7 @@ describe('lss-eval on the synthetic dataset with clip-tiny', () => {
     expect(s.code, s.err).toBe(0);
     expect(checkReport(sgdOut, 'linear-probe-sgd', 3).settings.epochs).toBe(5);
     const knnOut = join(dir, 'knn');
-    const k = await cli(['knn', '--model', CLIP_TINY_DIR, ...dataset(), ...views, ...cache(), '--out', knnOut]);
+    const k = await cli(['knn', '--model', CLIP_TINY_DIR, ...ucf101EvalArgs(synth), ...cache(), '--out', knnOut]);
     expect(k.code, k.err).toBe(0);
     const report = checkReport(knnOut, 'knn', 3);
     expect(report.settings.k).toBe(20);

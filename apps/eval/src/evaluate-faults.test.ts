@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { OutputError, WeightsError } from '@lss/core';
 import { mountSupport, mountTmpfs } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
-import type { ResolvedDataset } from './datasets.js';
 import { evaluateKnn, evaluateLinearProbe } from './evaluate.js';
 import type { ViewLoader } from './feature-cache.js';
 import type { EvalModel } from './model.js';
+import { indexViewLoader, LOOKUP_VIEWS, listSplitDataset, lookupEvalModel } from './test-helpers.js';
 
 // The DINO reference input of knn.test.ts, fed through the whole protocol: a fake model returns the
 // stored feature of each video (the loader writes the video's index into its pixels).
@@ -21,50 +21,19 @@ const ref = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url))
 const nTrain = ref.train.labels.length;
 const allFeatures = [...ref.train.features, ...ref.test.features];
 
-function fakeModel(transform: (v: number, video: number) => number = (v) => v): EvalModel {
-  return {
-    kind: 'checkpoint',
+const fakeModel = (transform?: (v: number, video: number) => number): EvalModel =>
+  lookupEvalModel(allFeatures, ref.dim, {
     path: '/runs/diverged/checkpoint',
-    hash: 'a'.repeat(64),
     label: 'diverged-step-300',
-    embedDim: ref.dim,
-    imageSize: 2,
-    numFrames: 1,
-    textModelDir: null,
-    clip: null,
-    dispose() {},
-    async encodeViews(views) {
-      const n = views.shape[0] as number;
-      const per = views.data.length / n;
-      const out = new Float32Array(n * ref.dim);
-      for (let i = 0; i < n; i++) {
-        const video = views.data[i * per] as number;
-        for (let d = 0; d < ref.dim; d++) out[i * ref.dim + d] = transform(allFeatures[video * ref.dim + d] as number, video);
-      }
-      return out;
-    },
-  };
-}
-
-const loadViews: ViewLoader = async (sample, v) => {
-  const video = Number(/v(\d+)$/.exec(sample.path)?.[1]);
-  return { data: new Float32Array(v.numFrames * v.size * v.size * 3).fill(video), shape: [1, v.numFrames, v.size, v.size, 3] };
-};
-
-const dataset: ResolvedDataset = {
-  name: 'list',
-  root: '/videos',
-  classNames: Array.from({ length: ref.numClasses }, (_, c) => `class${c}`),
-  warnings: [],
-  splits: [
-    {
-      name: 'all',
-      train: { samples: ref.train.labels.map((label, i) => ({ path: `/videos/v${i}`, label })) },
-      test: { samples: ref.test.labels.map((label, i) => ({ path: `/videos/v${nTrain + i}`, label })) },
-    } as unknown as ResolvedDataset['splits'][number],
-  ],
-};
-const common = { dataset, loadViews, views: { numClips: 1, numCrops: 1, numFrames: 1, size: 2 }, progress: false } as const;
+    ...(transform ? { transform } : {}),
+  });
+const loadViews = indexViewLoader;
+const dataset = listSplitDataset(
+  ref.train.labels,
+  ref.test.labels,
+  Array.from({ length: ref.numClasses }, (_, c) => `class${c}`),
+);
+const common = { dataset, loadViews, views: LOOKUP_VIEWS, progress: false } as const;
 
 describe('lss-eval knn: top-5 as DINO knn_classifier', () => {
   for (const { k, top1, top5 } of ref.results.filter((r) => r.k <= 2)) {

@@ -32,7 +32,7 @@ import {
 import { assertFiniteFeatures, type FeatureSet } from './features-math.js';
 import { KNN_DEFAULTS, knnAccuracy, knnScores, knnTop5Positions } from './knn.js';
 import { DEFAULT_C_GRID, type LinearProbeOptions, runLinearProbe, videoGroup } from './linear-probe.js';
-import { computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
+import { argmaxRows, computeSplitMetrics, type ScoreMatrix, topKIndices } from './metrics.js';
 import { checkModelPath, type EvalModel, type LoadEvalModelOptions, loadEvalModel, loadTextEncoder, type TextEngine } from './model.js';
 import {
   type EvalReport,
@@ -184,7 +184,7 @@ async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, sample
     ...(options.maxBadFraction !== undefined ? { maxBadFraction: options.maxBadFraction } : {}),
     progressLabel: options.progress === false ? null : label,
     name: label,
-    onSkip: (s) => p.warn(`${label}: skipping ${s.path}: ${s.reason}`),
+    onSkip: (s) => p.warn(`${label}: skipping ${s.path}${s.rank !== undefined ? ` (rank ${s.rank})` : ''}: ${s.reason}`),
   });
   assertFiniteFeatures(
     f.data,
@@ -194,7 +194,9 @@ async function splitFeatures(p: Prepared, options: EvaluateCommonOptions, sample
     label,
   );
   if (f.skipped.length > 0) {
-    p.warn(`${label}: ${f.skipped.length} unreadable video(s) skipped; the metrics use the other ${f.numVideos}.`);
+    // Sharded: every rank's skipped videos were gathered; the union, with the rank that met each, is listed once.
+    const sharded = options.shard ? `:\n${f.skipped.map((s) => `  ${s.path} (rank ${s.rank})`).join('\n')}` : '';
+    p.warn(`${label}: ${f.skipped.length} unreadable video(s) skipped; the metrics use the other ${f.numVideos}${sharded || '.'}`);
   }
   return f;
 }
@@ -251,6 +253,7 @@ function splitResult(
     top1: m.top1,
     top5: m.top5,
     confusion: m.confusion,
+    predictions: Array.from(argmaxRows(scores)),
     ...(details ? { details } : {}),
   };
 }

@@ -76,6 +76,8 @@ export interface SkippedFeatureVideo {
   readonly path: string;
   /** The loader's `DataError` message. */
   readonly reason: string;
+  /** The rank that met it (sharded extraction only; not part of the report). */
+  readonly rank?: number;
 }
 
 /** Default of {@link ExtractFeaturesOptions.maxBadFraction}: a run aborts when more than 10 % of its videos are unreadable. */
@@ -107,6 +109,11 @@ export interface ExtractFeaturesOptions {
   readonly maxBadFraction?: number;
   /** Called once per skipped video, when it is found (default: nothing; the result lists them). */
   readonly onSkip?: (skipped: SkippedFeatureVideo) => void;
+  /**
+   * Leave the `maxBadFraction` stop and the "none could be read" error to the caller, which applies them to a
+   * larger set: {@link extractFeaturesSharded} applies them over every rank's videos (default false).
+   */
+  readonly deferBadVideoCheck?: boolean;
 }
 
 /**
@@ -166,10 +173,18 @@ export function featureCacheKey(
 
 /** A `DataError` listing the unreadable videos of a run that has too many of them. */
 export function tooManyBadVideos(skipped: readonly SkippedFeatureVideo[], total: number, maxBadFraction: number, what: string): DataError {
-  const list = skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n');
+  const list = skipped.map((s) => `  ${s.path}${s.rank !== undefined ? ` (rank ${s.rank})` : ''}: ${s.reason}`).join('\n');
   return new DataError(
     `${skipped.length} of ${total} videos of ${what} could not be read, more than the allowed ${formatFraction(maxBadFraction)}; stopping:\n${list}\n` +
       'Fix or remove them (`lss-data check` lists every bad file of a dataset), or allow more with --max-bad-fraction.',
+  );
+}
+
+/** A `DataError` for a run none of whose videos could be read. */
+export function noneReadable(skipped: readonly SkippedFeatureVideo[], total: number, what: string): DataError {
+  const list = skipped.map((s) => `  ${s.path}${s.rank !== undefined ? ` (rank ${s.rank})` : ''}: ${s.reason}`).join('\n');
+  return new DataError(
+    `None of the ${total} videos of ${what} could be read:\n${list}\nCheck the dataset paths (\`lss-data check\` lists every bad file).`,
   );
 }
 
@@ -352,7 +367,7 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
           options.onSkip?.(s);
         }
       });
-      if (bad.size > maxBadFraction * numDistinct) {
+      if (!options.deferBadVideoCheck && bad.size > maxBadFraction * numDistinct) {
         next.catch(() => undefined);
         throw tooManyBadVideos(skipped, numDistinct, maxBadFraction, what);
       }
@@ -392,11 +407,7 @@ export async function extractFeatures(options: ExtractFeaturesOptions): Promise<
   paths.forEach((p, i) => {
     if (found.has(p)) rows.push(i);
   });
-  if (rows.length === 0 && skipped.length > 0) {
-    throw new DataError(
-      `None of the ${numDistinct} videos of ${what} could be read:\n${skipped.map((s) => `  ${s.path}: ${s.reason}`).join('\n')}\nCheck the dataset paths (\`lss-data check\` lists every bad file).`,
-    );
-  }
+  if (!options.deferBadVideoCheck && rows.length === 0 && skipped.length > 0) throw noneReadable(skipped, numDistinct, what);
   const data = new Float32Array(rows.length * numViews * dim); // [N, V, D]
   rows.forEach((p, r) => data.set(found.get(paths[p] as string) as Float32Array, r * numViews * dim));
   return {

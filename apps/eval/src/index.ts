@@ -9,6 +9,7 @@
  * const after = await evaluateZeroShot({ model: 'runs/tiny/checkpoints', dataset, textModel: 'fixtures/clip-tiny' });
  * console.log(before.summary.top1, after.summary.top1); // mean ± sample std over the splits, in %
  */
+export { type PredictionAgreement, predictionAgreement, type SplitAgreement } from './agreement.js';
 export { runCli, USAGE } from './cli.js';
 export { type DatasetSpec, type EvalSplit, type ResolvedDataset, resolveDataset } from './datasets.js';
 export {

@@ -4,18 +4,19 @@
  * the frozen-CLIP frame average, the text tower vs expected.safetensors, int8, error cases, and
  * `--engine onnx` vs `--engine tfjs` on the synthetic dataset.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClipModel, loadClip } from '@lss/backbone';
 import { loadOnnxTextEncoder } from '@lss/concepts/node';
 import { ConfigError, WeightsError } from '@lss/core';
-import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '@lss/core/node';
+import { readSafetensorsFile } from '@lss/core/node';
 import { generateSyntheticDataset, type SyntheticDataset } from '@lss/data/node';
 import { createOnnxSession } from '@lss/onnx/node';
-import { CLIP_TINY_DIR, fixturePath, maxAbsDiff } from '@lss/testing';
+import { CLIP_TINY_DIR, fixturePath, maxAbsDiff, TINY_SYNTHETIC_DATASET, ucf101EvalArgs, writeTrainerCheckpoint } from '@lss/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { predictionAgreement } from './agreement.js';
 import { runCli } from './cli.js';
 import { exportOnnxModelFolder, loadOnnxEvalModel, readOnnxVideoMeta } from './onnx-model.js';
 import type { EvalReport } from './report.js';
@@ -38,27 +39,7 @@ async function randomVideoClip(frames: number, seed: number): Promise<ClipModel>
 
 /** Writes `clip`'s video tower as an apps/trainer checkpoint (teacher and student) whose text model is clip-tiny. */
 function writeCheckpoint(clip: ClipModel, at: string): string {
-  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  const prefix = `${clip.vision.scope.path}/`;
-  for (const [path, v] of clip.vision.variables()) {
-    const data = v.dataSync() as Float32Array;
-    tensors.set(`student/${path.slice(prefix.length)}`, { shape: v.shape, data });
-    tensors.set(`teacher/${path.slice(prefix.length)}`, { shape: v.shape, data });
-  }
-  mkdirSync(at, { recursive: true });
-  writeSafetensorsFile(join(at, 'step-00000001.safetensors'), tensors, { format: 'lss-trainer-checkpoint', step: '1' });
-  writeFileAtomic(
-    join(at, 'step-00000001.json'),
-    JSON.stringify({
-      format: 'lss-trainer-checkpoint',
-      formatVersion: 1,
-      step: 1,
-      backbone: clip.vision.config,
-      config: { model: { clip: CLIP_TINY_DIR }, concepts: { textModel: null } },
-      tensorsFile: 'step-00000001.safetensors',
-    }),
-  );
-  return at;
+  return writeTrainerCheckpoint(clip.vision, at, { clip: CLIP_TINY_DIR });
 }
 
 function cosines(a: Float32Array, b: Float32Array, dim: number): number[] {
@@ -235,15 +216,7 @@ describe('lss-eval --engine onnx vs --engine tfjs on the synthetic dataset', () 
   let synth: SyntheticDataset;
   let ckpt = '';
   beforeAll(async () => {
-    synth = await generateSyntheticDataset({
-      dir: join(dir, 'synth'),
-      numClasses: 3,
-      videosPerClass: 3,
-      width: 64,
-      height: 48,
-      numFrames: 16,
-      seed: 2,
-    });
+    synth = await generateSyntheticDataset({ dir: join(dir, 'synth'), ...TINY_SYNTHETIC_DATASET, seed: 2 });
     const clip = await randomVideoClip(4, 9);
     ckpt = writeCheckpoint(clip, join(dir, 'ckpt-eval'));
     clip.dispose();
@@ -262,22 +235,7 @@ describe('lss-eval --engine onnx vs --engine tfjs on the synthetic dataset', () 
     });
     return { code, out, err };
   }
-  const common = () => [
-    '--dataset',
-    'ucf101',
-    '--videos',
-    synth.videosDir,
-    '--annotations',
-    synth.annotationsDir,
-    '--views',
-    '1x1',
-    '--frames',
-    '4',
-    '--size',
-    '32',
-    '--cache',
-    join(dir, 'cache'),
-  ];
+  const common = () => [...ucf101EvalArgs(synth), '--cache', join(dir, 'cache')];
 
   it('zero-shot and knn: same confusion matrices and accuracies; classify: same ranking, scores within 1e-3', async () => {
     for (const protocol of ['zero-shot', 'knn']) {
@@ -304,6 +262,7 @@ describe('lss-eval --engine onnx vs --engine tfjs on the synthetic dataset', () 
       const [t, o] = reports as [EvalReport, EvalReport];
       expect(Object.keys(o).sort()).toEqual(Object.keys(t).sort());
       expect(o.splits.map((s) => [s.top1, s.top5, s.confusion])).toEqual(t.splits.map((s) => [s.top1, s.top5, s.confusion]));
+      expect(predictionAgreement(t, o).agreement.mean).toBe(100); // video by video, not only in the counts
       expect(o.model.label).toContain('ONNX');
     }
     const video = join(synth.videosDir, synth.classNames[0] as string, readdirFirst(join(synth.videosDir, synth.classNames[0] as string)));

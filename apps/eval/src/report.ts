@@ -38,6 +38,12 @@ export interface SplitResult {
   readonly top5: number;
   /** Counts, `confusion[true][predicted]`. */
   readonly confusion: number[][];
+  /**
+   * Top-1 predicted class index of every test video the metrics used, in the order of the split's test list
+   * (skipped videos left out): what `confusion` counts, per video, so that two reports on the same split can be
+   * compared video by video (`predictionAgreement`). Absent in reports written before it was recorded.
+   */
+  readonly predictions?: readonly number[];
   /** Protocol-specific numbers: chosen C, iterations, ... */
   readonly details?: Readonly<Record<string, unknown>>;
 }

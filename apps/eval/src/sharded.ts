@@ -4,10 +4,17 @@
  * with exactly the features a single process would have (same rows, same order, same skipped list), so
  * the metrics — computed on every rank, reported by rank 0 — are the single-process ones.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DataError, LssError } from '@lss/core';
 import { shardRange } from '@lss/distributed';
-import { type ExtractedFeatures, type ExtractFeaturesOptions, extractFeatures } from './feature-cache.js';
+import {
+  DEFAULT_MAX_BAD_FRACTION,
+  type ExtractedFeatures,
+  type ExtractFeaturesOptions,
+  extractFeatures,
+  noneReadable,
+  tooManyBadVideos,
+} from './feature-cache.js';
 
 /** The part of a process group feature extraction needs (`@lss/distributed`'s `ProcessGroup` has it). */
 export interface FeatureShard {
@@ -52,9 +59,11 @@ function decodePart(bytes: Uint8Array): { header: PartHeader; data: Float32Array
 
 /**
  * {@link extractFeatures} over `shard.worldSize` ranks. Each rank's feature cache is its own subfolder
- * (`<cacheDir>/rank-R-of-W`), so ranks never write one manifest together. An error on any rank (too many
- * unreadable videos, a model failure) is raised on every rank after the gather, so no rank waits for a
- * peer that already stopped.
+ * (`<cacheDir>/rank-R-of-W`), so ranks never write one manifest together. Unreadable videos are skipped on each
+ * rank and judged after the gather over ALL the videos, as one process would: more than `maxBadFraction` of
+ * them (or none readable) stops every rank with the same `DataError`, listing every rank's videos with the rank
+ * that met them (a rank does not stop early on its own share). An error on any rank (a model failure) is raised
+ * on every rank after the gather, so no rank waits for a peer that already stopped.
  */
 export async function extractFeaturesSharded(options: ExtractFeaturesOptions, shard: FeatureShard): Promise<ExtractedFeatures> {
   const { start, end } = shardRange(options.samples.length, shard.rank, shard.worldSize);
@@ -64,6 +73,8 @@ export async function extractFeaturesSharded(options: ExtractFeaturesOptions, sh
       ...options,
       samples: options.samples.slice(start, end),
       ...(options.cacheDir ? { cacheDir: join(options.cacheDir, `rank-${shard.rank}-of-${shard.worldSize}`) } : {}),
+      deferBadVideoCheck: true, // judged below over every rank's videos
+      ...(options.onSkip ? { onSkip: (s) => options.onSkip?.({ ...s, rank: shard.rank }) } : {}),
     });
     part = encodePart(
       {
@@ -90,6 +101,13 @@ export async function extractFeaturesSharded(options: ExtractFeaturesOptions, sh
     const e = parts[failed]?.header.error as { name: string; message: string };
     throw new DataError(`Rank ${failed} of ${shard.worldSize} stopped the feature extraction: ${e.name}: ${e.message}`);
   }
+  const skipped = parts.flatMap((p, rank) => (p.header.skipped ?? []).map((v) => ({ ...v, rank })));
+  const what = options.name ?? options.progressLabel ?? 'the dataset';
+  const numDistinct = new Set(options.samples.map((v) => resolve(v.path))).size;
+  const numBad = new Set(skipped.map((v) => v.path)).size;
+  const maxBadFraction = options.maxBadFraction ?? DEFAULT_MAX_BAD_FRACTION;
+  if (numBad > maxBadFraction * numDistinct)
+    throw tooManyBadVideos(skipped, numDistinct, maxBadFraction, `${what} (all ${shard.worldSize} ranks)`);
   const first = parts[0]?.header as PartHeader;
   const numViews = first.numViews as number;
   const dim = first.dim as number;
@@ -100,6 +118,7 @@ export async function extractFeaturesSharded(options: ExtractFeaturesOptions, sh
     data.set(p.data.subarray(0, (p.header.numVideos as number) * numViews * dim), row * numViews * dim);
     row += p.header.numVideos as number;
   }
+  if (numVideos === 0 && skipped.length > 0) throw noneReadable(skipped, numDistinct, `${what} (all ${shard.worldSize} ranks)`);
   return {
     data,
     numVideos,
@@ -107,7 +126,7 @@ export async function extractFeaturesSharded(options: ExtractFeaturesOptions, sh
     dim,
     labels: Int32Array.from(parts.flatMap((p) => p.header.labels ?? [])),
     sampleIndices: Int32Array.from(parts.flatMap((p) => (p.header.sampleIndices ?? []).map((i) => i + (p.header.start as number)))),
-    skipped: parts.flatMap((p) => p.header.skipped ?? []),
+    skipped,
     fromCache: parts.reduce((n, p) => n + (p.header.fromCache as number), 0),
     extracted: parts.reduce((n, p) => n + (p.header.extracted as number), 0),
     cacheKey: first.cacheKey as string,

@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DataError, hashString, SeededRandom } from '@lss/core';
+import { ConfigError, DataError, hashString, LssError, SeededRandom } from '@lss/core';
 import {
   collateBatch,
   type FrameGeometry,
@@ -348,6 +348,8 @@ export interface BadVideo {
   readonly path: string;
   /** The `DataError` message. */
   readonly reason: string;
+  /** The rank that met it first (data-parallel runs only). */
+  readonly rank?: number;
 }
 
 /** A training video that was read, but not cleanly: frames substituted or decoder errors. */
@@ -356,6 +358,8 @@ export interface DamagedVideo {
   readonly path: string;
   /** What the decoder reported the first time it was met, e.g. `2 frame(s) substituted; decoder: mpeg4: ac-tex damaged at 1 1`. */
   readonly reason: string;
+  /** The rank that met it first (data-parallel runs only). */
+  readonly rank?: number;
 }
 
 /** What the input has met up to a step: checkpointed, so a resumed run continues the same counts. */
@@ -393,8 +397,39 @@ export interface TrainInputOptions {
   readonly concurrency?: number;
   /** Largest fraction of the training videos that may be unreadable before the run stops with the list (default 0.1). */
   readonly maxBadFraction?: number;
-  /** Called when a step that meets an unreadable video is taken. */
+  /**
+   * Called when a step that meets an unreadable video is taken (with `group`: on every rank, for the videos of
+   * every rank; `bad.rank` says which rank met it, `replacement` is that rank's).
+   */
   readonly onBadVideo?: (bad: BadVideo, replacement: number | null) => void;
+  /**
+   * The data-parallel process group: each step's unreadable and damaged videos are exchanged between the ranks
+   * (one small all-gather per step) and counted in rank order on every rank, so the counts, the checkpointed
+   * state and the `maxBadFraction` stop are the whole job's and the same on every rank (all ranks stop together
+   * with one error). A rank that cannot make its views (a `DataError`) stops every rank with its error.
+   */
+  readonly group?: InputGroup;
+}
+
+/** The part of a process group {@link TrainInput} needs (`@lss/distributed`'s `ProcessGroup` has it). */
+export interface InputGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Every rank's bytes in rank order. */
+  allGatherBytes(bytes: Uint8Array): Promise<Uint8Array[]>;
+}
+
+/** One rank's unreadable and damaged videos of a step, or the error that stopped its input. */
+interface StepReport {
+  readonly replaced: StepInput['replaced'];
+  readonly bad: StepInput['bad'];
+  readonly damaged: StepInput['damaged'];
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+/** `  path (rank r): reason` lines of a list of bad or damaged videos. */
+function listVideos(videos: Iterable<{ readonly path: string; readonly reason: string; readonly rank?: number }>): string {
+  return [...videos].map((v) => `  ${v.path}${v.rank !== undefined ? ` (rank ${v.rank})` : ''}: ${v.reason}`).join('\n');
 }
 
 /** `2 frame(s) substituted; decoder: mpeg4: ac-tex damaged at 1 1` */
@@ -491,15 +526,13 @@ export class TrainInput {
     const parts: string[] = [];
     if (this.badVideos.size === 0) parts.push('every training video was readable');
     else {
-      const list = [...this.badVideos.values()].map((b) => `  ${b.path}: ${b.reason}`).join('\n');
       parts.push(
-        `${this.badVideos.size} unreadable training video(s), ${this.replacedClips} clip draw(s) replaced by other clips:\n${list}`,
+        `${this.badVideos.size} unreadable training video(s), ${this.replacedClips} clip draw(s) replaced by other clips:\n${listVideos(this.badVideos.values())}`,
       );
     }
     if (this.damagedVideos.size > 0) {
-      const list = [...this.damagedVideos.values()].map((d) => `  ${d.path}: ${d.reason}`).join('\n');
       parts.push(
-        `${this.damagedVideos.size} damaged training video(s) used, ${this.damagedClips} clip draw(s) with ${this.substitutedFrames} frame(s) substituted by a repeat of the last decoded frame:\n${list}`,
+        `${this.damagedVideos.size} damaged training video(s) used, ${this.damagedClips} clip draw(s) with ${this.substitutedFrames} frame(s) substituted by a repeat of the last decoded frame:\n${listVideos(this.damagedVideos.values())}`,
       );
     }
     return parts.join('\n');
@@ -595,40 +628,88 @@ export class TrainInput {
 
   /**
    * The host batches of `step` (one per micro-batch), starting the next `prefetchSteps` steps below `endStep`.
-   * Call with consecutive steps; counts and the bad-video stop are applied in step order.
+   * Call with consecutive steps; counts and the bad-video stop are applied in step order (with `group`: in rank
+   * order within a step, over every rank's videos, identically on every rank).
    */
   async take(step: number, endStep = Number.POSITIVE_INFINITY): Promise<HostBatch[]> {
     const current = this.start(step);
     for (let s = step + 1; s <= step + this.prefetchSteps && s < endStep; s++) this.start(s);
     for (const s of this.loading.keys()) if (s < step) this.loading.delete(s);
-    const input = await current;
-    this.loading.delete(step);
-    this.account(input);
-    return input.batches;
+    const { group } = this.options;
+    if (!group) {
+      const input = await current;
+      this.loading.delete(step);
+      this.account(step, [input]);
+      return input.batches;
+    }
+    let input: StepInput | null = null;
+    let error: LssError | null = null;
+    try {
+      input = await current;
+    } catch (e) {
+      // An LssError (no readable clip in MAX_DRAWS draws) goes to every rank; anything else is a bug: this rank
+      // dies and the others stop with a DistributedError naming it.
+      if (!(e instanceof LssError)) throw e;
+      error = e;
+    } finally {
+      this.loading.delete(step);
+    }
+    const local: StepReport = input
+      ? { replaced: input.replaced, bad: input.bad, damaged: input.damaged }
+      : { replaced: [], bad: [], damaged: [], ...(error ? { error: { name: error.name, message: error.message } } : {}) };
+    const reports = (await group.allGatherBytes(new TextEncoder().encode(JSON.stringify(local)))).map(
+      (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as StepReport,
+    );
+    const failed = reports.findIndex((r) => r.error);
+    if (failed >= 0) {
+      const e = reports[failed]?.error as { name: string; message: string };
+      throw new DataError(
+        `Rank ${failed} of ${group.worldSize} could not make its views of step ${step}; every rank stops. ${e.name}: ${e.message}`,
+      );
+    }
+    this.account(
+      step,
+      reports.map((r, rank) => ({
+        replaced: r.replaced,
+        bad: r.bad.map((b) => ({ ...b, rank })),
+        damaged: r.damaged.map((d) => ({ ...d, rank })),
+      })),
+    );
+    return (input as StepInput).batches;
   }
 
-  private account(input: StepInput): void {
-    this.replacedClips += input.replaced.length;
-    for (const d of input.damaged) {
-      this.damagedClips++;
-      this.substitutedFrames += d.substitutedFrames;
-      if (!this.damagedVideos.has(d.path)) this.damagedVideos.set(d.path, { clip: d.clip, path: d.path, reason: d.reason });
-    }
-    const fresh: BadVideo[] = [];
-    for (const b of input.bad) {
-      if (this.badVideos.has(b.path)) continue;
-      this.badVideos.set(b.path, b);
-      fresh.push(b);
-    }
-    for (const b of fresh) {
-      const r = input.replaced.find((x) => x.clip === b.clip);
-      this.options.onBadVideo?.(b, r ? r.replacement : null);
+  /** Counts the videos of one step (one report per rank, in rank order); stops when too many are unreadable. */
+  private account(step: number, reports: readonly Pick<StepInput, 'replaced' | 'bad' | 'damaged'>[]): void {
+    for (const input of reports) {
+      this.replacedClips += input.replaced.length;
+      for (const d of input.damaged) {
+        this.damagedClips++;
+        this.substitutedFrames += d.substitutedFrames;
+        if (!this.damagedVideos.has(d.path)) {
+          this.damagedVideos.set(d.path, {
+            clip: d.clip,
+            path: d.path,
+            reason: d.reason,
+            ...(d.rank !== undefined ? { rank: d.rank } : {}),
+          });
+        }
+      }
+      const fresh: BadVideo[] = [];
+      for (const b of input.bad) {
+        if (this.badVideos.has(b.path)) continue;
+        this.badVideos.set(b.path, b);
+        fresh.push(b);
+      }
+      for (const b of fresh) {
+        const r = input.replaced.find((x) => x.clip === b.clip);
+        this.options.onBadVideo?.(b, r ? r.replacement : null);
+      }
     }
     const n = this.planner.numClips;
     if (this.badVideos.size > this.maxBadFraction * n) {
-      const list = [...this.badVideos.values()].map((b) => `  ${b.path}: ${b.reason}`).join('\n');
+      const ranks = this.options.group ? ` over all ${this.options.group.worldSize} ranks` : '';
       throw new DataError(
-        `${this.badVideos.size} of ${n} training videos could not be read (by step ${input.step}), more than data.maxBadFraction = ${this.maxBadFraction} allows; stopping:\n${list}\n` +
+        `${this.badVideos.size} of ${n} training videos could not be read${ranks} (by step ${step}), more than data.maxBadFraction = ${this.maxBadFraction} allows; stopping:\n${listVideos(this.badVideos.values())}\n` +
           'Fix or remove them (`lss-data check` lists every bad file of a dataset), or allow more with --set data.maxBadFraction=F.',
       );
     }

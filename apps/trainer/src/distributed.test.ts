@@ -5,14 +5,16 @@
  * identical after every step; a rank killed mid-run makes the other stop with a DistributedError within the
  * timeout, and resuming with 2 ranks from the last checkpoint reaches the uninterrupted result bit for bit.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateSyntheticDataset, readFolderPerClass } from '@lss/data/node';
 import { type RankResult, resultOf, spawnRanks } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.js';
-import { CONFIGS_DIR } from './config/load.js';
-import { StepPlanner } from './data.js';
+import { CONFIGS_DIR, loadConfig } from './config/load.js';
+import { type BadVideo, StepPlanner } from './data.js';
+import { readMetrics } from './metrics.js';
 
 const worker = join(import.meta.dirname, '..', 'test', 'dist-worker.ts');
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lss-dist-${name}-`));
@@ -55,12 +57,14 @@ async function train(
   batchSize: number,
   workdir: string,
   kill?: { rank: number; afterStep: number },
+  dataFromConfig = false,
 ): Promise<RankResult[]> {
   const spec = {
     config,
     overrides: [...overrides(workdir, batchSize), ...extra],
     timeoutMs: TIMEOUT_MS,
     ...(kill ? { killRank: kill.rank, killAfterStep: kill.afterStep } : {}),
+    dataFromConfig,
   };
   return spawnRanks([worker], worldSize, { env: { LSS_DIST_TRAIN: JSON.stringify(spec) }, plain: worldSize === 1 });
 }
@@ -181,7 +185,8 @@ describe('lss-train data parallel (2 processes, Gloo on loopback)', () => {
     expect((survivor as RankResult).code).toBe(1);
     const error = resultOf(survivor as RankResult).error as { name: string; message: string };
     expect(error.name).toBe('DistributedError');
-    expect(error.message).toMatch(/on rank 0 of 2 .*Another rank probably died.*last checkpoint is still valid/s);
+    expect(error.message).toMatch(/on rank 0 of 2 .*last checkpoint is still valid/s);
+    expect(error.message).toContain(`The process of rank 1 (pid ${(killed as RankResult).pid}) has exited: it died`); // the dead rank is named
     expect((survivor as RankResult).elapsedMs - (killed as RankResult).elapsedMs).toBeLessThan(TIMEOUT_MS + 5_000);
     // rank 0 stopped in the collective after step 1 (the ranks' stop agreement), before writing step 1's checkpoint
     expect(readCheckpoint(join(broken, 'checkpoints')).meta.step).toBe(1);
@@ -195,5 +200,78 @@ describe('lss-train data parallel (2 processes, Gloo on loopback)', () => {
     expect(again.map((s) => [s.loss, s.digest])).toEqual(reference.map((s) => [s.loss, s.digest]));
     expect(stepsOf(resumed[1] as RankResult).map((s) => s.digest)).toEqual(reference.map((s) => s.digest));
     expectSameWeights(whole, broken, 0);
+  }, 600_000);
+});
+
+describe('unreadable videos in a data-parallel run (2 processes)', () => {
+  it("counts every rank's unreadable videos, with the rank, on every rank; data.maxBadFraction stops all ranks together", async () => {
+    // A folder of 8 real videos; the two that rank 1 reads in step 0 are replaced by broken files.
+    const root = tmp('bad-folder');
+    const synth = await generateSyntheticDataset({
+      dir: join(root, 'synth'),
+      numClasses: 2,
+      videosPerClass: 4,
+      width: 32,
+      height: 32,
+      numFrames: 8,
+      seed: 4,
+    });
+    const folder = join(root, 'videos');
+    for (const c of ['a', 'b']) mkdirSync(join(folder, c), { recursive: true });
+    synth.files.forEach((f, i) => copyFileSync(f, join(folder, i % 2 ? 'a' : 'b', `v${i}.avi`)));
+    const paths = readFolderPerClass({ root: folder }).samples.map((s) => s.path);
+    expect(paths).toHaveLength(8);
+    const { seed } = loadConfig('lss-tiny-synthetic');
+    const onRank = (rank: number) => new StepPlanner(8, 2, 1, seed, null, { rank, worldSize: 2 }).clipsOf(0).flat();
+    const broken = onRank(1).map((c) => paths[c] as string);
+    const noMoov = readFileSync(join(import.meta.dirname, '__fixtures__', 'no_moov.mp4'));
+    for (const p of broken) writeFileSync(p, noMoov);
+    for (const c of onRank(0)) expect(broken).not.toContain(paths[c]);
+    const run = (workdir: string, maxBadFraction: number) =>
+      train(
+        'lss-tiny-synthetic',
+        [`data=${JSON.stringify({ kind: 'folder', root: folder, numWorkers: 1, maxBadFraction })}`, 'training.maxSteps=1'],
+        2,
+        2,
+        workdir,
+        undefined,
+        true,
+      );
+
+    // 2 of 8 unreadable (25 %), allowed 30 %: both ranks finish; rank 0's metrics and summary count rank 1's videos.
+    const okDir = tmp('bad-ok');
+    const ok = await run(okDir, 0.3);
+    for (const r of ok)
+      expect({ rank: r.rank, code: r.code, err: r.code === 0 ? '' : r.stderr }).toEqual({ rank: r.rank, code: 0, err: '' });
+    const inputs = ok.map((r) => resultOf(r).input as { replacedClips: number; badVideos: BadVideo[] });
+    expect(inputs[1]).toEqual(inputs[0]); // the same counts on every rank
+    const met = (inputs[0] as { badVideos: BadVideo[] }).badVideos;
+    expect(met.map((b) => b.path).sort()).toEqual([...broken].sort());
+    expect(met.map((b) => b.rank)).toEqual([1, 1]);
+    expect(inputs[0]?.replacedClips).toBeGreaterThanOrEqual(2);
+    const record = readMetrics(join(okDir, 'metrics.jsonl')).at(-1);
+    expect(record?.badVideos).toBe(2);
+    expect(record?.replacedClips).toBe(inputs[0]?.replacedClips);
+    const log0 = (ok[0] as RankResult).stderr;
+    for (const p of broken) expect(log0).toContain(`unreadable training video ${p} on rank 1: `);
+    const summary = log0.slice(log0.indexOf('input: '));
+    expect(summary).toMatch(/^input: 2 unreadable training video\(s\), \d+ clip draw\(s\) replaced/);
+    for (const p of broken) expect(summary).toContain(`  ${p} (rank 1): `);
+    expect(summary).toMatch(/\(all 2 ranks\)/);
+    expect((ok[1] as RankResult).stderr).not.toContain('unreadable training video'); // rank 0 reports
+
+    // Allowed 20 %: every rank stops with the same DataError listing both videos and the rank that met them.
+    const stopped = await run(tmp('bad-stop'), 0.2);
+    expect(stopped.map((r) => r.code)).toEqual([1, 1]);
+    const errors = stopped.map((r) => {
+      const { name, message } = resultOf(r).error as { name: string; message: string };
+      return { name, message };
+    });
+    expect(errors[1]).toEqual(errors[0]);
+    expect(errors[0]?.name).toBe('DataError');
+    expect(errors[0]?.message).toMatch(
+      /^2 of 8 training videos could not be read over all 2 ranks \(by step 0\), more than data.maxBadFraction = 0.2/,
+    );
+    for (const p of broken) expect(errors[0]?.message).toContain(`${p} (rank 1): `);
   }, 600_000);
 });

@@ -100,7 +100,10 @@ export interface RunResult {
   readonly studentPath: string | null;
   readonly teacherPath: string | null;
   readonly concepts: { readonly numCategories: number; readonly numDescriptions: number; readonly cached: boolean };
-  /** Unreadable training videos (replaced by other clips): clip draws replaced, and the videos with the reason. */
+  /**
+   * Unreadable training videos (replaced by other clips): clip draws replaced, and the videos with the reason. In a
+   * data-parallel run these are every rank's (each video with the rank that met it), the same on every rank.
+   */
   readonly input: {
     readonly replacedClips: number;
     readonly badVideos: readonly BadVideo[];
@@ -406,8 +409,15 @@ async function setupRun(config: TrainConfig, options: RunOptions): Promise<RunCo
         seed: config.seed,
         prefetchSteps: config.data.prefetchSteps,
         maxBadFraction: config.data.maxBadFraction,
-        onBadVideo: (b, replacement) =>
-          log(`unreadable training video ${b.path}: ${b.reason}${replacement !== null ? ` (replaced by clip ${replacement})` : ''}`),
+        // With a group every rank learns every rank's unreadable videos; rank 0 logs them, with the rank.
+        onBadVideo: (b, replacement) => {
+          if (!writer) return;
+          const where = b.rank !== undefined ? ` on rank ${b.rank}` : '';
+          log(
+            `unreadable training video ${b.path}${where}: ${b.reason}${replacement !== null ? ` (replaced by clip ${replacement})` : ''}`,
+          );
+        },
+        ...(group ? { group } : {}),
       }),
       rng: new SeededRandom(config.seed),
       metrics: new MetricsWriter(join(workdir, 'metrics.jsonl')),
@@ -746,7 +756,7 @@ async function finishRun(run: RunContext, stoppedBy: StoppedBy, options: RunOpti
     await saveVideoVit(towers.teacher.vision, teacherPath, { metadata: { role: 'teacher', step: String(run.step) } });
     run.log(`trained towers: ${teacherPath} (EMA teacher, use for evaluation), ${studentPath}`);
   }
-  run.log(`input: ${run.input.summary()}`);
+  if (run.writer) run.log(`input: ${run.input.summary()}${run.group ? ` (all ${run.group.worldSize} ranks)` : ''}`);
   run.log(`done: ${run.step}/${run.endStep} steps (${stoppedBy})${run.writer ? `; metrics ${metrics.path}; plot ${plotPath}` : ''}`);
   return {
     workdir,

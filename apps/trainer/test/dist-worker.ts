@@ -1,7 +1,8 @@
 // One process of the data-parallel trainer tests (src/distributed.test.ts): trains a tiny config on in-memory
-// synthetic clips with runTraining, as rank RANK of WORLD_SIZE under torchrun's variables (or alone when they are
+// synthetic clips (or the config's data) with runTraining, as rank RANK of WORLD_SIZE under torchrun's variables (or alone when they are
 // unset), and prints one line `RESULT {...}`: every step's loss and terms, a digest of every tf variable (weights,
-// teacher, AdamW slots, objective state) after every step, and how the run ended (or the error it stopped with).
+// teacher, AdamW slots, objective state) after every step, how the run ended (or the error it stopped with) and its
+// input report (unreadable and damaged videos).
 import { createHash } from 'node:crypto';
 import { initBackend, LssError } from '@lss/core';
 import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
@@ -17,6 +18,8 @@ interface WorkerSpec {
   /** This rank kills itself (SIGKILL) right after this step. */
   readonly killRank?: number;
   readonly killAfterStep?: number;
+  /** Read the training clips as the config says (`data`) instead of the in-memory synthetic clips. */
+  readonly dataFromConfig?: boolean;
 }
 
 const spec = JSON.parse(process.env.LSS_DIST_TRAIN ?? '') as WorkerSpec;
@@ -44,7 +47,7 @@ const started = Date.now();
 try {
   const result = await runTraining(config, {
     ...(group ? { group } : {}),
-    source: new MemoryClipSource({ numClasses: 2, videosPerClass: 4, numFrames: 8, size: 32, seed: 0 }),
+    ...(spec.dataFromConfig ? {} : { source: new MemoryClipSource({ numClasses: 2, videosPerClass: 4, numFrames: 8, size: 32, seed: 0 }) }),
     log: (line) => process.stderr.write(`[rank ${rank}] ${line}\n`),
     exportTowers: false,
     printConfig: false,
@@ -56,6 +59,7 @@ try {
   out.stoppedBy = result.stoppedBy;
   out.resumedFrom = result.resumedFrom;
   out.lastCheckpoint = result.lastCheckpoint;
+  out.input = result.input;
 } catch (error) {
   if (!(error instanceof LssError)) throw error;
   out.error = { name: error.name, message: error.message, seconds: (Date.now() - started) / 1000 };

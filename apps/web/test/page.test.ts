@@ -1,7 +1,7 @@
 /**
  * The built page (dist/, `pnpm --filter @lss/web build`) in headless Chromium (Debian's `chromium`, driven by
- * playwright-core): a generated video gets the labels `lss-eval classify` gives, and the three failures
- * (corrupt ONNX, no tokenizer files, an undecodable video) show clear errors.
+ * playwright-core): a generated video gets the labels `lss-eval classify` gives, an int8 export of the shipped model
+ * runs too, and the three failures (corrupt ONNX, no tokenizer files, an undecodable video) show clear errors.
  *
  * Two comparisons, because the browser decodes with its own YUV->RGB conversion:
  * - same pixels: the page's own sampled view through `classifyVideo` of @lss/eval (onnxruntime-node) gives every
@@ -110,6 +110,20 @@ beforeAll(async () => {
   writeFileSync(onnx, bytes.subarray(0, bytes.length >> 1));
   cpSync(join(DIST, 'model'), join(served, 'no-tokenizer'), { recursive: true });
   rmSync(join(served, 'no-tokenizer', 'tokenizer.json'));
+  // The shipped model exported again with int8 linear weights (same source and frames as dist/model).
+  const shippedFrames = (JSON.parse(readFileSync(join(DIST, 'model', 'lss_video.json'), 'utf8')) as { frames: number }).frames;
+  execFileSync(process.execPath, [
+    join(REPO, 'apps', 'eval', 'dist', 'main.js'),
+    'export-onnx',
+    '--model',
+    join(REPO, 'apps', 'trainer', 'models', 'clip-world-tiny'),
+    '--out',
+    join(served, 'int8'),
+    '--frames',
+    String(shippedFrames),
+    '--quantize',
+    'int8',
+  ]);
   // Random bytes that no decoder accepts.
   writeFileSync(join(tmp, 'broken.mp4'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)));
   server = await serve({ '/': DIST, '/t/': served });
@@ -270,6 +284,42 @@ describe('@lss/web in headless Chromium', () => {
     const text = await page.locator('#error').textContent();
     expect(text).toMatch(/The model folder has no tokenizer\.json: .*no-tokenizer\/tokenizer\.json answered HTTP 404/);
     expect(text).toContain('tokenizer_config.json');
+    await page.close();
+  });
+
+  it('runs an int8 export (--quantize int8, MatMulInteger on wasm): cosines within 1e-3 of onnxruntime-node on the same pixels', async () => {
+    const page = await open('?model=/t/int8/');
+    const logs = (page as Page & { logs?: string[] }).logs ?? [];
+    expect(await page.evaluate(() => document.body.dataset.state), `page did not load the int8 model:\n${logs.join('\n')}`).toBe('ready');
+    await classifyInPage(page, video);
+    expect(await page.evaluate(() => window.lssWeb.error), `page failed:\n${logs.join('\n')}`).toBeUndefined();
+    const r = (await page.evaluate(() => window.lssWeb.last)) as unknown as PageResult;
+    const node = await classifyVideo(video, {
+      model: join(tmp, 'served', 'int8'),
+      labels,
+      topK: labels.length,
+      loadViews: async () => ({ data: Float32Array.from(r.view), shape: [1, ...r.viewShape] }),
+    });
+    // The same pixels through the fp32 model: the page must be nearer the int8 model than the fp32 one (it ran int8).
+    const fp32 = await classifyVideo(video, {
+      model: join(DIST, 'model'),
+      labels,
+      topK: labels.length,
+      loadViews: async () => ({ data: Float32Array.from(r.view), shape: [1, ...r.viewShape] }),
+    });
+    const maxDiff = (ranked: readonly { label: string; cosine: number }[]) => {
+      const cos = new Map(ranked.map((p) => [p.label, p.cosine]));
+      return Math.max(...r.ranked.map((p) => Math.abs(p.cosine - (cos.get(p.label) as number))));
+    };
+    const diff = maxDiff(node.predictions);
+    const toFp32 = maxDiff(fp32.predictions);
+    console.log(
+      `[web] int8 model, page vs classifyVideo on the page's pixels: max |cosine diff| ${diff.toExponential(2)} (to the fp32 model: ${toFp32.toExponential(2)})`,
+    );
+    expect(await page.evaluate(() => [window.lssWeb.model?.quantize, window.lssWeb.executionProvider])).toEqual(['int8', 'wasm']);
+    expect(r.ranked[0]?.label).toBe(node.predictions[0]?.label);
+    expect(diff).toBeLessThan(1e-3);
+    expect(diff).toBeLessThan(toFp32 / 10);
     await page.close();
   });
 

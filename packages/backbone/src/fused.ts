@@ -84,32 +84,21 @@ export function linearFused(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): 
     const dk = tf.matMul(tf.transpose(x2), dy2);
     return { dx, dk, db: tf.sum(dy2, 0) };
   };
-  if (bias) {
-    const op = customOp((xi: tf.Tensor, k: tf.Tensor, b: tf.Tensor, save: Save) => {
-      save([xi, k]);
-      return {
-        value: forward(xi, k, b),
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-          tf.tidy(() => {
-            const { dx, dk, db } = backward(dy as tf.Tensor, saved[0] as tf.Tensor, saved[1] as tf.Tensor);
-            return [dx, dk, db];
-          }),
-      };
-    });
-    return op(x, kernel, bias);
-  }
-  const op = customOp((xi: tf.Tensor, k: tf.Tensor, save: Save) => {
+  // One op for both forms: the inputs are (x, W) or (x, W, b), and the backward returns a gradient for each.
+  const op = customOp<tf.Tensor[]>((...args: [...tf.Tensor[], Save]) => {
+    const save = args[args.length - 1] as Save;
+    const [xi, k, b] = args.slice(0, -1) as [tf.Tensor, tf.Tensor, tf.Tensor?];
     save([xi, k]);
     return {
-      value: forward(xi, k),
+      value: forward(xi, k, b),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         tf.tidy(() => {
-          const { dx, dk } = backward(dy as tf.Tensor, saved[0] as tf.Tensor, saved[1] as tf.Tensor);
-          return [dx, dk];
+          const { dx, dk, db } = backward(dy as tf.Tensor, saved[0] as tf.Tensor, saved[1] as tf.Tensor);
+          return b ? [dx, dk, db] : [dx, dk];
         }),
     };
   });
-  return op(x, kernel);
+  return bias ? op(x, kernel, bias) : op(x, kernel);
 }
 
 /**

@@ -6,6 +6,7 @@ export {
   type CollectiveArray,
   DEFAULT_BUCKET_BYTES,
   DistributedError,
+  type PeerProcess,
   ProcessGroup,
   type ProcessGroupOptions,
   type ReduceOp,

@@ -60,11 +60,14 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
     const runs = await spawnRanks([worker], 2, { env: { LSS_DIST_SCENARIO: 'die', LSS_DIST_TIMEOUT_MS: '8000' } });
     expect(runs[1]?.code).toBe(3);
     const res = resultOf(runs[0] as (typeof runs)[0]);
-    const error = res.error as { name: string; rank: number; collective: string; message: string };
+    const error = res.error as { name: string; rank: number; collective: string; message: string; deadRanks: number[] };
     expect(error.name).toBe('DistributedError');
     expect(error.rank).toBe(0);
     expect(error.collective).toBe('allReduce');
     expect(error.message).toMatch(/allReduce failed on rank 0 of 2/);
+    // the survivor names the dead rank (its pid was gathered at init; its process is gone or a zombie)
+    expect(error.message).toContain(`The process of rank 1 (pid ${runs[1]?.pid}) has exited: it died`);
+    expect(error.deadRanks).toEqual([1]);
     expect(res.seconds as number).toBeLessThan(9);
   });
 
@@ -74,6 +77,7 @@ describe('ProcessGroup (c10d Gloo over loopback, separate processes)', () => {
     const error = res.error as { name: string; message: string };
     expect(error.name).toBe('DistributedError');
     expect(error.message).toMatch(/timeout 3 s/);
+    expect(error.message).toContain(`rank 1 (pid ${runs[1]?.pid}) is still running, so it probably hangs`);
     expect(res.seconds as number).toBeGreaterThan(2.5);
     expect(res.seconds as number).toBeLessThan(12);
   });

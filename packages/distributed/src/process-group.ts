@@ -5,6 +5,8 @@
  * is asynchronous (it runs on a libuv worker thread, so signals and timers still run) and times out after
  * `timeoutMs`. Arrays are reduced in place; do not touch them until the returned promise settles.
  */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { LssError } from '@lss/core';
 import { type CollectiveArray, loadBinding, type NativeProcessGroup } from './native.js';
 import { parseInitMethod, type Rendezvous } from './rendezvous.js';
@@ -13,13 +15,46 @@ export type { CollectiveArray } from './native.js';
 
 /** A collective failed: a peer died, hung past the timeout, or the arrays disagree across ranks. */
 export class DistributedError extends LssError {
+  /** The rank that raised it. */
   readonly rank: number;
   readonly collective: string;
-  constructor(message: string, rank: number, collective: string, options?: { cause?: unknown }) {
+  /** Ranks whose process was found exited when the collective failed (only ranks on this host can be checked). */
+  readonly deadRanks: readonly number[];
+  constructor(message: string, rank: number, collective: string, options?: { cause?: unknown; deadRanks?: readonly number[] }) {
     super(message, options);
     this.rank = rank;
     this.collective = collective;
+    this.deadRanks = options?.deadRanks ?? [];
   }
+}
+
+/** Where a rank runs (gathered when the group is made), to find out which rank died when a collective fails. */
+export interface PeerProcess {
+  readonly host: string;
+  readonly pid: number;
+}
+
+/**
+ * Whether process `pid` of this host has exited: gone (ESRCH), or a zombie its parent has not reaped yet
+ * (torchrun reaps its workers only every few seconds).
+ */
+export function processExited(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); // "pid (comm) S ...": the state follows the last ')'
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false; // no procfs (macOS): kill(pid, 0) alone decides
+  }
+}
+
+/** Blocks the thread for `ms` (failure path only: a collective already failed). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Reduction of {@link ProcessGroup.allReduce}: `mean` is `sum / worldSize`, as DDP averages gradients. */
@@ -44,6 +79,8 @@ export class ProcessGroup {
   readonly timeoutMs: number;
   private readonly bucketBytes: number;
   private native: NativeProcessGroup | undefined;
+  /** Host and pid of every rank, in rank order (empty until {@link init} gathered them). */
+  private peers: readonly PeerProcess[] = [];
 
   private constructor(options: ProcessGroupOptions, native: NativeProcessGroup) {
     this.rank = options.rank;
@@ -82,8 +119,11 @@ export class ProcessGroup {
             }
           : { rank: options.rank, size: options.worldSize, timeoutMs, store: 'file', path: method.path },
       );
-      return new ProcessGroup({ ...options, timeoutMs }, native);
+      const group = new ProcessGroup({ ...options, timeoutMs }, native);
+      await group.gatherPeers();
+      return group;
     } catch (cause) {
+      if (cause instanceof DistributedError) throw cause;
       throw new DistributedError(
         `Rank ${options.rank} of ${options.worldSize} could not join the process group at ${options.initMethod} within ${timeoutMs / 1000} s: ${(cause as Error).message.slice(0, 500)}. Check that every rank uses the same address and world size and that the port is free and reachable.`,
         options.rank,
@@ -150,6 +190,59 @@ export class ProcessGroup {
     return this.run('barrier', (native) => native.barrier());
   }
 
+  /** Host and pid of every rank, in rank order: the processes to look at when a collective fails. */
+  get processes(): readonly PeerProcess[] {
+    return this.peers;
+  }
+
+  /** Every rank's host name and pid (one small all-gather when the group is made). */
+  private async gatherPeers(): Promise<void> {
+    const own: PeerProcess = { host: hostname(), pid: process.pid };
+    const all = await this.allGatherBytes(new TextEncoder().encode(JSON.stringify(own)));
+    this.peers = all.map((b) => JSON.parse(new TextDecoder().decode(b)) as PeerProcess);
+  }
+
+  /**
+   * Which other ranks' processes have exited, polled for up to `waitMs` (a peer killed a moment ago can still be
+   * closing its sockets), and which could not be checked (other hosts).
+   */
+  private findDeadRanks(waitMs = 1000): { dead: number[]; alive: number[]; remote: number[] } {
+    const here = hostname();
+    const others = this.peers.map((p, r) => ({ ...p, r })).filter((p) => p.r !== this.rank);
+    const local = others.filter((p) => p.host === here);
+    const remote = others.filter((p) => p.host !== here).map((p) => p.r);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const dead = local.filter((p) => processExited(p.pid)).map((p) => p.r);
+      if (dead.length > 0 || Date.now() >= deadline) return { dead, alive: local.map((p) => p.r).filter((r) => !dead.includes(r)), remote };
+      sleepSync(100);
+    }
+  }
+
+  /** What the survivors can say about the other ranks when a collective fails. */
+  private diagnose(): { text: string; deadRanks: number[] } {
+    if (this.peers.length !== this.worldSize) {
+      return { text: 'Another rank probably died or hangs', deadRanks: [] };
+    }
+    const who = (r: number) =>
+      `rank ${r} (pid ${this.peers[r]?.pid}${this.peers[r]?.host === hostname() ? '' : ` on ${this.peers[r]?.host}`})`;
+    const list = (rs: readonly number[]) => rs.map(who).join(', ');
+    const { dead, alive, remote } = this.findDeadRanks();
+    const torchrun = "torchrun's log names a failed worker by its local_rank and pid";
+    if (dead.length > 0) {
+      return { text: `The process of ${list(dead)} has exited: it died (its own output or ${torchrun} says why)`, deadRanks: dead };
+    }
+    const parts: string[] = [];
+    if (alive.length > 0) {
+      parts.push(
+        `no rank's process on this host has exited: ${list(alive)} ${alive.length === 1 ? 'is' : 'are'} still running, so ${alive.length === 1 && remote.length === 0 ? 'it' : 'one of them'} probably hangs or is slower than the timeout`,
+      );
+    }
+    if (remote.length > 0)
+      parts.push(`${list(remote)} ${remote.length === 1 ? 'runs' : 'run'} on other hosts and could not be checked from here (${torchrun})`);
+    return { text: `${parts.join('; ')}`.replace(/^./, (c) => c.toUpperCase()), deadRanks: [] };
+  }
+
   /** Leaves the group (no further collectives). Safe to call twice. */
   destroy(): void {
     this.native?.destroy();
@@ -165,11 +258,12 @@ export class ProcessGroup {
 
   private failure(collective: string, started: number, cause: unknown): DistributedError {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const { text, deadRanks } = this.diagnose();
     return new DistributedError(
-      `${collective} failed on rank ${this.rank} of ${this.worldSize} after ${seconds} s: ${(cause as Error).message.slice(0, 500)}. Another rank probably died or hangs (timeout ${this.timeoutMs / 1000} s); the last checkpoint is still valid: resume from it.`,
+      `${collective} failed on rank ${this.rank} of ${this.worldSize} after ${seconds} s (timeout ${this.timeoutMs / 1000} s): ${(cause as Error).message.slice(0, 500)}. ${text}. The last checkpoint is still valid: resume from it.`,
       this.rank,
       collective,
-      { cause },
+      { cause, deadRanks },
     );
   }
 

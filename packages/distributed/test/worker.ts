@@ -35,6 +35,7 @@ if (scenario === 'collectives') {
   const parts = await pg.allGatherBytes(new TextEncoder().encode('x'.repeat(r + 1)));
   out.bytes = parts.map((b) => new TextDecoder().decode(b));
   await pg.barrier();
+  out.processes = pg.processes;
 } else if (scenario === 'die') {
   await pg.barrier();
   if (r === 1) process.exit(3);
@@ -43,7 +44,10 @@ if (scenario === 'collectives') {
     await pg.allReduce([new Float32Array(1000)], 'sum');
     out.error = null;
   } catch (e) {
-    out.error = e instanceof DistributedError ? { name: e.name, rank: e.rank, collective: e.collective, message: e.message } : String(e);
+    out.error =
+      e instanceof DistributedError
+        ? { name: e.name, rank: e.rank, collective: e.collective, message: e.message, deadRanks: e.deadRanks }
+        : String(e);
   }
   out.seconds = (Date.now() - started) / 1000;
 } else if (scenario === 'hang') {
@@ -57,7 +61,10 @@ if (scenario === 'collectives') {
     await pg.allReduce([new Float32Array(10)], 'sum');
     out.error = null;
   } catch (e) {
-    out.error = e instanceof DistributedError ? { name: e.name, rank: e.rank, collective: e.collective, message: e.message } : String(e);
+    out.error =
+      e instanceof DistributedError
+        ? { name: e.name, rank: e.rank, collective: e.collective, message: e.message, deadRanks: e.deadRanks }
+        : String(e);
   }
   out.seconds = (Date.now() - started) / 1000;
 }

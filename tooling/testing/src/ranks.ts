@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 /** What one rank did. */
 export interface RankResult {
   readonly rank: number;
+  /** Its process id. */
+  readonly pid: number;
   /** Exit code, or null when a signal ended it (`signal`). */
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -76,7 +78,9 @@ export async function spawnRanks(args: readonly string[], worldSize: number, opt
         stderr += d;
       });
       return new Promise<RankResult>((resolve) =>
-        child.on('close', (code, signal) => resolve({ rank, code, signal, stdout, stderr, elapsedMs: Date.now() - started })),
+        child.on('close', (code, signal) =>
+          resolve({ rank, pid: child.pid ?? -1, code, signal, stdout, stderr, elapsedMs: Date.now() - started }),
+        ),
       );
     }),
   );

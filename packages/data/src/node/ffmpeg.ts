@@ -358,10 +358,11 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   const countFrames = options.countFrames ?? true;
   // framecrc of the copied video stream: one line per packet with its pts, read without decoding. -copyts keeps the
   // file's own timestamps (the ones the decoder's select filter will see).
-  const args = countFrames
-    ? ['-hide_banner', '-nostdin', '-copyts', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', '-']
-    : ['-hide_banner', '-nostdin', '-i', path];
-  const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 60_000, collectStdout: countFrames });
+  const args = (output: string) =>
+    countFrames
+      ? ['-hide_banner', '-nostdin', '-copyts', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', output]
+      : ['-hide_banner', '-nostdin', '-i', path];
+  const result = await runProbe(ffmpeg, args, options.timeoutMs ?? 60_000, countFrames);
   if (result.timedOut) throw new DataError(`ffmpeg timed out probing ${path}.`, { file: path });
   const banner = parseFfmpegBanner(result.stderr);
   if (!banner.hasInput) {
@@ -588,6 +589,26 @@ async function planDecode(path: string, requested: readonly number[], options: D
 
 let shellLauncher: ShellLauncher | undefined;
 
+/** Whether ffmpeg starts through this thread's {@link ShellLauncher} (see {@link runDecode}). */
+function launches(ffmpeg: string): boolean {
+  return ShellLauncher.available && process.env.LSS_FFMPEG_LAUNCH !== 'direct' && isExecutable(ffmpeg);
+}
+
+/**
+ * Runs a probe whose listing (`args(output)`, when `collect`) is read whole: through this thread's
+ * {@link ShellLauncher} like a decode, else spawned directly with the listing on stdout. Through the launcher this
+ * process is not forked per file: cheaper in a big process (see launcher.ts), and in a view worker thread it keeps
+ * fork()'s handlers (OpenBLAS's stops its thread pool on every fork of the process) off the path of every new file.
+ */
+async function runProbe(ffmpeg: string, args: (output: string) => string[], timeoutMs: number, collect: boolean): Promise<RunResult> {
+  if (launches(ffmpeg)) {
+    shellLauncher ??= new ShellLauncher();
+    const r = await shellLauncher.run(ffmpeg, ({ output }) => ['-y', ...args(output(0))], [], timeoutMs, collect);
+    return { code: r.code, stdout: r.collected ?? Buffer.alloc(0), stderr: r.stderr, timedOut: r.timedOut, written: [] };
+  }
+  return runFfmpeg(ffmpeg, args('-'), { timeoutMs, collectStdout: collect });
+}
+
 /**
  * Runs a raw decode whose outputs go into `sinks`: through this thread's {@link ShellLauncher} (a small long-lived
  * shell starts ffmpeg, so this process is not forked for every decode; outputs pass through files on tmpfs), or,
@@ -600,7 +621,7 @@ function runDecode(
   sinks: readonly Uint8Array[],
   timeoutMs: number,
 ): Promise<{ code: number | null; stderr: string; timedOut: boolean; written: number[] }> {
-  if (ShellLauncher.available && process.env.LSS_FFMPEG_LAUNCH !== 'direct' && isExecutable(ffmpeg)) {
+  if (launches(ffmpeg)) {
     shellLauncher ??= new ShellLauncher();
     return shellLauncher.run(ffmpeg, ({ output }) => ['-y', ...args(output)], sinks, timeoutMs);
   }

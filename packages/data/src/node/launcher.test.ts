@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '@lss/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,6 +85,39 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
       launcher.close();
     }
   });
+
+  it.runIf(ShellLauncher.available)(
+    'probes start through the launcher too (ffmpeg is not a child of this process), with the same result and reasons as a direct spawn',
+    async () => {
+      const dir = makeTempDir('launch-probe');
+      const good = await writeIndexVideo(dir, 'a.mp4', 'h264', 30);
+      const bad = join(dir, 'bad.mp4');
+      writeFileSync(bad, Buffer.alloc(4096, 7));
+      // A wrapper that records the pid of the process that started it, then runs the real ffmpeg.
+      const log = join(dir, 'parents.log');
+      const ffmpegPath = join(dir, 'ffmpeg-parent');
+      writeFileSync(ffmpegPath, `#!/bin/sh\necho $PPID >> '${log}'\nexec '${TEST_FFMPEG}' "$@"\n`);
+      chmodSync(ffmpegPath, 0o755);
+      const parents = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
+      const reason = (p: Promise<unknown>) =>
+        p.then(
+          () => 'read',
+          (e: Error) => e.message,
+        );
+      const viaShell = await probeVideo(good, { ffmpegPath });
+      const viaShellBad = await reason(probeVideo(bad, { ffmpegPath }));
+      expect(parents().filter((pid) => pid === process.pid)).toEqual([]);
+      process.env.LSS_FFMPEG_LAUNCH = 'direct';
+      const direct = await probeVideo(good, { ffmpegPath });
+      const directBad = await reason(probeVideo(bad, { ffmpegPath }));
+      delete process.env.LSS_FFMPEG_LAUNCH;
+      expect(parents().slice(2)).toEqual([process.pid, process.pid]);
+      expect(viaShell).toEqual(direct);
+      expect(viaShell.numFrames).toBe(30);
+      expect(viaShellBad).toMatch(/cannot read .*bad\.mp4 as a video/);
+      expect(viaShellBad).toBe(directBad);
+    },
+  );
 
   it('an ffmpeg path that is not executable still fails with the clear start-up error', async () => {
     const dir = makeTempDir('launch-bad');

@@ -24,6 +24,8 @@ export interface LaunchResult {
   readonly timedOut: boolean;
   /** Bytes read into each sink. */
   readonly written: number[];
+  /** With `collect`: the whole of output 0 (empty when ffmpeg wrote none). */
+  readonly collected?: Buffer;
 }
 
 interface Job {
@@ -33,6 +35,8 @@ interface Job {
   readonly errFile: string;
   readonly sinks: readonly Uint8Array[];
   readonly timeoutMs: number;
+  /** Read output 0 whole into `collected` (its size is not known beforehand). */
+  readonly collect: boolean;
   pid?: number;
   timer?: NodeJS.Timeout;
   timedOut: boolean;
@@ -159,6 +163,14 @@ export class ShellLauncher {
           }
         }),
       );
+      let collected: Buffer | undefined;
+      if (job.collect) {
+        try {
+          collected = await readFile(job.files[0]!);
+        } catch {
+          collected = Buffer.alloc(0); // ffmpeg wrote no output (it failed before opening it)
+        }
+      }
       let stderr = '';
       try {
         stderr = await readFile(job.errFile, 'utf8');
@@ -167,7 +179,13 @@ export class ShellLauncher {
         // no stderr file: ffmpeg could not be started; the status says so
       }
       // A shell reports a job killed by signal N as 128 + N.
-      job.resolve({ code: job.timedOut ? null : status, stderr, timedOut: job.timedOut, written });
+      job.resolve({
+        code: job.timedOut ? null : status,
+        stderr,
+        timedOut: job.timedOut,
+        written,
+        ...(collected ? { collected } : {}),
+      });
     } catch (error) {
       job.reject(error);
     } finally {
@@ -178,22 +196,24 @@ export class ShellLauncher {
   /**
    * Runs `ffmpeg args` through the shell; `args` receives `output(k)`, the file to name as ffmpeg's output k, whose
    * bytes land in `sinks[k]` (at most its length). Resolves when ffmpeg exits; `code` is null when it was killed by
-   * the timeout.
+   * the timeout. With `collect`, output 0 has no sink: it is read whole into `collected` (e.g. a probe's framecrc
+   * listing, whose size is not known beforehand); pass `sinks` empty.
    */
   run(
     ffmpeg: string,
     args: (k: { output: (k: number) => string }) => readonly string[],
     sinks: readonly Uint8Array[],
     timeoutMs: number,
+    collect = false,
   ): Promise<LaunchResult> {
     const shell = this.start();
     const id = this.nextId++;
     const dir = this.dir!;
-    const files = sinks.map((_, k) => join(dir, `${id}.${k}.raw`));
+    const files = collect ? [join(dir, `${id}.0.out`)] : sinks.map((_, k) => join(dir, `${id}.${k}.raw`));
     const errFile = join(dir, `${id}.err`);
     const argv = args({ output: (k) => files[k]! });
     return new Promise<LaunchResult>((resolve, reject) => {
-      const job: Job = { resolve, reject, files, errFile, sinks, timeoutMs, timedOut: false };
+      const job: Job = { resolve, reject, files, errFile, sinks: collect ? [] : sinks, timeoutMs, collect, timedOut: false };
       this.jobs.set(id, job);
       this.refresh();
       if (timeoutMs > 0) {

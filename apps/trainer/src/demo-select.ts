@@ -1,0 +1,135 @@
+/**
+ * `pnpm demo --select`: chooses the demo's LSS hyper-parameters on a validation part of split 1's training
+ * videos — never on a test split. Split 1's training groups are split once more by group: the highest-numbered
+ * training group of each class is the validation part, the other training groups are what LSS trains on
+ * (without labels). Each candidate is trained and its EMA teacher is scored by zero-shot top-1 on the validation
+ * videos (k-NN and linear probe use the training part as their labelled memory). The grid, every result and
+ * the choice are written to `<work dir>/selection.json` and printed; the choice is then copied by hand into
+ * configs/lss-world.yaml (with the file's numbers in models/lss-world-selection.json).
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveVideoVit } from '@lss/backbone';
+import type { BackendName } from '@lss/core';
+import { isTestGroup, readActionWorldManifest } from '@lss/data/node';
+import { type DatasetSpec, loadEvalModel } from '@lss/eval';
+import type { TrainConfig } from './config/schema.js';
+import { evaluateRow, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
+import { buildTowers } from './model.js';
+
+/** One candidate of the grid: a name and a change of the base config. */
+export interface Candidate {
+  readonly name: string;
+  readonly apply: (c: TrainConfig) => TrainConfig;
+}
+
+/** Sets the teacher temperature (constant after a one-epoch warm-up from 0.004) of the LSS objectives. */
+export function withTeacherTemperature(end: number): (c: TrainConfig) => TrainConfig {
+  return (c) => ({
+    ...c,
+    objectives: c.objectives.map((o) =>
+      o.name === 'concept-distillation' || o.name === 'concept-alignment'
+        ? { ...o, teacherTemperature: { start: Math.min(0.004, end), end, warmupLength: 1, unit: 'epoch' as const } }
+        : o,
+    ),
+  });
+}
+
+/**
+ * The grid: the teacher's sharpness in the concept spaces (SPEC's 0.007 and two softer values). The tiny CLIP's
+ * cosine similarities span a much narrower range than a real CLIP's, so the spec's temperature may be too sharp.
+ */
+export const SELECTION_GRID: readonly Candidate[] = [0.007, 0.03, 0.1].map((t) => ({
+  name: `teacherTemperature ${t}`,
+  apply: withTeacherTemperature(t),
+}));
+
+/** Writes `path label` lists (0-based labels) of split 1's training part and validation part. */
+export function validationLists(worldDir: string, outDir: string): { train: string; val: string; numTrain: number; numVal: number } {
+  const m = readActionWorldManifest(worldDir);
+  const training = m.videos.filter((v) => !isTestGroup(v.group, 1));
+  const lastGroup = Math.max(...training.map((v) => v.group));
+  const val = training.filter((v) => v.group === lastGroup);
+  const train = training.filter((v) => v.group !== lastGroup);
+  mkdirSync(outDir, { recursive: true });
+  const write = (name: string, items: typeof training) => {
+    const file = join(outDir, name);
+    writeFileSync(file, `${items.map((v) => `${v.relative} ${v.label}`).join('\n')}\n`);
+    return file;
+  };
+  return { train: write('train-part.txt', train), val: write('validation.txt', val), numTrain: train.length, numVal: val.length };
+}
+
+export async function selectHyperParameters(options: {
+  workDir: string;
+  backend: BackendName;
+  log: (line: string) => void;
+}): Promise<void> {
+  const { workDir, backend, log } = options;
+  const worldDir = join(workDir, 'world');
+  const selDir = join(workDir, 'select');
+  const lists = validationLists(worldDir, selDir);
+  const classNames = readActionWorldManifest(worldDir).actions.map((a) => a.id);
+  const videosDir = join(worldDir, 'UCF-101');
+  const dataset: DatasetSpec = { kind: 'list', testList: lists.val, trainList: lists.train, root: videosDir, classNames };
+  const base = worldConfig(worldDir, join(selDir, 'run'), backend, [
+    'data.kind=list',
+    `data.root=${videosDir}`,
+    `data.annotations=${lists.train}`,
+  ]);
+  log(
+    `selection on split 1: LSS trains on ${lists.numTrain} training-part videos, scored on ${lists.numVal} validation videos (test splits unused)`,
+  );
+  const results: { name: string; zeroShot: number; linearProbe: number; knn: number }[] = [];
+  // Reference: the step-0 tower on the validation part.
+  const initial = await buildTowers(base);
+  const initialPath = join(selDir, 'video-tower-step0.safetensors');
+  try {
+    await saveVideoVit(initial.teacher.vision, initialPath, { metadata: { role: 'teacher', step: '0' } });
+  } finally {
+    initial.clip?.dispose();
+    initial.student.dispose();
+    initial.teacher.dispose();
+  }
+  const start = await loadEvalModel(initialPath, { textModel: WORLD_CLIP_DIR, label: 'step 0' });
+  try {
+    const r = await evaluateRow(start, dataset, join(selDir, 'features'), null);
+    results.push({
+      name: 'step 0 (no LSS training)',
+      zeroShot: r['zero-shot'].summary.top1.mean,
+      linearProbe: r['linear-probe'].summary.top1.mean,
+      knn: r.knn.summary.top1.mean,
+    });
+  } finally {
+    start.dispose();
+  }
+  log(`  step 0: zero-shot ${results[0]?.zeroShot.toFixed(1)} %`);
+  for (const candidate of SELECTION_GRID) {
+    const config = candidate.apply(base);
+    const started = performance.now();
+    const r = await trainAndEvaluate(config, dataset, join(selDir, 'features-run'));
+    results.push({
+      name: candidate.name,
+      zeroShot: r['zero-shot'].summary.top1.mean,
+      linearProbe: r['linear-probe'].summary.top1.mean,
+      knn: r.knn.summary.top1.mean,
+    });
+    log(
+      `  ${candidate.name}: zero-shot ${r['zero-shot'].summary.top1.mean.toFixed(1)} %, probe ${r['linear-probe'].summary.top1.mean.toFixed(1)} %, k-NN ${r.knn.summary.top1.mean.toFixed(1)} % (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    );
+  }
+  const trained = results.slice(1);
+  const best = trained.reduce((a, b) => (b.zeroShot > a.zeroShot ? b : a));
+  const out = {
+    criterion: 'zero-shot top-1 on the validation part of split 1 training videos (highest training group per class)',
+    numTrainPart: lists.numTrain,
+    numValidation: lists.numVal,
+    results,
+    chosen: best.name,
+    createdAt: new Date().toISOString(),
+  };
+  const file = join(workDir, 'selection.json');
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  copyFileSync(file, join(selDir, 'selection.json'));
+  log(`chosen: ${best.name} (validation zero-shot ${best.zeroShot.toFixed(1)} %); wrote ${file}`);
+}
