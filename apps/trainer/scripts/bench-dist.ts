@@ -10,7 +10,12 @@
  *                   8 frames, random init, concept distillation + alignment + prior; global batch --batch (default 2)
  *
  * Usage: pnpm --filter @lss/trainer bench:dist [--scale tiny] [--steps 4] [--warmup 1] [--rounds 3] [--backend torch] [--batch N]
+ *        [--omp-wait-policy active|passive]
  * Threads are libtorch's (`--backend torch`); the wasm and cpu backends run one thread whatever is asked.
+ * `--omp-wait-policy` sets OMP_WAIT_POLICY for every layout (default: this process's, else libgomp's own spin-then-
+ * sleep). On a busy machine the 2-thread layout pays for libgomp's spin-waiting: each parallel region waits for a
+ * descheduled partner thread (measured on this machine at load ~14: tiny steps 4-11 s with 2 threads vs 0.4 s with
+ * 1, and 0.25-0.75 s with 2 threads and OMP_WAIT_POLICY=PASSIVE; libgomp was 37 % of perf samples, sgemm 0.35 %).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +107,7 @@ async function driver(): Promise<void> {
       warmup: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '3' },
       backend: { type: 'string', default: 'torch' },
+      'omp-wait-policy': { type: 'string' },
       batch: { type: 'string' },
     },
   });
@@ -117,20 +123,30 @@ async function driver(): Promise<void> {
     backend: values.backend as string,
     cacheDir: mkdtempSync(join(tmpdir(), 'lss-bench-dist-concepts-')),
   };
+  const waitPolicy = values['omp-wait-policy']?.toUpperCase() ?? process.env.OMP_WAIT_POLICY;
+  if (waitPolicy !== undefined && !['ACTIVE', 'PASSIVE'].includes(waitPolicy.toUpperCase())) {
+    throw new Error(`--omp-wait-policy: received ${waitPolicy}; expected active or passive.`);
+  }
   const layouts = [
     { name: '1 process x 2 threads', ranks: 1, threads: 2 },
     { name: '2 processes x 1 thread', ranks: 2, threads: 1 },
     { name: '1 process x 1 thread', ranks: 1, threads: 1 },
   ];
   console.log(
-    `bench:dist ${scale}: global batch ${globalBatch}, ${base.warmup} warm-up + ${base.steps} timed steps per run, ${values.rounds} interleaved rounds, backend ${base.backend}`,
+    `bench:dist ${scale}: global batch ${globalBatch}, ${base.warmup} warm-up + ${base.steps} timed steps per run, ${values.rounds} interleaved rounds, backend ${base.backend}, ` +
+      `OMP_WAIT_POLICY ${waitPolicy ?? "unset (libgomp's default: spin, then sleep)"}`,
   );
   const rates = new Map<string, number[]>(layouts.map((l) => [l.name, []]));
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const layout of layouts) {
       const spec: Spec = { ...base, batch: globalBatch / layout.ranks, threads: layout.threads };
       const runs = await spawnRanks([import.meta.filename], layout.ranks, {
-        env: { LSS_BENCH_DIST: JSON.stringify(spec), OMP_NUM_THREADS: String(layout.threads), LSS_TORCH_THREADS: String(layout.threads) },
+        env: {
+          LSS_BENCH_DIST: JSON.stringify(spec),
+          OMP_NUM_THREADS: String(layout.threads),
+          LSS_TORCH_THREADS: String(layout.threads),
+          ...(waitPolicy ? { OMP_WAIT_POLICY: waitPolicy } : {}),
+        },
         plain: layout.ranks === 1,
       });
       const failed = runs.find((r) => r.code !== 0);
