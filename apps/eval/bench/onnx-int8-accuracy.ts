@@ -12,7 +12,8 @@
  *
  * Usage (from apps/eval):
  *   nice -n 15 npx tsx --conditions=@lss/source bench/onnx-int8-accuracy.ts \
- *     [--model PATH]... (default ../trainer/models/clip-world-tiny; a CLIP folder or an LSS checkpoint)
+ *     [--model PATH]... (default ../trainer/models/clip-world-tiny; a CLIP folder or an LSS checkpoint; a path with
+ *       `{split}` names one model per split, e.g. runs/demo/train-split{split}/checkpoints, each tested on its split)
  *     [--world DIR] (default .lss-cache/action-world-seed0; generated when absent, without stills)
  *     [--frames 4] [--threads 2] [--out runs/onnx-int8-accuracy] [--no-tfjs]
  * Writes <out>/summary.md and <out>/summary.json, and the lss-eval reports under <out>/<model>/<engine>/<protocol>.
@@ -28,8 +29,8 @@ import { type PredictionAgreement, predictionAgreement } from '../src/agreement.
 import { runCli } from '../src/cli.js';
 import { formatMeanStd } from '../src/metrics.js';
 import { readNpy } from '../src/npy.js';
-import { exportOnnxModelFolder } from '../src/onnx-model.js';
-import type { EvalReport } from '../src/report.js';
+import { type ExportOnnxResult, exportOnnxModelFolder } from '../src/onnx-model.js';
+import { type EvalReport, makeReport } from '../src/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -86,7 +87,7 @@ interface EngineRun {
 }
 
 /** Cosines between the fp32 and int8 features of every test video (the probe's exported, L2-normalised rows). */
-function featureCosines(a: string, b: string, splits: readonly string[]): { mean: number; min: number; n: number } {
+function featureCosines(a: string, b: string, splits: readonly string[]): number[] {
   const cos: number[] = [];
   for (const s of splits) {
     const fa = readNpy(join(a, `split-${s}`, 'test_features.npy'));
@@ -98,20 +99,21 @@ function featureCosines(a: string, b: string, splits: readonly string[]): { mean
       cos.push(dot);
     }
   }
-  return { mean: cos.reduce((x, y) => x + y, 0) / cos.length, min: Math.min(...cos), n: cos.length };
+  return cos;
 }
 
-const pct = (x: number) => x.toFixed(1);
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
-const md: string[] = [];
-const summary: unknown[] = [];
-for (const model of models) {
-  const name = basename(model);
-  const dir = join(outRoot, name);
-  say(`${name}: exporting to ONNX fp32 and int8 (${frames} frames) ...`);
+/** One model exported to fp32 and int8 and evaluated with every engine (on one split, or all three). */
+interface ModelRun {
+  readonly fp32: ExportOnnxResult;
+  readonly int8: ExportOnnxResult;
+  readonly runs: EngineRun[];
+  readonly cosines: number[];
+}
+
+async function runModel(model: string, dir: string, name: string, split?: string): Promise<ModelRun> {
+  say(`${name}: exporting ${model} to ONNX fp32 and int8 (${frames} frames) ...`);
   const fp32 = await exportOnnxModelFolder(model, join(dir, 'onnx-fp32'), { frames });
   const int8 = await exportOnnxModelFolder(model, join(dir, 'onnx-int8'), { frames, quantize: 'int8' });
-  const size = (d: string) => readFileSync(join(d, 'onnx', 'video_model.onnx')).length;
   const engines: [string, string[]][] = [
     ...(values['no-tfjs'] ? [] : [['tfjs', ['--model', model, '--engine', 'tfjs']] as [string, string[]]]),
     ['ONNX fp32', ['--model', fp32.dir, '--engine', 'onnx', '--threads', String(threads)]],
@@ -124,11 +126,11 @@ for (const model of models) {
     const seconds = {} as Record<Protocol, number>;
     for (const protocol of PROTOCOLS) {
       const out = join(dir, slug, protocol);
-      say(`${name}: ${engine} ${protocol} (load ${load()}) ...`);
+      say(`${name}: ${engine} ${protocol}${split ? ` (split ${split})` : ''} (load ${load()}) ...`);
       const r = await cli([
         protocol,
         ...args,
-        ...ucf101EvalArgs(worldFolders, { frames, size: null }),
+        ...ucf101EvalArgs(worldFolders, { frames, size: null, ...(split ? { splits: split } : {}) }),
         // Every engine classifies with the same text embeddings: the fp32 export's (fp32) ONNX text tower.
         '--text-model',
         fp32.dir,
@@ -146,13 +148,61 @@ for (const model of models) {
     runs.push({ engine, reports, seconds, exportDir: join(dir, slug, 'features') });
   }
   const [f32, i8] = runs.slice(-2) as [EngineRun, EngineRun];
+  const cosines = featureCosines(
+    f32.exportDir,
+    i8.exportDir,
+    f32.reports['zero-shot'].splits.map((s) => s.split),
+  );
+  return { fp32, int8, runs, cosines };
+}
+
+/** One report over the three splits from single-split reports of one protocol (one model per split, as `pnpm demo`). */
+function mergeSplits(reports: readonly EvalReport[]): EvalReport {
+  const first = reports[0] as EvalReport;
+  return makeReport({
+    protocol: first.protocol,
+    dataset: first.dataset,
+    model: { ...first.model, path: reports.map((r) => r.model.path).join(' | ') },
+    settings: { ...first.settings, note: 'one model per split' },
+    ...(first.promptSet ? { promptSet: first.promptSet } : {}),
+    splits: reports.flatMap((r) => r.splits),
+  });
+}
+
+const pct = (x: number) => x.toFixed(1);
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const md: string[] = [];
+const summary: unknown[] = [];
+for (const model of models) {
+  // `{split}` in the path: one model per split (the demo trains LSS on each split's training videos), each evaluated
+  // on its own split only; the three single-split reports are then put together.
+  const perSplit = model.includes('{split}');
+  const name = basename(perSplit ? model.replace('{split}', '') : model) || 'model';
+  const dir = join(outRoot, name);
+  const parts: ModelRun[] = [];
+  if (perSplit)
+    for (const s of ['1', '2', '3']) parts.push(await runModel(model.replaceAll('{split}', s), join(dir, `split-${s}`), name, s));
+  else parts.push(await runModel(model, dir, name));
+  const { fp32, int8 } = parts[0] as ModelRun;
+  const runs: EngineRun[] = (parts[0] as ModelRun).runs.map((r, e) => ({
+    ...r,
+    reports: Object.fromEntries(
+      PROTOCOLS.map((p) => [p, perSplit ? mergeSplits(parts.map((x) => (x.runs[e] as EngineRun).reports[p])) : r.reports[p]]),
+    ) as Record<Protocol, EvalReport>,
+    seconds: Object.fromEntries(PROTOCOLS.map((p) => [p, parts.reduce((t, x) => t + (x.runs[e] as EngineRun).seconds[p], 0)])) as Record<
+      Protocol,
+      number
+    >,
+  }));
+  const [f32, i8] = runs.slice(-2) as [EngineRun, EngineRun];
   const tfjs = values['no-tfjs'] ? undefined : runs[0];
-  const splitNames = f32.reports['zero-shot'].splits.map((s) => s.split);
-  const cos = featureCosines(f32.exportDir, i8.exportDir, splitNames);
+  const all = parts.flatMap((x) => x.cosines);
+  const cos = { mean: all.reduce((x, y) => x + y, 0) / all.length, min: Math.min(...all), n: all.length };
+  const size = (d: string) => readFileSync(join(d, 'onnx', 'video_model.onnx')).length;
   md.push(
-    `### ${fp32.meta.source.label}`,
+    `### ${fp32.meta.source.label}${perSplit ? ' (one model per split, each tested on its own split)' : ''}`,
     '',
-    `ONNX video tower fp32 ${(size(fp32.dir) / 1e6).toFixed(2)} MB, int8 ${(size(int8.dir) / 1e6).toFixed(2)} MB (${int8.quantizedLinears} int8 linear layers); ${frames} frames x ${fp32.meta.imageSize} px; ${world.actions.length} classes (chance ${pct(100 / world.actions.length)} %).`,
+    `${model}. ONNX video tower fp32 ${(size(fp32.dir) / 1e6).toFixed(2)} MB, int8 ${(size(int8.dir) / 1e6).toFixed(2)} MB (${int8.quantizedLinears} int8 linear layers); ${frames} frames x ${fp32.meta.imageSize} px; ${world.actions.length} classes (chance ${pct(100 / world.actions.length)} %).`,
     `int8 vs fp32 video features of the ${cos.n} test videos: cosine mean ${cos.mean.toFixed(5)}, min ${cos.min.toFixed(5)}.`,
     '',
     '| protocol | split | test videos | tfjs top-1 % | ONNX fp32 top-1 % | ONNX int8 top-1 % | int8 − fp32 | top-1 agreement int8 / fp32 % | top-1 agreement fp32 / tfjs % |',

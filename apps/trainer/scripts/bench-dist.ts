@@ -10,26 +10,26 @@
  *                   8 frames, random init, concept distillation + alignment + prior; global batch --batch (default 2)
  *
  * Usage: pnpm --filter @lss/trainer bench:dist [--scale tiny] [--steps 4] [--warmup 1] [--rounds 3] [--backend torch] [--batch N]
+ *        [--omp-wait-policy active|passive]
  * Threads are libtorch's (`--backend torch`); the wasm and cpu backends run one thread whatever is asked.
+ * `--omp-wait-policy` sets OMP_WAIT_POLICY for every layout (default: this process's, else libgomp's own spin-then-
+ * sleep). On a busy machine the 2-thread layout pays for libgomp's spin-waiting: each parallel region waits for a
+ * descheduled partner thread (measured on this machine at load ~14: tiny steps 4-11 s with 2 threads vs 0.4 s with
+ * 1, and 0.25-0.75 s with 2 threads and OMP_WAIT_POLICY=PASSIVE; libgomp was 37 % of perf samples, sgemm 0.35 %).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createStudentTeacher, visionPreset } from '@lss/backbone';
 import { type BackendName, initBackend } from '@lss/core';
 import { ProcessGroup, rendezvousFromEnv } from '@lss/distributed';
-import { createObjectives } from '@lss/objectives';
 import { resultOf, spawnRanks } from '@lss/testing';
-import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig } from '../src/config/load.js';
 import { MemoryClipSource } from '../src/data.js';
 import { JOINT_PLAN } from '../src/memory-plan.js';
-import { towerFromVision } from '../src/model.js';
-import { AdamW } from '../src/optim/adamw.js';
 import { runTraining } from '../src/run.js';
-import { buildSchedules } from '../src/schedules.js';
-import { type HostBatch, type TrainState, trainStep } from '../src/train-step.js';
+import { type HostBatch, trainStep } from '../src/train-step.js';
+import { benchStepState, randomView } from './bench-setup.js';
 
 interface Spec {
   readonly scale: 'tiny' | 'depth2';
@@ -71,49 +71,15 @@ async function worker(spec: Spec): Promise<void> {
       onStep: () => stamps.push(performance.now()),
     });
   } else {
-    const vision = visionPreset('ViT-B/16', { numFrames: 8, layers: 2 });
-    const pair = createStudentTeacher(vision, { seed: 0 });
-    const E = vision.embedDim;
-    const unitRows = (k: number, seed: number) =>
-      tf.tidy(() => {
-        const m = tf.randomNormal([k, E], 0, 1, 'float32', seed);
-        return tf.div(m, tf.norm(m, 2, 1, true)) as tf.Tensor2D;
-      });
-    const relation = new Float32Array(400 * 2000);
-    for (let j = 0; j < 2000; j++) relation[(j % 400) * 2000 + j] = 1;
-    const state: TrainState = {
-      student: towerFromVision(pair.student),
-      teacher: towerFromVision(pair.teacher),
-      objectives: createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]),
-      optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
-      schedules: buildSchedules({
-        epochs: 1,
-        stepsPerEpoch: spec.warmup + spec.steps,
-        baseLearningRate: 1e-4,
-        batchSize: 256,
-        referenceBatchSize: 256,
-        minLearningRate: 1e-6,
-        warmupEpochs: 0,
-        weightDecay: 0.04,
-        weightDecayEnd: 0.4,
-        momentum: 0.996,
-        momentumEnd: 1,
-      }),
-      concepts: { spaces: { category: unitRows(400, 1), description: unitRows(2000, 2) }, relation: tf.tensor2d(relation, [400, 2000]) },
-      clipping: { mode: 'per-parameter', maxNorm: 3 },
-      memory: JOINT_PLAN,
-      ...(group ? { dataParallel: group } : {}),
-    };
-    const view = (size: number, seed: number) => {
-      const n = spec.batch * 8 * size * size * 3;
-      const data = new Float32Array(n);
-      let s = (seed + 1000 * (group?.rank ?? 0)) * 2654435761;
-      for (let i = 0; i < n; i++) {
-        s = (s * 1664525 + 1013904223) >>> 0;
-        data[i] = s / 2 ** 31 - 1;
-      }
-      return { data, shape: [spec.batch, 8, size, size, 3] };
-    };
+    const { state } = benchStepState({
+      depth: 2,
+      numFrames: 8,
+      stepsPerEpoch: spec.warmup + spec.steps,
+      plan: () => JOINT_PLAN,
+      extra: group ? { dataParallel: group } : {},
+    });
+    // Each rank its own views (seeds offset by the rank).
+    const view = (size: number, seed: number) => randomView(spec.batch, 8, size, seed + 1000 * (group?.rank ?? 0));
     const batch: HostBatch = {
       views: [view(224, 0), view(224, 1), ...Array.from({ length: 8 }, (_, v) => view(96, 10 + v))],
       numGlobalViews: 2,
@@ -141,6 +107,7 @@ async function driver(): Promise<void> {
       warmup: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '3' },
       backend: { type: 'string', default: 'torch' },
+      'omp-wait-policy': { type: 'string' },
       batch: { type: 'string' },
     },
   });
@@ -156,20 +123,30 @@ async function driver(): Promise<void> {
     backend: values.backend as string,
     cacheDir: mkdtempSync(join(tmpdir(), 'lss-bench-dist-concepts-')),
   };
+  const waitPolicy = values['omp-wait-policy']?.toUpperCase() ?? process.env.OMP_WAIT_POLICY;
+  if (waitPolicy !== undefined && !['ACTIVE', 'PASSIVE'].includes(waitPolicy.toUpperCase())) {
+    throw new Error(`--omp-wait-policy: received ${waitPolicy}; expected active or passive.`);
+  }
   const layouts = [
     { name: '1 process x 2 threads', ranks: 1, threads: 2 },
     { name: '2 processes x 1 thread', ranks: 2, threads: 1 },
     { name: '1 process x 1 thread', ranks: 1, threads: 1 },
   ];
   console.log(
-    `bench:dist ${scale}: global batch ${globalBatch}, ${base.warmup} warm-up + ${base.steps} timed steps per run, ${values.rounds} interleaved rounds, backend ${base.backend}`,
+    `bench:dist ${scale}: global batch ${globalBatch}, ${base.warmup} warm-up + ${base.steps} timed steps per run, ${values.rounds} interleaved rounds, backend ${base.backend}, ` +
+      `OMP_WAIT_POLICY ${waitPolicy ?? "unset (libgomp's default: spin, then sleep)"}`,
   );
   const rates = new Map<string, number[]>(layouts.map((l) => [l.name, []]));
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const layout of layouts) {
       const spec: Spec = { ...base, batch: globalBatch / layout.ranks, threads: layout.threads };
       const runs = await spawnRanks([import.meta.filename], layout.ranks, {
-        env: { LSS_BENCH_DIST: JSON.stringify(spec), OMP_NUM_THREADS: String(layout.threads), LSS_TORCH_THREADS: String(layout.threads) },
+        env: {
+          LSS_BENCH_DIST: JSON.stringify(spec),
+          OMP_NUM_THREADS: String(layout.threads),
+          LSS_TORCH_THREADS: String(layout.threads),
+          ...(waitPolicy ? { OMP_WAIT_POLICY: waitPolicy } : {}),
+        },
         plain: layout.ranks === 1,
       });
       const failed = runs.find((r) => r.code !== 0);

@@ -24,15 +24,12 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createStudentTeacher, visionPreset } from '@lss/backbone';
 import { type BackendName, describeBackend, initBackend } from '@lss/core';
-import { createObjectives, sumLossTerms } from '@lss/objectives';
+import { sumLossTerms } from '@lss/objectives';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeMemoryPlan, type MemoryPlan, type MemoryPlanChoice, memoryPlanFor } from '../src/memory-plan.js';
-import { towerFromVision } from '../src/model.js';
-import { AdamW } from '../src/optim/adamw.js';
-import { buildSchedules } from '../src/schedules.js';
 import { type HostBatch, type TrainState, trainStep } from '../src/train-step.js';
+import { benchStepState, randomView } from './bench-setup.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,23 +66,7 @@ const warmup = Number(values.warmup ?? (rounds > 1 ? 1 : 0));
 const trace = (values.trace ?? (rounds > 1 ? 'false' : 'true')) === 'true';
 const GB = 1024 ** 3;
 
-function view(size: number, seed: number): { data: Float32Array; shape: number[] } {
-  const n = B * T * size * size * 3;
-  const data = new Float32Array(n);
-  let s = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { data, shape: [B, T, size, size, 3] }; // [B, T, H, W, 3]
-}
-
-function unitRows(k: number, d: number, seed: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const m = tf.randomNormal([k, d], 0, 1, 'float32', seed);
-    return tf.div(m, tf.norm(m, 2, 1, true)) as tf.Tensor2D;
-  });
-}
+const view = (size: number, seed: number) => randomView(B, T, size, seed);
 
 function wasmHeapBytes(): number | null {
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
@@ -196,39 +177,19 @@ async function startPyTorch(recompute: boolean): Promise<{ round: () => Promise<
 
 async function main(): Promise<void> {
   const info = await initBackend(values.backend as BackendName, { threads });
-  const vision = visionPreset('ViT-B/16', { numFrames: T, layers: depth });
-  const pair = createStudentTeacher(vision, { seed: 0 });
-  const E = vision.embedDim;
-  const Kc = 400;
-  const Kd = 2000;
-  const relationData = new Float32Array(Kc * Kd);
-  for (let j = 0; j < Kd; j++) relationData[(j % Kc) * Kd + j] = 1; // 5 descriptions per category
-  const params = [...pair.student.variables().values()].reduce((a, v) => a + v.size, 0);
-  const plan = planFrom(info.name, params);
+  const {
+    state,
+    pair,
+    numParameters: params,
+  } = benchStepState({
+    depth,
+    numFrames: T,
+    stepsPerEpoch: Math.max(steps * (rounds + warmup), 1),
+    plan: (numParameters) => planFrom(info.name, numParameters),
+    extra: trace ? { trace: tracePhase } : {},
+  });
+  const plan = state.memory as MemoryPlan;
   const recompute = plan.recompute;
-  const state: TrainState = {
-    student: towerFromVision(pair.student),
-    teacher: towerFromVision(pair.teacher),
-    objectives: createObjectives([{ name: 'concept-distillation' }, { name: 'concept-alignment' }, { name: 'uniform-prior' }]),
-    optimizer: new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots: plan.hostSlots }),
-    schedules: buildSchedules({
-      epochs: 1,
-      stepsPerEpoch: Math.max(steps * (rounds + warmup), 1),
-      baseLearningRate: 1e-4,
-      batchSize: 256,
-      referenceBatchSize: 256,
-      minLearningRate: 1e-6,
-      warmupEpochs: 0,
-      weightDecay: 0.04,
-      weightDecayEnd: 0.4,
-      momentum: 0.996,
-      momentumEnd: 1,
-    }),
-    concepts: { spaces: { category: unitRows(Kc, E, 1), description: unitRows(Kd, E, 2) }, relation: tf.tensor2d(relationData, [Kc, Kd]) },
-    clipping: { mode: 'per-parameter', maxNorm: 3 },
-    memory: plan,
-    ...(trace ? { trace: tracePhase } : {}),
-  };
   const batch: HostBatch = {
     views: [...Array.from({ length: numGlobal }, (_, v) => view(224, v)), ...Array.from({ length: numLocal }, (_, v) => view(96, 100 + v))],
     numGlobalViews: numGlobal,

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClip } from '@lss/backbone';
@@ -10,7 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CaptionedStills,
   ClipPretrainer,
+  clipConfigFromHf,
   DEFAULT_CLIP_PRETRAIN,
+  hfConfigWithPatchSize,
   pretrainBatch,
   pretrainLearningRate,
   readHfClipConfig,
@@ -111,6 +113,33 @@ describe('ClipPretrainer (contrastive CLIP pretraining on the world stills)', ()
     expect(a.indices).toEqual(plain.indices); // the batch is drawn before any augmentation
     expect(pretrainBatch(stills, withLook, 7).pixels).toEqual(a.pixels);
     expect(a.pixels).not.toEqual(plain.pixels);
+    // A curriculum: before appearanceFromStep the batch is the plain one.
+    const later = { ...withLook, appearanceFromStep: 8 };
+    expect(pretrainBatch(stills, later, 7).pixels).toEqual(plain.pixels);
+    expect(pretrainBatch(stills, later, 8).pixels).toEqual(pretrainBatch(stills, withLook, 8).pixels);
+  });
+
+  it('gives logit_scale its own learning rate (same schedule) when logitScaleLearningRate is set', async () => {
+    const tokenizer = await loadClipTokenizer(CLIP_TINY_DIR);
+    for (const rate of [null, 0.05]) {
+      const config = { ...recipe, batchSize: 8, learningRate: 1e-3, warmupSteps: 4, logitScaleLearningRate: rate };
+      const run = new ClipPretrainer(readHfClipConfig(CLIP_TINY_DIR), config, stills, tokenizer);
+      const before = run.logitScale.dataSync()[0] as number;
+      run.trainStep();
+      // Adam's first step moves a scalar by its learning rate (|m̂ / sqrt(v̂)| = 1); step 0 of a 4-step warmup is peak / 4.
+      const moved = Math.abs((run.logitScale.dataSync()[0] as number) - before);
+      expect(Math.abs(moved / ((rate ?? 1e-3) / 4) - 1)).toBeLessThan(1e-3);
+      run.dispose();
+    }
+  }, 120_000);
+
+  it('derives an architecture with another patch size, refusing one that does not divide the image', () => {
+    const json = JSON.parse(readFileSync(join(CLIP_TINY_DIR, 'config.json'), 'utf8'));
+    const four = hfConfigWithPatchSize(json, 4);
+    expect(clipConfigFromHf(four).vision.patchSize).toBe(4);
+    expect(clipConfigFromHf(four).vision.imageSize).toBe(clipConfigFromHf(json).vision.imageSize);
+    expect(json.vision_config.patch_size).toBe(8); // the template is not changed
+    expect(() => hfConfigWithPatchSize(json, 5)).toThrow(/dividing the image size 32; received 5/);
   });
 
   it('keeps the token embedding table at its initialisation when freezeTokenEmbedding is set, and trains the rest', async () => {

@@ -39,11 +39,24 @@ export interface ClipPretrainConfig {
   /** Appearance augmentation (background, figure colour, scale, noise; `clip-augment.ts`), or null for none. */
   readonly appearance: AppearanceAugmentation | null;
   /**
+   * First step (0-based) whose batch gets the appearance augmentation; earlier steps see the stills as they
+   * are (a curriculum: with the augmentation from step 0 the tiny CLIP never leaves the collapsed state
+   * where every embedding is the same, see the model card).
+   */
+  readonly appearanceFromStep: number;
+  /**
    * Keep the text tower's token embedding table (vocabulary x width; 49408 x 32 = 1.6 M of the tiny CLIP's
    * 1.9 M weights) at its initialisation. Its AdamW update and dense gradient dominate a step's time while
    * the captions use about a hundred of its rows.
    */
   readonly freezeTokenEmbedding: boolean;
+  /**
+   * Peak learning rate of `logit_scale` (its own AdamW parameter group, same warmup and cosine), or null
+   * for `learningRate`. With Adam a parameter moves about its learning rate per step, so at 1e-3 the
+   * temperature cannot leave its initial value within a short run (log T moves <= 0.5 in 500 steps),
+   * while a sharp initial temperature collapses the towers (see the model card).
+   */
+  readonly logitScaleLearningRate: number | null;
 }
 
 export const DEFAULT_CLIP_PRETRAIN: ClipPretrainConfig = {
@@ -58,7 +71,9 @@ export const DEFAULT_CLIP_PRETRAIN: ClipPretrainConfig = {
   flip: true,
   initTemperature: 0.07,
   appearance: null,
+  appearanceFromStep: 0,
   freezeTokenEmbedding: false,
+  logitScaleLearningRate: null,
 };
 
 /** Captioned stills in memory: `[N, S, S, 3]` uint8 and one caption per still. */
@@ -146,7 +161,7 @@ export function pretrainBatch(
     const dy = config.maxShift > 0 ? rng.int(2 * config.maxShift + 1) - config.maxShift : 0;
     const flip = config.flip && rng.bernoulli(0.5);
     // Appearance augmentation draws only when configured, so a recipe without it keeps its batches.
-    if (config.appearance && rng.bernoulli(config.appearance.probability)) {
+    if (config.appearance && t >= config.appearanceFromStep && rng.bernoulli(config.appearance.probability)) {
       augmentAppearance(stills.images.subarray(src, src + px), S, rng, config.appearance, { dx, dy, flip }, levels, 0);
     } else {
       for (let y = 0; y < S; y++) {
@@ -288,9 +303,14 @@ export class ClipPretrainer {
     value.dispose();
     const named: tf.NamedTensorMap = {};
     for (const [name, v] of this.variables) if (grads[v.name]) named[name] = grads[v.name] as tf.Tensor;
+    const learningRate = pretrainLearningRate(this.config, t);
+    const logitScaleRate = this.config.logitScaleLearningRate;
     this.optimizer.step(this.variables, named, {
-      learningRate: pretrainLearningRate(this.config, t),
+      learningRate,
       weightDecay: this.config.weightDecay,
+      ...(logitScaleRate === null
+        ? {}
+        : { learningRates: new Map([['clip/logit_scale', (learningRate * logitScaleRate) / this.config.learningRate]]) }),
     });
     for (const g of Object.values(grads)) g.dispose();
     // CLIP clamps the multiplier at 100.
@@ -360,13 +380,15 @@ export class ClipPretrainer {
 
   /**
    * Writes a Hugging Face CLIP folder: `model.safetensors`, and `config.json` + tokenizer files copied
-   * from `templateDir` (the architecture this run was built from).
+   * from `templateDir` (the architecture this run was built from); `configJson`, when given, is written as
+   * `config.json` instead (an architecture derived from the template's, e.g. another patch size).
    */
-  saveHfFolder(dir: string, templateDir: string, metadata: Record<string, string> = {}): void {
+  saveHfFolder(dir: string, templateDir: string, metadata: Record<string, string> = {}, configJson?: unknown): void {
     mkdirSync(dir, { recursive: true });
     writeSafetensorsFile(join(dir, 'model.safetensors'), this.hfTensors(), { format: 'pt', ...metadata });
     for (const f of HF_CLIP_SIDE_FILES) {
-      if (existsSync(join(templateDir, f))) copyFileSync(join(templateDir, f), join(dir, f));
+      if (f === 'config.json' && configJson !== undefined) writeFileAtomic(join(dir, f), `${JSON.stringify(configJson, null, 2)}\n`);
+      else if (existsSync(join(templateDir, f))) copyFileSync(join(templateDir, f), join(dir, f));
     }
   }
 
@@ -387,6 +409,21 @@ export const HF_CLIP_SIDE_FILES = [
   'vocab.json',
   'merges.txt',
 ] as const;
+
+/**
+ * A Hugging Face CLIP `config.json` with another image patch size (`vision_config.patch_size`); the rest is
+ * unchanged. Throws a ConfigError unless the patch size is a positive integer dividing `image_size`.
+ */
+export function hfConfigWithPatchSize(json: unknown, patchSize: number): Record<string, unknown> {
+  const c = json as { vision_config?: Record<string, unknown> };
+  const imageSize = c.vision_config?.image_size;
+  if (typeof imageSize !== 'number')
+    throw new ConfigError('CLIP config.json has no vision_config.image_size; expected a Hugging Face CLIPConfig.');
+  if (!Number.isInteger(patchSize) || patchSize < 1 || imageSize % patchSize !== 0) {
+    throw new ConfigError(`Patch size must be a positive integer dividing the image size ${imageSize}; received ${patchSize}.`);
+  }
+  return { ...(json as Record<string, unknown>), vision_config: { ...c.vision_config, patch_size: patchSize } };
+}
 
 /** Reads a Hugging Face `config.json` into a {@link ClipConfig}. */
 export function readHfClipConfig(dir: string): ClipConfig {

@@ -10,13 +10,16 @@
  *   --checkpoint FILE   resumable checkpoint, written every 250 steps and at the end; resumed when present
  *   --stop-at N      stop after step N of the --steps schedule (the schedule, batches and result up to N are
  *                    those of the full run)
+ *   --appearance-from N  first step (0-based) with the appearance augmentation (default 0)
  *   --appearance P   probability of the appearance augmentation (clip-augment.ts; 0 = none), with
  *                    --min-scale X --max-noise L --max-texture L (levels 0-255)
  *   --video-val DIR  after training, measure the frozen CLIP's zero-shot on the validation world's videos
  *                    (world-validation.ts; generated into DIR once) and put it in the model card
+ *   --logit-scale-lr X  peak learning rate of logit_scale (default: --lr)
+ *   --patch-size P   image patch size instead of the --arch config's (the exported config.json says so)
  *   --eval-only      no training: measure the CLIP folder --out (stills and, with --video-val, videos) and print
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +31,14 @@ import { writeFileAtomic } from '@lss/core/node';
 import { WORLD_ACTIONS } from '@lss/data';
 import { renderWorldStills } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { type ClipPretrainConfig, ClipPretrainer, DEFAULT_CLIP_PRETRAIN, pretrainLearningRate, readHfClipConfig } from './clip-pretrain.js';
+import {
+  type ClipPretrainConfig,
+  ClipPretrainer,
+  clipConfigFromHf,
+  DEFAULT_CLIP_PRETRAIN,
+  hfConfigWithPatchSize,
+  pretrainLearningRate,
+} from './clip-pretrain.js';
 import { ensureValidationWorld, validationZeroShot } from './world-validation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -100,6 +110,9 @@ async function main(): Promise<void> {
       'video-val': { type: 'string' },
       'eval-only': { type: 'boolean' },
       'freeze-token-embedding': { type: 'boolean' },
+      'logit-scale-lr': { type: 'string' },
+      'patch-size': { type: 'string' },
+      'appearance-from': { type: 'string' },
     },
   });
   const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x));
@@ -127,8 +140,14 @@ async function main(): Promise<void> {
             maxTexture: num(v['max-texture'], 24),
           }
         : null,
+    appearanceFromStep: num(v['appearance-from'], 0),
     freezeTokenEmbedding: v['freeze-token-embedding'] ?? false,
+    logitScaleLearningRate: v['logit-scale-lr'] === undefined ? null : Number(v['logit-scale-lr']),
   };
+  const patchSize = v['patch-size'] === undefined ? undefined : Number(v['patch-size']);
+  const templateJson: unknown = JSON.parse(readFileSync(join(arch, 'config.json'), 'utf8'));
+  const archJson = patchSize === undefined ? templateJson : hfConfigWithPatchSize(templateJson, patchSize);
+  const clipConfig = clipConfigFromHf(archJson);
   const logEvery = num(v['log-every'], 50);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const started = performance.now();
@@ -168,7 +187,7 @@ async function main(): Promise<void> {
     `CLIP pretraining: ${train.length} captioned stills (world seed ${worldSeed}), backend ${backend.name}, recipe ${JSON.stringify(recipe)}`,
   );
   const tokenizer = await loadClipTokenizer(arch);
-  const run = new ClipPretrainer(readHfClipConfig(arch), recipe, stills, tokenizer);
+  const run = new ClipPretrainer(clipConfig, recipe, stills, tokenizer);
   const checkpoint = v.checkpoint ? resolve(v.checkpoint) : undefined;
   if (checkpoint && existsSync(checkpoint)) {
     run.loadCheckpoint(checkpoint);
@@ -194,7 +213,12 @@ async function main(): Promise<void> {
   }
   const finalTemperature = 1 / Math.exp(run.logitScale.dataSync()[0] as number);
   const trainSeconds = run.trainSeconds; // over the whole run, resumes included (NaN: a checkpoint without the count)
-  run.saveHfFolder(out, arch, { recipe: JSON.stringify(recipe), step: String(run.step), worldSeed: String(worldSeed) });
+  run.saveHfFolder(
+    out,
+    arch,
+    { recipe: JSON.stringify(recipe), step: String(run.step), worldSeed: String(worldSeed) },
+    patchSize === undefined ? undefined : archJson,
+  );
   run.dispose();
   const held = await stillZeroShot(out, { images: pick(heldItems), size: 32, labels: heldItems.map((s) => s.label) }, prompts);
   const trainSubset = train.slice(0, heldItems.length);
@@ -203,11 +227,11 @@ async function main(): Promise<void> {
   const totalSeconds = (performance.now() - started) / 1000;
   const a = recipe.appearance;
   const appearanceFlags = a
-    ? ` --appearance ${a.probability} --min-scale ${a.minScale} --max-noise ${a.maxNoise} --max-texture ${a.maxTexture}`
+    ? ` --appearance ${a.probability} --min-scale ${a.minScale} --max-noise ${a.maxNoise} --max-texture ${a.maxTexture}${recipe.appearanceFromStep > 0 ? ` --appearance-from ${recipe.appearanceFromStep}` : ''}`
     : '';
-  const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps}${stopAt < recipe.steps ? ` --stop-at ${stopAt}` : ''} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass}${appearanceFlags}${recipe.freezeTokenEmbedding ? ' --freeze-token-embedding' : ''} --backend ${backendName}${videoVal ? ` --video-val ${v['video-val']}` : ''}`;
+  const command = `pnpm --filter @lss/trainer pretrain-clip --steps ${recipe.steps}${stopAt < recipe.steps ? ` --stop-at ${stopAt}` : ''} --batch ${recipe.batchSize} --lr ${recipe.learningRate} --warmup ${recipe.warmupSteps} --init-temperature ${recipe.initTemperature} --seed ${recipe.seed} --world-seed ${worldSeed} --stills-per-class ${stillsPerClass}${appearanceFlags}${recipe.freezeTokenEmbedding ? ' --freeze-token-embedding' : ''}${recipe.logitScaleLearningRate === null ? '' : ` --logit-scale-lr ${recipe.logitScaleLearningRate}`}${patchSize === undefined ? '' : ` --patch-size ${patchSize}`} --backend ${backendName}${videoVal ? ` --video-val ${v['video-val']}` : ''}`;
   const appearanceText = a
-    ? `; appearance augmentation (\`src/clip-augment.ts\`) on ${Math.round(100 * a.probability)} % of the stills: the figure is cut out of its plain background (a colour matte), scaled by [${a.minScale}, 1] about its feet, recoloured, and composited over a random one- or two-tone background with stripe texture of amplitude [0, ${a.maxTexture}] levels, plus Gaussian noise of std [0, ${a.maxNoise}] levels (colour, background, scale and noise jitter; the videos are never seen and the video renderer is not used)`
+    ? `; appearance augmentation (\`src/clip-augment.ts\`)${recipe.appearanceFromStep > 0 ? ` from step ${recipe.appearanceFromStep + 1} on (earlier steps see the plain stills)` : ''} on ${Math.round(100 * a.probability)} % of the stills: the figure is cut out of its plain background (a colour matte), scaled by [${a.minScale}, 1] about its feet, recoloured, and composited over a random one- or two-tone background with stripe texture of amplitude [0, ${a.maxTexture}] levels, plus Gaussian noise of std [0, ${a.maxNoise}] levels (colour, background, scale and noise jitter; the videos are never seen and the video renderer is not used)`
     : '';
   const videoText = video
     ? `
@@ -227,8 +251,8 @@ still images** of the project's synthetic action world (\`@lss/data\` \`generate
 never on its videos. It is the default model of \`bash tooling/scripts/run.sh demo\`.
 
 ## Architecture
-Architecture of \`fixtures/clip-tiny/config.json\`: ViT image tower 32 px, patch 8, width 64, 2 layers; text
-transformer width 32, 2 layers, vocabulary 49408 (OpenAI's); joint embedding 32. Weights start from seed ${recipe.seed}.
+Architecture of \`fixtures/clip-tiny/config.json\`${patchSize === undefined ? '' : ` with image patch size ${patchSize}`}: ViT image tower ${clipConfig.vision.imageSize} px, patch ${clipConfig.vision.patchSize}, width ${clipConfig.vision.width}, ${clipConfig.vision.layers} layers; text
+transformer width ${clipConfig.text.width}, ${clipConfig.text.layers} layers, vocabulary ${clipConfig.text.vocabSize} (OpenAI's); joint embedding ${clipConfig.embedDim}. Weights start from seed ${recipe.seed}.
 
 ## Data
 ${train.length} training stills (${stillsPerClass} per action x ${WORLD_ACTIONS.length} actions, 32 px, a stick figure at a uniformly drawn
@@ -236,7 +260,7 @@ moment of the action on a plain light background), each with one caption such as
 "${train[1]?.caption}". ${heldItems.length} held-out stills (${heldOut} per action) are never trained on.
 
 ## Recipe
-Symmetric InfoNCE (CLIP, open_clip \`ClipLoss\`) with a learned temperature (init ${recipe.initTemperature}, exp(logit_scale) capped at 100; CLIP's init 0.07 collapsed both towers to one direction within 10 steps at this scale, see the notes);
+Symmetric InfoNCE (CLIP, open_clip \`ClipLoss\`) with a learned temperature (init ${recipe.initTemperature}, exp(logit_scale) capped at 100, ${recipe.logitScaleLearningRate === null ? 'same learning rate as the weights' : `its own peak learning rate ${recipe.logitScaleLearningRate} (same schedule)`}; CLIP's init 0.07 collapsed both towers to one direction within 10 steps at this scale, see the notes);
 AdamW (betas 0.9/0.98, eps 1e-6, weight decay ${recipe.weightDecay} on matrices), peak learning rate ${recipe.learningRate}, ${recipe.warmupSteps} warmup steps,
 cosine decay over ${recipe.steps} steps of batch ${recipe.batchSize}${stopAt < recipe.steps ? `, stopped after step ${stopAt} (the learning rate there is ${pretrainLearningRate(recipe, stopAt - 1).toExponential(2)})` : ''}, captions cut to ${recipe.contextLength} tokens; augmentation: shifts of up to
 ${recipe.maxShift} px${recipe.flip ? ' and horizontal flips' : ''}${appearanceText}${recipe.freezeTokenEmbedding ? '; the token embedding table stays at its initialisation (frozen: its dense update dominated the step time)' : ''}. Batches and augmentation of step t depend on (seed, t) only.

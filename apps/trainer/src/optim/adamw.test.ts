@@ -160,6 +160,37 @@ describe('AdamW', () => {
     restored.dispose();
   });
 
+  it('learningRates gives single variables their own rate (PyTorch parameter groups), on the device and on the host', () => {
+    const init = [0.5, -1, 2, 0.25];
+    const grads = [
+      [0.3, -0.1, 0.2, 0.05],
+      [-0.2, 0.4, 0.1, 0.3],
+    ];
+    for (const hostSlots of [false, true]) {
+      const k = tf.variable(tf.tensor2d(init, [2, 2]), true, `student/k${hostSlots}`);
+      const s = tf.variable(tf.tensor2d(init, [2, 2]), true, `student/s${hostSlots}`);
+      const vars = new Map([
+        ['k', k],
+        ['s', s],
+      ]);
+      const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, hostSlots });
+      for (const g of grads) {
+        const named = { k: tf.tensor2d(g, [2, 2]), s: tf.tensor2d(g, [2, 2]) };
+        opt.step(vars, named, { learningRate: 0.01, weightDecay: 0.1, learningRates: new Map([['s', 0.2]]) });
+        tf.dispose(Object.values(named));
+      }
+      expect(maxAbsDiff(k.dataSync(), referenceAdamW(init, grads, [0.01, 0.01], [0.1, 0.1], true))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(s.dataSync(), referenceAdamW(init, grads, [0.2, 0.2], [0.1, 0.1], true))).toBeLessThan(1e-6);
+      const g = { k: tf.ones([2, 2]) };
+      expect(() => opt.step(vars, g, { learningRate: 0.1, weightDecay: 0, learningRates: new Map([['z', 0.1]]) })).toThrow(/"z"/);
+      expect(() => opt.step(vars, g, { learningRate: 0.1, weightDecay: 0, learningRates: new Map([['s', Number.NaN]]) })).toThrow(
+        /rate of "s" is NaN/,
+      );
+      tf.dispose(Object.values(g));
+      opt.dispose();
+    }
+  });
+
   it('rejects gradients for variables it does not update and bad hyper-parameters', () => {
     const a = tf.variable(tf.ones([2, 2]), true, 'student/x');
     const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });

@@ -41,6 +41,12 @@ export interface AdamWStepOptions {
    * of all gradients is ever materialised (it would be 0.34 GB for ViT-B/16).
    */
   readonly gradScale?: number | ReadonlyMap<string, number>;
+  /**
+   * Learning rates of single variables, by name, replacing `learningRate` for them (PyTorch's parameter
+   * groups with their own `lr`; CLIP pretraining gives `logit_scale` its own). Weight decay uses the
+   * variable's own rate too (`p ← p − lr · wd · p`, as PyTorch's AdamW per group).
+   */
+  readonly learningRates?: ReadonlyMap<string, number>;
 }
 
 /** Host copy of the optimizer state, for checkpoints. Keys are `<variable name>/m` and `<variable name>/v`. */
@@ -91,6 +97,14 @@ export class AdamW {
         `AdamW.step needs finite learningRate, weightDecay and gradScale; received ${learningRate}, ${weightDecay}, ${badScale.length > 0 ? badScale[0] : 'finite scales'}.`,
       );
     }
+    for (const [name, rate] of options.learningRates ?? []) {
+      if (!Number.isFinite(rate) || rate < 0) {
+        throw new ConfigError(`AdamW.step learningRates: the rate of ${JSON.stringify(name)} is ${rate}; expected a finite number >= 0.`);
+      }
+      if (!variables.has(name)) {
+        throw new ConfigError(`AdamW.step learningRates names ${JSON.stringify(name)}, which is not among the variables it updates.`);
+      }
+    }
     for (const name of Object.keys(grads)) {
       if (!variables.has(name)) {
         throw new ConfigError(`AdamW.step received a gradient for ${JSON.stringify(name)}, which is not among the variables it updates.`);
@@ -105,8 +119,9 @@ export class AdamW {
       if (!grad) continue; // no gradient this step (e.g. frozen by the caller): PyTorch skips too.
       const decay = this.config.decay(variable) ? weightDecay : 0;
       const gradScale = scaleOf(name);
+      const rate = options.learningRates?.get(name) ?? learningRate;
       if (this.config.hostSlots) {
-        this.hostStep(name, variable, grad, { learningRate, decay, gradScale, biasCorrection1, biasCorrection2 });
+        this.hostStep(name, variable, grad, { learningRate: rate, decay, gradScale, biasCorrection1, biasCorrection2 });
         continue;
       }
       const slot = this.slotFor(name, variable);
@@ -116,10 +131,10 @@ export class AdamW {
         const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(g), 1 - beta2));
         const denom = tf.add(tf.sqrt(tf.div(v, biasCorrection2)), epsilon);
         const update = tf.div(tf.div(m, biasCorrection1), denom);
-        const decayed = decay === 0 ? variable : tf.mul(variable, 1 - learningRate * decay);
+        const decayed = decay === 0 ? variable : tf.mul(variable, 1 - rate * decay);
         slot.m.assign(m);
         slot.v.assign(v);
-        variable.assign(tf.sub(decayed, tf.mul(update, learningRate)));
+        variable.assign(tf.sub(decayed, tf.mul(update, rate)));
       });
     }
   }
