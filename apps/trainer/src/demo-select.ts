@@ -23,12 +23,15 @@ export interface Candidate {
   readonly apply: (c: TrainConfig) => TrainConfig;
 }
 
-/** Sets the teacher temperature (constant after a one-epoch warm-up from 0.004) of the LSS objectives. */
+/**
+ * Sets the teacher temperature (constant after a one-epoch warm-up from 0.004) of concept distillation, whose
+ * teacher distributions concept alignment uses too (SPEC section 3: one p_t).
+ */
 export function withTeacherTemperature(end: number): (c: TrainConfig) => TrainConfig {
   return (c) => ({
     ...c,
     objectives: c.objectives.map((o) =>
-      o.name === 'concept-distillation' || o.name === 'concept-alignment'
+      o.name === 'concept-distillation'
         ? { ...o, teacherTemperature: { start: Math.min(0.004, end), end, warmupLength: 1, unit: 'epoch' as const } }
         : o,
     ),

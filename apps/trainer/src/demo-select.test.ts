@@ -1,0 +1,48 @@
+import { createObjectives, type ObjectiveSpec } from '@lss/objectives';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config/load.js';
+import type { TrainConfig } from './config/schema.js';
+import { ABLATION_ROWS } from './demo-ablations.js';
+import { SELECTION_GRID } from './demo-select.js';
+
+// Every config the demo's --select and --ablations modes train is one the objectives accept (a grid that set a
+// teacher temperature on concept alignment failed only when the run started).
+describe('the demo modes build valid objectives', () => {
+  const base = loadConfig('lss-world');
+  // As run.ts's toSpec: dino's input width comes from the tower (clip-world-tiny: width 64).
+  const specs = (objectives: TrainConfig['objectives']) =>
+    objectives.map((o) => (o.name === 'dino' ? { ...o, inputDim: 64 } : o)) as ObjectiveSpec[];
+
+  it('--select: each teacher temperature is set on concept distillation only', () => {
+    for (const candidate of SELECTION_GRID) {
+      const config = candidate.apply(base);
+      const t = Number(candidate.name.split(' ').at(-1));
+      const cd = config.objectives.find((o) => o.name === 'concept-distillation') as { teacherTemperature: unknown };
+      expect(cd.teacherTemperature).toEqual({ start: Math.min(0.004, t), end: t, warmupLength: 1, unit: 'epoch' });
+      const built = createObjectives(specs(config.objectives));
+      expect(built.map((b) => b.objective.id)).toEqual(config.objectives.map((o) => o.name));
+      for (const b of built) b.objective.dispose?.();
+    }
+  });
+
+  it('--ablations: each row builds its objectives', () => {
+    const names = ABLATION_ROWS.map((row) =>
+      row
+        .apply(base)
+        .objectives.map((o) => o.name)
+        .join('+'),
+    );
+    expect(names).toEqual([
+      'concept-distillation',
+      'concept-distillation+uniform-prior',
+      'concept-distillation+concept-alignment+uniform-prior',
+      'concept-distillation+concept-alignment+uniform-prior',
+      'dino',
+    ]);
+    expect(ABLATION_ROWS[3]?.apply(base).concepts.categories).toBe('world-vocabulary');
+    for (const row of ABLATION_ROWS) {
+      const built = createObjectives(specs(row.apply(base).objectives));
+      for (const b of built) b.objective.dispose?.();
+    }
+  });
+});
