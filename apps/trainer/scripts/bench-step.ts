@@ -143,10 +143,12 @@ async function startPyTorch(recompute: boolean): Promise<{ round: () => Promise<
   const script = join(dirname(fileURLToPath(import.meta.url)), 'bench_step_torch.py');
   const args = [script, '--depth', String(depth), '--global', String(numGlobal), '--local', String(numLocal), '--frames', String(T)];
   args.push('--batch', String(B), '--recompute', String(recompute), '--threads', String(threads), '--serve', 'true');
-  console.log(`PyTorch: /usr/bin/python3 ${args.join(' ')}`);
+  // The same OpenMP wait policy as this process (@lss/backend-torch makes it PASSIVE unless set), so both sides wait alike.
+  const waitPolicy = process.env.OMP_WAIT_POLICY ?? '';
+  console.log(`PyTorch: OMP_WAIT_POLICY=${waitPolicy} /usr/bin/python3 ${args.join(' ')}`);
   const child = spawn('/usr/bin/python3', args, {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: waitPolicy },
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const nextJson = async (): Promise<Record<string, unknown> | null> => {

@@ -37,6 +37,8 @@ export interface TorchBackendInfo {
   readonly torchVersion: string;
   /** Whether the libtorch the addon was built against has CUDA and sees a GPU. */
   readonly cudaAvailable: boolean;
+  /** `OMP_WAIT_POLICY` libgomp was loaded with (`PASSIVE` unless the environment set another). */
+  readonly ompWaitPolicy: string;
 }
 
 let registered: TorchBackendInfo | undefined;
@@ -77,6 +79,12 @@ export function registerTorchBackend(options: TorchBackendOptions = {}): TorchBa
   // OpenBLAS and OpenMP read these when they load (with the addon), so set them first.
   process.env.OMP_NUM_THREADS ??= String(threads);
   process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  // libgomp's threads spin while they wait for each other at the end of every parallel region; on a machine
+  // whose cores are shared with other work a spinning thread holds a core its partner needs, and small ops
+  // (the demo's tiny models: thousands of kernels per step) then cost 2.5-3.6x more wall time (measured: 8 CLIP
+  // pretraining steps on torch, load ~10, 25-36 s by default vs 10 s PASSIVE, same losses). PASSIVE makes them
+  // sleep instead. Set OMP_WAIT_POLICY yourself to choose: ACTIVE, or empty for libgomp's own spin-then-sleep.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const native = loadNative();
   const device = resolveDevice(native, options.device);
   native.setDevice(device);
@@ -92,7 +100,14 @@ export function registerTorchBackend(options: TorchBackendOptions = {}): TorchBa
     if (implemented.has(name)) continue;
     tf.registerKernel({ kernelName: name, backendName: BACKEND_NAME, kernelFunc: () => missingKernel(name) });
   }
-  registered = { name: 'torch', device, threads: native.getThreads(), torchVersion, cudaAvailable: native.hasCuda() };
+  registered = {
+    name: 'torch',
+    device,
+    threads: native.getThreads(),
+    torchVersion,
+    cudaAvailable: native.hasCuda(),
+    ompWaitPolicy: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+  };
   return registered;
 }
 

@@ -43,3 +43,22 @@ describe('dispose', () => {
     expect(torchMemory().handles).toBe(0);
   });
 });
+
+describe('OMP_WAIT_POLICY', () => {
+  // libgomp reads it once, when the addon loads it: each case runs in a fresh process.
+  const probe = async (env: Record<string, string | undefined>) => {
+    const { execFileSync } = await import('node:child_process');
+    const entry = new URL('../src/index.ts', import.meta.url).pathname;
+    const script = `const m = await import(${JSON.stringify(entry)}); const i = m.registerTorchBackend({ threads: 2 }); console.log(JSON.stringify({ info: i.ompWaitPolicy, env: process.env.OMP_WAIT_POLICY }));`;
+    const childEnv = { ...process.env, ...env };
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: childEnv });
+    return JSON.parse(out.toString().trim().split('\n').pop() as string) as { info: string; env: string };
+  };
+  it('defaults to PASSIVE before libgomp loads (spinning threads cost 2.5-3.6x on shared cores)', async () => {
+    expect(await probe({ OMP_WAIT_POLICY: undefined })).toEqual({ info: 'PASSIVE', env: 'PASSIVE' });
+  });
+  it("keeps the user's own setting", async () => {
+    expect(await probe({ OMP_WAIT_POLICY: 'ACTIVE' })).toEqual({ info: 'ACTIVE', env: 'ACTIVE' });
+  });
+});
