@@ -9,13 +9,11 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveVideoVit } from '@lss/backbone';
 import type { BackendName } from '@lss/core';
 import { isTestGroup, readActionWorldManifest } from '@lss/data/node';
 import { type DatasetSpec, loadEvalModel } from '@lss/eval';
 import type { TrainConfig } from './config/schema.js';
-import { evaluateRow, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
-import { buildTowers } from './model.js';
+import { evaluateRow, saveStepZeroTower, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
 
 /** One candidate of the grid: a name and a change of the base config. */
 export interface Candidate {
@@ -85,15 +83,8 @@ export async function selectHyperParameters(options: {
   );
   const results: { name: string; zeroShot: number; linearProbe: number; knn: number }[] = [];
   // Reference: the step-0 tower on the validation part.
-  const initial = await buildTowers(base);
   const initialPath = join(selDir, 'video-tower-step0.safetensors');
-  try {
-    await saveVideoVit(initial.teacher.vision, initialPath, { metadata: { role: 'teacher', step: '0' } });
-  } finally {
-    initial.clip?.dispose();
-    initial.student.dispose();
-    initial.teacher.dispose();
-  }
+  await saveStepZeroTower(base, initialPath);
   const start = await loadEvalModel(initialPath, { textModel: WORLD_CLIP_DIR, label: 'step 0' });
   try {
     const r = await evaluateRow(start, dataset, join(selDir, 'features'), null);

@@ -133,6 +133,18 @@ export const DEMO_VIEWS = { numClips: 1, numCrops: 1, numFrames: 4 } as const;
  */
 export const DEMO_PROMPTS: readonly string[] = ['a photo of a person {}.'];
 
+/** Writes the CLIP-initialised video tower of `config` (its teacher at step 0) to `path`, freeing the towers. */
+export async function saveStepZeroTower(config: TrainConfig, path: string): Promise<void> {
+  const initial = await buildTowers(config);
+  try {
+    await saveVideoVit(initial.teacher.vision, path, { metadata: { role: 'teacher', step: '0' } });
+  } finally {
+    initial.clip?.dispose();
+    initial.student.dispose();
+    initial.teacher.dispose();
+  }
+}
+
 /** The demo's shared view loader (one per process). */
 const demoViews = memoizedViewLoader();
 
@@ -237,14 +249,7 @@ async function demo(info: BackendInfo, workDir: string): Promise<void> {
   say('evaluating the CLIP-initialised LSS video tower at step 0 ...');
   const base = worldConfig(worldDir, join(workDir, 'train-split1'), backend);
   const initialPath = join(workDir, 'video-tower-step0.safetensors');
-  const initial = await buildTowers(base);
-  try {
-    await saveVideoVit(initial.teacher.vision, initialPath, { metadata: { role: 'teacher', step: '0' } });
-  } finally {
-    initial.clip?.dispose();
-    initial.student.dispose();
-    initial.teacher.dispose();
-  }
+  await saveStepZeroTower(base, initialPath);
   const start = await loadEvalModel(initialPath, { textModel: WORLD_CLIP_DIR, label: 'LSS video tower, step 0 (CLIP init)' });
   try {
     rows.push({
