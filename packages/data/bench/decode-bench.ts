@@ -94,10 +94,13 @@ function frameMeans(decoded: Awaited<ReturnType<typeof decodeFrames>>): number[]
 
 /**
  * Our side: per clip, the frames `sampleFrameIndices` picks, decoded by ffmpeg to 224x224 rgb24 (select filter,
- * colour conversion at the decoded size, one bicubic resize: what `decodeFrames` gives CLIP), piped to Node.
- * `batch` > 1: that many clips per ffmpeg process (`decodeClips`), `concurrency` processes at once.
+ * colour conversion at the decoded size, one bicubic resize: what `decodeFrames` gives CLIP), in one buffer in memory.
+ * `batch` > 1: that many clips per ffmpeg process (`decodeClips`), `concurrency` processes at once. The clock stops
+ * when every clip's frames are in memory; the per-frame means (the cross-check with PyAV) are computed after, on
+ * both sides.
  */
 async function oursPass(files: string[], ffmpeg: string, concurrency: number, cachedInfo?: Map<string, Info>, threads = 1, batch = 1) {
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const options = (info: Info) => ({ ffmpegPath: ffmpeg, info, outputSize: { width: SIZE, height: SIZE }, threads });
   const infoOf = async (path: string) => {
@@ -105,12 +108,12 @@ async function oursPass(files: string[], ffmpeg: string, concurrency: number, ca
     cachedInfo?.set(path, info);
     return info;
   };
-  let means: number[][];
+  let decoded: Awaited<ReturnType<typeof decodeFrames>>[];
   if (batch <= 1) {
-    means = await pool(files, concurrency, async (path) => {
+    decoded = await pool(files, concurrency, async (path) => {
       const info = await infoOf(path);
       const indices = sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames: T });
-      return frameMeans(await decodeFrames(path, indices, options(info)));
+      return decodeFrames(path, indices, options(info));
     });
   } else {
     const groups: string[][] = [];
@@ -127,12 +130,14 @@ async function oursPass(files: string[], ffmpeg: string, concurrency: number, ca
       );
       return results.map((r) => {
         if (r.status === 'rejected') throw r.reason;
-        return frameMeans(r.value);
+        return r.value;
       });
     });
-    means = perGroup.flat();
+    decoded = perGroup.flat();
   }
-  return { seconds: (performance.now() - t0) / 1000, means };
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - cpu0;
+  return { seconds, cpu, means: decoded.map(frameMeans) };
 }
 
 /**
@@ -198,13 +203,16 @@ function pyavPass(mode: 'sequential' | 'threads', workers: number): { seconds: n
 }
 
 type Config = { name: string; run: () => Promise<{ seconds: number; cpu?: number; means?: number[][] }> };
+// [loader default] marks the settings VideoLoader and the trainer's view workers use unless told otherwise: one
+// ffmpeg process per clip (batchClips 1), -threads 1, the probe cached after a file's first use.
+const SEQ_DEFAULT = 'ours sequential, -threads 1 [decodeFrames default]';
 const configs: Config[] = [
-  { name: 'ours sequential, probe cached, ffmpeg -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
-  { name: 'ours sequential, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
-  { name: 'ours sequential, probe + decode (first epoch)', run: () => oursPass(files, ffmpeg.path, 1, undefined, 0) },
-  { name: 'ours 2 at once, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+  { name: SEQ_DEFAULT, run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
+  { name: 'ours sequential, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
+  { name: 'ours sequential, first epoch (probe + decode), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, undefined, 1) },
   { name: 'ours sequential, 4 clips per process, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0, 4) },
-  { name: 'ours 2 at once, 4 clips per process, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
+  { name: 'ours 2 at once, -threads 1 [loader default]', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+  { name: 'ours 2 at once, 4 clips per process (batchClips 4), -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
 ];
 let pyavVersion = '';
 if (hasPyav) {
@@ -246,7 +254,7 @@ for (const [name, xs] of seconds) {
   const med = files.length / median(xs);
   rate.set(name, { best, median: med });
   const cpuPerClip = (median(cpus.get(name)!) / files.length) * 1000;
-  console.log(`  ${name.padEnd(52)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
+  console.log(`  ${name.padEnd(64)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
 }
 if (hasPyav) {
   console.log(`PyAV ${pyavVersion}: ratios of medians (>= 1.0 means at least PyAV's speed):`);
@@ -255,10 +263,10 @@ if (hasPyav) {
   for (const [name, r] of rate) {
     if (name.startsWith('PyAV')) continue;
     const base = name.includes('2 at once') ? pyPar : pySeq;
-    console.log(`  ${name.padEnd(52)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
+    console.log(`  ${name.padEnd(64)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
   }
   // Cross-check: the same frames (mean pixel value per frame; the two resizers differ slightly).
-  const ours = meansOf.get('ours sequential, probe cached, ffmpeg -threads auto')!;
+  const ours = meansOf.get(SEQ_DEFAULT)!;
   const theirs = meansOf.get('PyAV sequential (thread_type AUTO)')!;
   let worst = 0;
   theirs.forEach((clip, c) => {
