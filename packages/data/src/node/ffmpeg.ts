@@ -623,7 +623,8 @@ function runDecode(
 ): Promise<{ code: number | null; stderr: string; timedOut: boolean; written: number[] }> {
   if (launches(ffmpeg)) {
     shellLauncher ??= new ShellLauncher();
-    return shellLauncher.run(ffmpeg, ({ output }) => ['-y', ...args(output)], sinks, timeoutMs);
+    // `-progress pipe:1`: the launcher resolves at ffmpeg's final report, not after its exit (see ShellLauncher.run).
+    return shellLauncher.run(ffmpeg, ({ output }) => ['-y', '-progress', 'pipe:1', ...args(output)], sinks, timeoutMs, false, true);
   }
   return runFfmpeg(
     ffmpeg,

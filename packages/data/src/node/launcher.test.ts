@@ -126,6 +126,29 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/missing\.mp4: No such file or directory/);
       expect(r.written).toEqual([0]);
+      expect(r.beforeExit).toBeUndefined();
+      // With -progress on the shell's stdout, a job resolves at ffmpeg's final report, before the process has exited;
+      // its shell takes no other job until then. A failure before any report still ends with ffmpeg's exit status.
+      const progressJob = (input: string[]) =>
+        launcher.run(
+          TEST_FFMPEG,
+          ({ output }) => ['-v', 'error', '-progress', 'pipe:1', ...input, '-f', 'rawvideo', output(0)],
+          [new Uint8Array(384 * 3)],
+          10_000,
+          false,
+          true,
+        );
+      const early = await progressJob(['-f', 'lavfi', '-i', 'nullsrc=s=16x16:d=0.12']);
+      expect(early).toMatchObject({ code: 0, beforeExit: true, written: [384 * 3], stderr: '' });
+      const failed = await progressJob(['-i', join(dir, 'missing.mp4')]);
+      expect(failed.beforeExit).toBeUndefined();
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toMatch(/missing\.mp4: No such file or directory/);
+      // Every shell becomes idle again once its ffmpeg has exited.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = launcher.pids.length;
+      await Promise.all(Array.from({ length: before }, () => nullJob()));
+      expect(launcher.pids).toHaveLength(before);
     } finally {
       launcher.close();
     }

@@ -31,6 +31,11 @@ export interface LaunchResult {
   readonly written: number[];
   /** With `collect`: the whole of output 0 (empty when ffmpeg wrote none). */
   readonly collected?: Buffer;
+  /**
+   * With `progress`: true when the result was read at ffmpeg's final progress report, before the process exited
+   * (`code` is then 0; see {@link ShellLauncher.run}).
+   */
+  readonly beforeExit?: boolean;
 }
 
 interface Job {
@@ -42,8 +47,13 @@ interface Job {
   readonly sinks: readonly Uint8Array[];
   /** Read output 0 whole into `collected` (its size is not known beforehand). */
   readonly collect: boolean;
+  /** ffmpeg writes `-progress` to the shell's stdout: resolve at its final report (`progress=end`). */
+  readonly progress: boolean;
+  readonly timeoutMs: number;
   timer?: NodeJS.Timeout;
   timedOut: boolean;
+  /** Resolved (at `progress=end`); the shell is still busy until ffmpeg has exited. */
+  settled: boolean;
 }
 
 /** One shell that runs one ffmpeg at a time, in the foreground. */
@@ -115,7 +125,7 @@ export class ShellLauncher {
       if (index >= 0) this.slots.splice(index, 1);
       const job = slot.job;
       slot.job = undefined;
-      if (job) {
+      if (job && !job.settled) {
         if (job.timer) clearTimeout(job.timer);
         // Killed by the timeout: report what ffmpeg wrote before; killed from outside: fail the job.
         if (job.timedOut) this.finish(job, null);
@@ -151,13 +161,22 @@ export class ShellLauncher {
       const line = slot.buffer.slice(0, nl);
       slot.buffer = slot.buffer.slice(nl + 1);
       nl = slot.buffer.indexOf('\n');
-      const m = /^d (\d+) (\d+)$/.exec(line);
       const job = slot.job;
+      if (line === 'progress=end' && job?.progress && !job.settled && !job.timedOut) {
+        // ffmpeg has written and flushed every output (av_write_trailer) and reports the end of its work; what is left
+        // is its exit (freeing a fresh address space: milliseconds on a VM). Resolve now; the shell stays busy.
+        if (job.timer) clearTimeout(job.timer);
+        this.finish(job, 0, true);
+        // An ffmpeg that never finishes exiting would hold its shell forever: kill it after the job's timeout.
+        if (job.timeoutMs > 0) job.timer = setTimeout(() => this.killGroup(slot), job.timeoutMs);
+        continue;
+      }
+      const m = /^d (\d+) (\d+)$/.exec(line);
       if (!m || !job || Number(m[1]) !== job.id) continue;
       slot.job = undefined;
       this.unref(slot);
       if (job.timer) clearTimeout(job.timer);
-      this.finish(job, Number(m[2]));
+      if (!job.settled) this.finish(job, Number(m[2]));
     }
   }
 
@@ -171,8 +190,12 @@ export class ShellLauncher {
     }
   }
 
-  /** Reads what ffmpeg left (synchronously: small files on tmpfs) and resolves the job. `status` null: timed out. */
-  private finish(job: Job, status: number | null): void {
+  /**
+   * Reads what ffmpeg left (synchronously: small files on tmpfs) and resolves the job. `status` null: timed out;
+   * `beforeExit`: read at ffmpeg's final progress report, the process still exiting.
+   */
+  private finish(job: Job, status: number | null, beforeExit = false): void {
+    job.settled = true;
     try {
       const written = job.sinks.map((sink, k) => {
         let fd: number;
@@ -215,6 +238,7 @@ export class ShellLauncher {
         timedOut: job.timedOut,
         written,
         ...(collected ? { collected } : {}),
+        ...(beforeExit ? { beforeExit } : {}),
       });
     } catch (error) {
       job.reject(error);
@@ -228,6 +252,12 @@ export class ShellLauncher {
    * whose bytes land in `sinks[k]` (at most its length). Resolves when ffmpeg exits; `code` is null when it was
    * killed by the timeout. With `collect`, output 0 has no sink: it is read whole into `collected` (e.g. a probe's
    * framecrc listing, whose size is not known beforehand); pass `sinks` empty.
+   *
+   * With `progress`, `args` must include `-progress pipe:1` (ffmpeg's stdout is the shell's): the job resolves at
+   * ffmpeg's final report (`progress=end`, written after every output was flushed by `av_write_trailer`), with
+   * `code` 0 and `beforeExit`, instead of when the process has exited; the shell takes no other job until then.
+   * Errors ffmpeg logged while decoding are in `stderr` by then (ffmpeg's stderr is unbuffered); an exit status
+   * decided after the report (ffmpeg's decode error-rate check, exit 69) is not seen, its error lines are.
    */
   run(
     ffmpeg: string,
@@ -235,6 +265,7 @@ export class ShellLauncher {
     sinks: readonly Uint8Array[],
     timeoutMs: number,
     collect = false,
+    progress = false,
   ): Promise<LaunchResult> {
     const slot = this.slots.find((s) => !s.dead && !s.job) ?? this.startSlot();
     const id = this.nextId++;
@@ -242,7 +273,19 @@ export class ShellLauncher {
     const errFile = join(slot.dir, `${id}.err`);
     const argv = args({ output: (k) => files[k]! });
     return new Promise<LaunchResult>((resolve, reject) => {
-      const job: Job = { id, resolve, reject, files, errFile, sinks: collect ? [] : sinks, collect, timedOut: false };
+      const job: Job = {
+        id,
+        resolve,
+        reject,
+        files,
+        errFile,
+        sinks: collect ? [] : sinks,
+        collect,
+        progress,
+        timeoutMs,
+        timedOut: false,
+        settled: false,
+      };
       slot.job = job;
       this.ref(slot);
       if (timeoutMs > 0) {
@@ -252,7 +295,12 @@ export class ShellLauncher {
         }, timeoutMs);
       }
       const command = [shellQuote(ffmpeg), ...argv.map(shellQuote)].join(' ');
-      slot.shell.stdin!.write(`${command} </dev/null >/dev/null 2>${shellQuote(errFile)}; echo "d ${id} $?"\n`);
+      const stdout = progress ? '' : ' >/dev/null';
+      slot.shell.stdin!.write(`${command} </dev/null${stdout} 2>${shellQuote(errFile)}; echo "d ${id} $?"\n`);
+      // Touch the sinks while ffmpeg starts: a large new buffer is fresh zero pages whose first writes fault (~25 µs
+      // each on a VM); faulted here, on this otherwise idle thread, they are off the path between ffmpeg's end and
+      // the result.
+      for (const sink of job.sinks) sink.fill(0);
     });
   }
 
