@@ -15,7 +15,7 @@ import { readCheckpoint } from './checkpoint.js';
 import { CONFIGS_DIR, loadConfig } from './config/load.js';
 import { type BadVideo, StepPlanner } from './data.js';
 import { readMetrics } from './metrics.js';
-import { NO_MOOV_MP4, twoClassVideoFolder } from './test-helpers.js';
+import { NO_MOOV_MP4, tinyRunOverrides, twoClassVideoFolder } from './test-helpers.js';
 
 const worker = join(import.meta.dirname, '..', 'test', 'dist-worker.ts');
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lss-dist-${name}-`));
@@ -25,12 +25,7 @@ const TIMEOUT_MS = 15_000;
 /** 8 in-memory clips, global batch 4: 2 steps per epoch, 2 epochs (the teacher temperature and DINO's frozen last layer change between them). */
 function overrides(workdir: string, batchSize: number): string[] {
   return [
-    `workdir=${workdir}`,
-    `concepts.cacheDir=${cacheDir}`,
-    'concepts.limitCategories=6',
-    'logging.progress=off',
-    'model.numFrames=2',
-    'views.numFrames=2',
+    ...tinyRunOverrides(workdir, cacheDir),
     `training.batchSize=${batchSize}`,
     'training.epochs=2',
     'checkpoint.every=1',

@@ -15,23 +15,13 @@ import { loadConfig } from './config/load.js';
 import { type ClipSource, MemoryClipSource } from './data.js';
 import { readMetrics } from './metrics.js';
 import { runTraining } from './run.js';
-import { NO_MOOV_MP4, twoClassVideoFolder } from './test-helpers.js';
+import { NO_MOOV_MP4, tinyRunOverrides, twoClassVideoFolder } from './test-helpers.js';
 
 afterEach(() => tf.disposeVariables());
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'lss-input-concepts-'));
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lss-${name}-`));
-const tiny = (workdir: string) => [
-  `workdir=${workdir}`,
-  `concepts.cacheDir=${cacheDir}`,
-  'concepts.limitCategories=6',
-  'logging.progress=off',
-  'logging.every=1',
-  'model.numFrames=2',
-  'views.numFrames=2',
-  'training.batchSize=2',
-  'checkpoint.every=2',
-];
+const tiny = (workdir: string) => [...tinyRunOverrides(workdir, cacheDir), 'logging.every=1', 'training.batchSize=2', 'checkpoint.every=2'];
 
 describe('unreadable training videos', () => {
   it('lss-train finishes on a folder with broken files and reports them; above data.maxBadFraction it stops with the list', async () => {

@@ -27,3 +27,18 @@ export async function twoClassVideoFolder(root: string, videosPerClass: number):
   synth.files.forEach((f, i) => copyFileSync(f, join(folder, i % 2 ? 'a' : 'b', `v${i}.avi`)));
   return folder;
 }
+
+/**
+ * The shipped `lss-tiny-synthetic` config made tinier for tests: run folder `workdir`, concept spaces cached in
+ * `cacheDir` (6 categories), 2-frame clips and views, no progress bar. Callers add batch size, steps, checkpoints.
+ */
+export function tinyRunOverrides(workdir: string, cacheDir: string): string[] {
+  return [
+    `workdir=${workdir}`,
+    `concepts.cacheDir=${cacheDir}`,
+    'concepts.limitCategories=6',
+    'logging.progress=off',
+    'model.numFrames=2',
+    'views.numFrames=2',
+  ];
+}
