@@ -9,17 +9,13 @@ import { initBackend } from '@lss/core';
 import { loadConfig } from '../src/config/load.js';
 import { MemoryClipSource } from '../src/data.js';
 import { runTraining } from '../src/run.js';
+import { tinyRunOverrides } from '../src/test-helpers.js';
 
 const [workdir, cacheDir, maxSteps] = process.argv.slice(2) as [string, string, string];
 await initBackend('wasm');
 const config = loadConfig('lss-tiny-synthetic', {
   overrides: [
-    `workdir=${workdir}`,
-    `concepts.cacheDir=${cacheDir}`,
-    'concepts.limitCategories=6',
-    'logging.progress=off',
-    'model.numFrames=2',
-    'views.numFrames=2',
+    ...tinyRunOverrides(workdir, cacheDir),
     'training.batchSize=2',
     'training.epochs=100', // 2 steps per epoch: step 5 is in the third epoch
     `training.maxSteps=${maxSteps}`,

@@ -9,9 +9,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '@lss/core';
-import { type DatasetSpec, type EvalReport, loadEvalModel } from '@lss/eval';
+import type { DatasetSpec } from '@lss/eval';
 import type { TrainConfig } from './config/schema.js';
-import { evaluateRow, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
+import { evaluateModelAt, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
 import { chanceCheck, DEMO_ALPHA, type DemoProtocol } from './demo-report.js';
 import { renderResultsPlot } from './plot.js';
 
@@ -92,16 +92,16 @@ export async function runAblations(options: AblationOptions): Promise<void> {
   };
   const results: { name: string; zeroShot: number[]; linearProbe: number[]; knn: number[] }[] = [];
   // References without LSS training: the frozen image CLIP on split 1.
-  const frozen = await loadEvalModel(WORLD_CLIP_DIR, { label: 'frozen image CLIP (frame average)' });
-  let frozenReports: Record<DemoProtocol, EvalReport> | undefined;
-  try {
-    frozenReports = await evaluateRow(frozen, dataset, join(workDir, 'features'), join(outDir, 'frozen-clip'));
-  } finally {
-    frozen.dispose();
-  }
-  const frozenTop1 = (p: DemoProtocol) => (frozenReports as Record<DemoProtocol, EvalReport>)[p].summary.top1.mean;
+  const frozenReports = await evaluateModelAt(
+    WORLD_CLIP_DIR,
+    { label: 'frozen image CLIP (frame average)' },
+    dataset,
+    join(workDir, 'features'),
+    join(outDir, 'frozen-clip'),
+  );
+  const frozenTop1 = (p: DemoProtocol) => frozenReports[p].summary.top1.mean;
   const frozenZeroShot = frozenTop1('zero-shot');
-  const chanceRule = chanceCheck((frozenReports as Record<DemoProtocol, EvalReport>)['zero-shot']);
+  const chanceRule = chanceCheck(frozenReports['zero-shot']);
   let steps = 0;
   for (const [index, row] of ablationRows.entries()) {
     const entry = { name: row.name, zeroShot: [] as number[], linearProbe: [] as number[], knn: [] as number[] };

@@ -11,9 +11,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '@lss/core';
 import { isTestGroup, readActionWorldManifest } from '@lss/data/node';
-import { type DatasetSpec, loadEvalModel } from '@lss/eval';
+import type { DatasetSpec } from '@lss/eval';
 import type { TrainConfig } from './config/schema.js';
-import { evaluateRow, saveStepZeroTower, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
+import { evaluateModelAt, saveStepZeroTower, trainAndEvaluate, WORLD_CLIP_DIR, worldConfig } from './demo.js';
 
 /** One candidate of the grid: a name and a change of the base config. */
 export interface Candidate {
@@ -108,18 +108,13 @@ export async function selectHyperParameters(options: {
   // Reference: the step-0 tower on the validation part.
   const initialPath = join(selDir, 'video-tower-step0.safetensors');
   await saveStepZeroTower(base, initialPath);
-  const start = await loadEvalModel(initialPath, { textModel: WORLD_CLIP_DIR, label: 'step 0' });
-  try {
-    const r = await evaluateRow(start, dataset, join(selDir, 'features'), null);
-    results.push({
-      name: 'step 0 (no LSS training)',
-      zeroShot: r['zero-shot'].summary.top1.mean,
-      linearProbe: r['linear-probe'].summary.top1.mean,
-      knn: r.knn.summary.top1.mean,
-    });
-  } finally {
-    start.dispose();
-  }
+  const r = await evaluateModelAt(initialPath, { textModel: WORLD_CLIP_DIR, label: 'step 0' }, dataset, join(selDir, 'features'), null);
+  results.push({
+    name: 'step 0 (no LSS training)',
+    zeroShot: r['zero-shot'].summary.top1.mean,
+    linearProbe: r['linear-probe'].summary.top1.mean,
+    knn: r.knn.summary.top1.mean,
+  });
   log(`  step 0: zero-shot ${results[0]?.zeroShot.toFixed(1)} %`);
   for (const candidate of SELECTION_GRID) {
     const config = candidate.apply(base);

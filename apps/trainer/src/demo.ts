@@ -33,6 +33,7 @@ import {
   evaluateKnn,
   evaluateLinearProbe,
   evaluateZeroShot,
+  type LoadEvalModelOptions,
   loadEvalModel,
   makeReport,
   writeReport,
@@ -163,6 +164,22 @@ export async function evaluateRow(
   };
 }
 
+/** Loads the model at `path` (`loadEvalModel`), evaluates it as {@link evaluateRow} does, and frees it, also when evaluation fails. */
+export async function evaluateModelAt(
+  path: string,
+  options: LoadEvalModelOptions,
+  dataset: DatasetSpec,
+  cacheDir: string,
+  outDir: string | null,
+): Promise<Record<DemoProtocol, EvalReport>> {
+  const model = await loadEvalModel(path, options);
+  try {
+    return await evaluateRow(model, dataset, cacheDir, outDir);
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Trains LSS with `config` and evaluates its EMA teacher on `dataset` (reports written under `outDir` when given). */
 export async function trainAndEvaluate(
   config: TrainConfig,
@@ -234,32 +251,34 @@ async function demo(info: BackendInfo, workDir: string): Promise<void> {
 
   const rows: DemoRow[] = [];
   say('evaluating the frozen image CLIP (frame average) ...');
-  const frozen = await loadEvalModel(WORLD_CLIP_DIR, { label: 'frozen image CLIP (frame average)' });
-  try {
-    rows.push({
-      model: 'frozen image CLIP, frame average',
-      folder: 'frozen-clip',
-      reports: await evaluateRow(frozen, dataset, cacheDir, join(runDir, 'frozen-clip')),
-    });
-  } finally {
-    frozen.dispose();
-  }
+  rows.push({
+    model: 'frozen image CLIP, frame average',
+    folder: 'frozen-clip',
+    reports: await evaluateModelAt(
+      WORLD_CLIP_DIR,
+      { label: 'frozen image CLIP (frame average)' },
+      dataset,
+      cacheDir,
+      join(runDir, 'frozen-clip'),
+    ),
+  });
   lap('frozen CLIP eval');
 
   say('evaluating the CLIP-initialised LSS video tower at step 0 ...');
   const base = worldConfig(worldDir, join(workDir, 'train-split1'), backend);
   const initialPath = join(workDir, 'video-tower-step0.safetensors');
   await saveStepZeroTower(base, initialPath);
-  const start = await loadEvalModel(initialPath, { textModel: WORLD_CLIP_DIR, label: 'LSS video tower, step 0 (CLIP init)' });
-  try {
-    rows.push({
-      model: 'LSS video tower, step 0 (CLIP init)',
-      folder: 'lss-step0',
-      reports: await evaluateRow(start, dataset, cacheDir, join(runDir, 'lss-step0')),
-    });
-  } finally {
-    start.dispose();
-  }
+  rows.push({
+    model: 'LSS video tower, step 0 (CLIP init)',
+    folder: 'lss-step0',
+    reports: await evaluateModelAt(
+      initialPath,
+      { textModel: WORLD_CLIP_DIR, label: 'LSS video tower, step 0 (CLIP init)' },
+      dataset,
+      cacheDir,
+      join(runDir, 'lss-step0'),
+    ),
+  });
   lap('step-0 tower eval');
 
   const timings = { train: 0, evaluate: 0 };

@@ -5,16 +5,17 @@
  * identical after every step; a rank killed mid-run makes the other stop with a DistributedError within the
  * timeout, and resuming with 2 ranks from the last checkpoint reaches the uninterrupted result bit for bit.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSyntheticDataset, readFolderPerClass } from '@lss/data/node';
+import { readFolderPerClass } from '@lss/data/node';
 import { type RankResult, resultOf, spawnRanks } from '@lss/testing';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.js';
 import { CONFIGS_DIR, loadConfig } from './config/load.js';
 import { type BadVideo, StepPlanner } from './data.js';
 import { readMetrics } from './metrics.js';
+import { NO_MOOV_MP4, tinyRunOverrides, twoClassVideoFolder } from './test-helpers.js';
 
 const worker = join(import.meta.dirname, '..', 'test', 'dist-worker.ts');
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lss-dist-${name}-`));
@@ -24,12 +25,7 @@ const TIMEOUT_MS = 15_000;
 /** 8 in-memory clips, global batch 4: 2 steps per epoch, 2 epochs (the teacher temperature and DINO's frozen last layer change between them). */
 function overrides(workdir: string, batchSize: number): string[] {
   return [
-    `workdir=${workdir}`,
-    `concepts.cacheDir=${cacheDir}`,
-    'concepts.limitCategories=6',
-    'logging.progress=off',
-    'model.numFrames=2',
-    'views.numFrames=2',
+    ...tinyRunOverrides(workdir, cacheDir),
     `training.batchSize=${batchSize}`,
     'training.epochs=2',
     'checkpoint.every=1',
@@ -206,26 +202,13 @@ describe('lss-train data parallel (2 processes, Gloo on loopback)', () => {
 describe('unreadable videos in a data-parallel run (2 processes)', () => {
   it("counts every rank's unreadable videos, with the rank, on every rank; data.maxBadFraction stops all ranks together", async () => {
     // A folder of 8 real videos; the two that rank 1 reads in step 0 are replaced by broken files.
-    const root = tmp('bad-folder');
-    const synth = await generateSyntheticDataset({
-      dir: join(root, 'synth'),
-      numClasses: 2,
-      videosPerClass: 4,
-      width: 32,
-      height: 32,
-      numFrames: 8,
-      seed: 4,
-    });
-    const folder = join(root, 'videos');
-    for (const c of ['a', 'b']) mkdirSync(join(folder, c), { recursive: true });
-    synth.files.forEach((f, i) => copyFileSync(f, join(folder, i % 2 ? 'a' : 'b', `v${i}.avi`)));
+    const folder = await twoClassVideoFolder(tmp('bad-folder'), 4);
     const paths = readFolderPerClass({ root: folder }).samples.map((s) => s.path);
     expect(paths).toHaveLength(8);
     const { seed } = loadConfig('lss-tiny-synthetic');
     const onRank = (rank: number) => new StepPlanner(8, 2, 1, seed, null, { rank, worldSize: 2 }).clipsOf(0).flat();
     const broken = onRank(1).map((c) => paths[c] as string);
-    const noMoov = readFileSync(join(import.meta.dirname, '__fixtures__', 'no_moov.mp4'));
-    for (const p of broken) writeFileSync(p, noMoov);
+    for (const p of broken) copyFileSync(NO_MOOV_MP4, p);
     for (const c of onRank(0)) expect(broken).not.toContain(paths[c]);
     const run = (workdir: string, maxBadFraction: number) =>
       train(

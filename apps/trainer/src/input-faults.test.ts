@@ -3,12 +3,10 @@
  * several kinds, with the replaced clips and the bad videos in metrics.jsonl and the end summary; too many stop
  * the run with the list (no stack trace); and a run with unreadable clips still resumes exactly.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DataError } from '@lss/core';
-import { generateSyntheticDataset } from '@lss/data/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.js';
@@ -17,39 +15,18 @@ import { loadConfig } from './config/load.js';
 import { type ClipSource, MemoryClipSource } from './data.js';
 import { readMetrics } from './metrics.js';
 import { runTraining } from './run.js';
+import { NO_MOOV_MP4, tinyRunOverrides, twoClassVideoFolder } from './test-helpers.js';
 
 afterEach(() => tf.disposeVariables());
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'lss-input-concepts-'));
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lss-${name}-`));
-const tiny = (workdir: string) => [
-  `workdir=${workdir}`,
-  `concepts.cacheDir=${cacheDir}`,
-  'concepts.limitCategories=6',
-  'logging.progress=off',
-  'logging.every=1',
-  'model.numFrames=2',
-  'views.numFrames=2',
-  'training.batchSize=2',
-  'checkpoint.every=2',
-];
+const tiny = (workdir: string) => [...tinyRunOverrides(workdir, cacheDir), 'logging.every=1', 'training.batchSize=2', 'checkpoint.every=2'];
 
 describe('unreadable training videos', () => {
   it('lss-train finishes on a folder with broken files and reports them; above data.maxBadFraction it stops with the list', async () => {
-    const root = tmp('broken-folder');
-    const synth = await generateSyntheticDataset({
-      dir: join(root, 'synth'),
-      numClasses: 2,
-      videosPerClass: 3,
-      width: 32,
-      height: 32,
-      numFrames: 8,
-      seed: 4,
-    });
-    const folder = join(root, 'videos');
-    for (const c of ['a', 'b']) mkdirSync(join(folder, c), { recursive: true });
-    synth.files.forEach((f, i) => copyFileSync(f, join(folder, i % 2 ? 'a' : 'b', `v${i}.avi`)));
-    copyFileSync(fileURLToPath(new URL('./__fixtures__/no_moov.mp4', import.meta.url)), join(folder, 'a', 'no_moov.mp4'));
+    const folder = await twoClassVideoFolder(tmp('broken-folder'), 3);
+    copyFileSync(NO_MOOV_MP4, join(folder, 'a', 'no_moov.mp4'));
     writeFileSync(join(folder, 'b', 'empty.mp4'), new Uint8Array(0));
     writeFileSync(join(folder, 'b', 'notes.mp4'), 'a text file named like a video\n');
     const broken = [join(folder, 'a', 'no_moov.mp4'), join(folder, 'b', 'empty.mp4'), join(folder, 'b', 'notes.mp4')].sort();

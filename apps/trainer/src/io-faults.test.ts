@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load.js';
 import { MemoryClipSource } from './data.js';
 import { runTraining } from './run.js';
+import { tinyRunOverrides } from './test-helpers.js';
 
 const mounts: TmpfsMount[] = [];
 afterEach(() => {
@@ -24,16 +25,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'lss-io-concepts-'));
 
 function tinyConfig(workdir: string) {
   return loadConfig('lss-tiny-synthetic', {
-    overrides: [
-      `workdir=${workdir}`,
-      `concepts.cacheDir=${cacheDir}`,
-      'concepts.limitCategories=6',
-      'logging.progress=off',
-      'model.numFrames=2',
-      'views.numFrames=2',
-      'training.batchSize=2',
-      'training.maxSteps=1',
-    ],
+    overrides: [...tinyRunOverrides(workdir, cacheDir), 'training.batchSize=2', 'training.maxSteps=1'],
   });
 }
 

@@ -18,6 +18,7 @@ import { MemoryClipSource } from './data.js';
 import { createFeatureAlignment } from './experiments/feature-alignment.js';
 import { readMetrics } from './metrics.js';
 import { type RunOptions, runTraining } from './run.js';
+import { tinyRunOverrides } from './test-helpers.js';
 
 afterEach(() => tf.disposeVariables());
 
@@ -27,12 +28,7 @@ const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lss-${name}-`));
 /** The shipped tiny config, made tinier: 6 categories, 2-frame views, batch 2, no TTY output. */
 function tinyOverrides(workdir: string): string[] {
   return [
-    `workdir=${workdir}`,
-    `concepts.cacheDir=${cacheDir}`,
-    'concepts.limitCategories=6',
-    'logging.progress=off',
-    'model.numFrames=2',
-    'views.numFrames=2',
+    ...tinyRunOverrides(workdir, cacheDir),
     'training.batchSize=2',
     'training.epochs=2',
     'checkpoint.every=2',

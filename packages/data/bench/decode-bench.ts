@@ -16,7 +16,25 @@
  * - PyAV: opens the file, decodes from the start to the last wanted frame (thread_type AUTO), and converts each wanted
  *   frame with `to_ndarray(width=224, height=224, format="rgb24")` (one swscale pass, bilinear: PyAV's default;
  *   bicubic costs the same there, measured). Python start-up and imports are not timed; our process start-ups are.
- * CPU per clip: ours = Node + ffmpeg (reaped or under the launcher shell); PyAV = its process.
+ * The clock stops when every clip's frames are in memory; the per-frame means used to check that both sides decoded
+ * the same frames are computed after, on both sides. CPU per clip: ours = Node + every process under it (launcher
+ * shells, ffmpeg); PyAV = its process.
+ *
+ * The lines:
+ * - `sequential`: one clip at a time (the next asked for when the previous is in memory), e.g. a user's own loop over
+ *   `decodeFrames`. `-threads 1` is decodeFrames' default. VideoLoader and the trainer never decode one at a time.
+ * - `2 at once`: two clips in flight. `[loader default]` = the per-decode settings VideoLoader and the trainer's view
+ *   workers use unless told otherwise: one ffmpeg process per clip (`batchClips` 1), `-threads 1`, the probe cached
+ *   after a file's first use (they keep 2 decodes per worker in flight: 4 on 2 cores).
+ * - `4 clips per process`: `decodeClips` (the loader's `batchClips: 4`), one process decoding 4 clips.
+ * - `first epoch`: the probe of each file (one more ffmpeg process) is in the timed region too.
+ *
+ * Where our time goes (measured 2026-11-29 23:17-23:35 UTC on the 2-core VM, development figures at load 1-7; see the
+ * package README): decoding itself costs what PyAV costs (same libavcodec family: H.264 ~0.24 ms, Xvid ~0.07 ms per
+ * 320x240 frame); what PyAV does not pay per clip is the new process: ~6 ms to exec the static ffmpeg and ~20 ms
+ * more to open a file in a fresh address space, almost all of it ~1000-1200 page faults (25-30 ms of system time
+ * per process here, heap first touches mostly: `perf stat -e page-faults`). Forcing the demuxer, `-probesize 32
+ * -analyzeduration 0` and `-fpsprobesize 0` changed neither the faults nor the CPU (measured), so they are not used.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -94,10 +112,13 @@ function frameMeans(decoded: Awaited<ReturnType<typeof decodeFrames>>): number[]
 
 /**
  * Our side: per clip, the frames `sampleFrameIndices` picks, decoded by ffmpeg to 224x224 rgb24 (select filter,
- * colour conversion at the decoded size, one bicubic resize: what `decodeFrames` gives CLIP), piped to Node.
- * `batch` > 1: that many clips per ffmpeg process (`decodeClips`), `concurrency` processes at once.
+ * colour conversion at the decoded size, one bicubic resize: what `decodeFrames` gives CLIP), in one buffer in memory.
+ * `batch` > 1: that many clips per ffmpeg process (`decodeClips`), `concurrency` processes at once. The clock stops
+ * when every clip's frames are in memory; the per-frame means (the cross-check with PyAV) are computed after, on
+ * both sides.
  */
 async function oursPass(files: string[], ffmpeg: string, concurrency: number, cachedInfo?: Map<string, Info>, threads = 1, batch = 1) {
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const options = (info: Info) => ({ ffmpegPath: ffmpeg, info, outputSize: { width: SIZE, height: SIZE }, threads });
   const infoOf = async (path: string) => {
@@ -105,12 +126,12 @@ async function oursPass(files: string[], ffmpeg: string, concurrency: number, ca
     cachedInfo?.set(path, info);
     return info;
   };
-  let means: number[][];
+  let decoded: Awaited<ReturnType<typeof decodeFrames>>[];
   if (batch <= 1) {
-    means = await pool(files, concurrency, async (path) => {
+    decoded = await pool(files, concurrency, async (path) => {
       const info = await infoOf(path);
       const indices = sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames: T });
-      return frameMeans(await decodeFrames(path, indices, options(info)));
+      return decodeFrames(path, indices, options(info));
     });
   } else {
     const groups: string[][] = [];
@@ -127,12 +148,14 @@ async function oursPass(files: string[], ffmpeg: string, concurrency: number, ca
       );
       return results.map((r) => {
         if (r.status === 'rejected') throw r.reason;
-        return frameMeans(r.value);
+        return r.value;
       });
     });
-    means = perGroup.flat();
+    decoded = perGroup.flat();
   }
-  return { seconds: (performance.now() - t0) / 1000, means };
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - cpu0;
+  return { seconds, cpu, means: decoded.map(frameMeans) };
 }
 
 /**
@@ -198,14 +221,48 @@ function pyavPass(mode: 'sequential' | 'threads', workers: number): { seconds: n
 }
 
 type Config = { name: string; run: () => Promise<{ seconds: number; cpu?: number; means?: number[][] }> };
+// [loader default] marks the settings VideoLoader and the trainer's view workers use unless told otherwise: one
+// ffmpeg process per clip (batchClips 1), -threads 1, the probe cached after a file's first use.
+const SEQ_DEFAULT = 'ours sequential, -threads 1 [decodeFrames default]';
 const configs: Config[] = [
-  { name: 'ours sequential, probe cached, ffmpeg -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
-  { name: 'ours sequential, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
-  { name: 'ours sequential, probe + decode (first epoch)', run: () => oursPass(files, ffmpeg.path, 1, undefined, 0) },
-  { name: 'ours 2 at once, probe cached, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+  { name: SEQ_DEFAULT, run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
+  { name: 'ours sequential, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
+  { name: 'ours sequential, -threads 2', run: () => oursPass(files, ffmpeg.path, 1, infos, 2) },
+  { name: 'ours sequential, first epoch (probe + decode), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, undefined, 1) },
   { name: 'ours sequential, 4 clips per process, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0, 4) },
-  { name: 'ours 2 at once, 4 clips per process, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
+  { name: 'ours 2 at once, -threads 1 [loader default]', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+  { name: 'ours 2 at once, 4 clips per process (batchClips 4), -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
 ];
+// The loader itself with CLIP's test view (1 clip x 1 centre crop of 8 frames, 224^2, not normalised; ours decodes to
+// 298x224 with CLIP's resize and crops, PyAV squashes to 224x224; the views are float32, not uint8) and its
+// default concurrency (a worker thread per core, 2 videos in flight per worker). Workers start in a warm-up epoch
+// before the rounds, so the timed epochs do not include the worker threads' start-up.
+const testView = { numClips: 1, numCrops: 1, numFrames: T, size: SIZE, normalize: false };
+const loaders = [1, 4].map(
+  (batchClips) =>
+    [
+      batchClips,
+      new VideoLoader({
+        dataset: files.map((path) => ({ path, label: 0, className: 'bench' })),
+        batchSize: 1,
+        views: { mode: 'test', config: testView },
+        ffmpegPath: ffmpeg.path,
+        batchClips,
+      }),
+    ] as const,
+);
+let loaderEpoch = 0;
+for (const [, loader] of loaders) for await (const _ of loader.epoch(loaderEpoch)) void _;
+for (const [batchClips, loader] of loaders) {
+  configs.push({
+    name: `VideoLoader test view, ${loader.numWorkers} workers x 2 at once, batchClips ${batchClips}${batchClips === 1 ? ' [loader default]' : ''}`,
+    run: async () => {
+      const t0 = performance.now();
+      for await (const _ of loader.epoch(++loaderEpoch)) void _;
+      return { seconds: (performance.now() - t0) / 1000 };
+    },
+  });
+}
 let pyavVersion = '';
 if (hasPyav) {
   configs.push(
@@ -246,19 +303,21 @@ for (const [name, xs] of seconds) {
   const med = files.length / median(xs);
   rate.set(name, { best, median: med });
   const cpuPerClip = (median(cpus.get(name)!) / files.length) * 1000;
-  console.log(`  ${name.padEnd(52)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
+  console.log(`  ${name.padEnd(64)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
 }
 if (hasPyav) {
   console.log(`PyAV ${pyavVersion}: ratios of medians (>= 1.0 means at least PyAV's speed):`);
   const pySeq = rate.get('PyAV sequential (thread_type AUTO)')!.median;
   const pyPar = rate.get('PyAV 2 at once (thread pool, thread_type AUTO)')!.median;
   for (const [name, r] of rate) {
-    if (name.startsWith('PyAV')) continue;
+    if (name.startsWith('PyAV') || name.startsWith('VideoLoader')) continue;
     const base = name.includes('2 at once') ? pyPar : pySeq;
-    console.log(`  ${name.padEnd(52)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
+    console.log(`  ${name.padEnd(64)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
   }
+  console.log('  (VideoLoader lines: no ratio, their output is float32 views [B, T, H, W, 3] (uint8 / 255) handed over from worker');
+  console.log("   threads, more work than PyAV's uint8 frames; they show what the loader adds to the [loader default] decode.)");
   // Cross-check: the same frames (mean pixel value per frame; the two resizers differ slightly).
-  const ours = meansOf.get('ours sequential, probe cached, ffmpeg -threads auto')!;
+  const ours = meansOf.get(SEQ_DEFAULT)!;
   const theirs = meansOf.get('PyAV sequential (thread_type AUTO)')!;
   let worst = 0;
   theirs.forEach((clip, c) => {
@@ -270,7 +329,7 @@ if (hasPyav) {
 }
 
 // Full SVT views through the loader: 2 global (8 x 224^2) + 8 local (8 x 96^2), augmentations applied.
-const loader = new VideoLoader({
+const svtLoader = new VideoLoader({
   dataset: files.map((path) => ({ path, label: 0, className: 'bench' })),
   batchSize: 2,
   views: { mode: 'train', config: SVT_VIEW_CONFIG },
@@ -278,12 +337,13 @@ const loader = new VideoLoader({
 });
 const cpu0 = cpuSeconds();
 const t0 = performance.now();
-for await (const _batch of loader.epoch(0)) {
+for await (const _batch of svtLoader.epoch(0)) {
   // consume
 }
 const svtSeconds = (performance.now() - t0) / 1000;
 const utilisation = (cpuSeconds() - cpu0) / svtSeconds;
 console.log(
-  `VideoLoader, full SVT views (2 x 8x224^2 + 8 x 8x96^2, augmented, ${loader.numWorkers} workers): ${(files.length / svtSeconds).toFixed(2)} clips/s (includes worker start-up), CPU ${utilisation.toFixed(2)} cores busy of ${cores}`,
+  `VideoLoader, full SVT views (2 x 8x224^2 + 8 x 8x96^2, augmented, ${svtLoader.numWorkers} workers): ${(files.length / svtSeconds).toFixed(2)} clips/s (includes worker start-up), CPU ${utilisation.toFixed(2)} cores busy of ${cores}`,
 );
-await loader.close();
+await svtLoader.close();
+for (const [, loader] of loaders) await loader.close();

@@ -35,15 +35,39 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** The `@ffmpeg-installer/ffmpeg` binary, or undefined when the optional dependency is not installed. */
-export function installerFfmpegPath(): string | undefined {
+/** The path `@ffmpeg-installer/ffmpeg` gives for its binary (executable or not), or undefined when it is not installed. */
+function installerBinary(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
-    const mod = require('@ffmpeg-installer/ffmpeg') as { path?: string };
-    return mod.path && isExecutable(mod.path) ? mod.path : undefined;
+    return (require('@ffmpeg-installer/ffmpeg') as { path?: string }).path || undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The `@ffmpeg-installer/ffmpeg` binary, or undefined when the optional dependency is not installed or its binary
+ * is not executable.
+ */
+export function installerFfmpegPath(): string | undefined {
+  const path = installerBinary();
+  return path && isExecutable(path) ? path : undefined;
+}
+
+/** Why the bundled binary is not used, and how to fix that (for messages; call only when it is not used). */
+function installerProblem(): { why: string; fix: string } {
+  const path = installerBinary();
+  if (path === undefined) {
+    return {
+      why: 'the optional dependency @ffmpeg-installer/ffmpeg is not installed',
+      fix: 'Install it (pnpm add @ffmpeg-installer/ffmpeg), install ffmpeg, or set LSS_FFMPEG.',
+    };
+  }
+  const pkg = `@ffmpeg-installer/${process.platform}-${process.arch}`;
+  return {
+    why: `@ffmpeg-installer/ffmpeg is installed but its binary ${path} is not executable`,
+    fix: `Run chmod u+x ${path} (or let ${pkg}'s install script run: npm approve-scripts ${pkg} && npm rebuild ${pkg}), install ffmpeg, or set LSS_FFMPEG.`,
+  };
 }
 
 /**
@@ -88,10 +112,8 @@ export function resolveFfmpeg(options: { ffmpegPath?: string; env?: Readonly<Rec
     }
   }
   if (!found) {
-    throw new ConfigError(
-      'No ffmpeg found: LSS_FFMPEG is unset, the optional dependency @ffmpeg-installer/ffmpeg is not installed and no ffmpeg is on PATH. ' +
-        'Install it (pnpm add @ffmpeg-installer/ffmpeg), install ffmpeg, or set LSS_FFMPEG.',
-    );
+    const { why, fix } = installerProblem();
+    throw new ConfigError(`No ffmpeg found: LSS_FFMPEG is unset, ${why} and no ffmpeg is on PATH. ${fix}`);
   }
   cachedDefault = { key, binary: found };
   return found;
@@ -118,13 +140,13 @@ export function ffmpegVersion(path: string): string {
  * `ffmpeg: <path>, version <v> (<why>); no ffprobe is used, probing runs this ffmpeg`. Runs `ffmpeg -version` once.
  */
 export function describeFfmpeg(binary: FfmpegBinary = resolveFfmpeg()): string {
-  const why: Record<FfmpegSource, string> = {
-    option: 'given by the caller',
-    LSS_FFMPEG: 'from LSS_FFMPEG',
-    '@ffmpeg-installer/ffmpeg': 'the bundled @ffmpeg-installer/ffmpeg build, preferred for speed; set LSS_FFMPEG to use another',
-    PATH: 'the first ffmpeg on PATH (@ffmpeg-installer/ffmpeg is not installed); set LSS_FFMPEG to choose',
+  const why: Record<FfmpegSource, () => string> = {
+    option: () => 'given by the caller',
+    LSS_FFMPEG: () => 'from LSS_FFMPEG',
+    '@ffmpeg-installer/ffmpeg': () => 'the bundled @ffmpeg-installer/ffmpeg build, preferred for speed; set LSS_FFMPEG to use another',
+    PATH: () => `the first ffmpeg on PATH (${installerProblem().why}); set LSS_FFMPEG to choose`,
   };
-  return `ffmpeg: ${binary.path}, version ${ffmpegVersion(binary.path)} (${why[binary.source]}); no ffprobe is used, probing runs this ffmpeg`;
+  return `ffmpeg: ${binary.path}, version ${ffmpegVersion(binary.path)} (${why[binary.source]()}); no ffprobe is used, probing runs this ffmpeg`;
 }
 
 /** Result of running ffmpeg to completion. */
@@ -623,7 +645,8 @@ function runDecode(
 ): Promise<{ code: number | null; stderr: string; timedOut: boolean; written: number[] }> {
   if (launches(ffmpeg)) {
     shellLauncher ??= new ShellLauncher();
-    return shellLauncher.run(ffmpeg, ({ output }) => ['-y', ...args(output)], sinks, timeoutMs);
+    // `-progress pipe:1`: the launcher resolves at ffmpeg's final report, not after its exit (see ShellLauncher.run).
+    return shellLauncher.run(ffmpeg, ({ output }) => ['-y', '-progress', 'pipe:1', ...args(output)], sinks, timeoutMs, false, true);
   }
   return runFfmpeg(
     ffmpeg,

@@ -52,26 +52,71 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
     // A file that is not what the probe said: ffmpeg's own error text comes back through the shell.
     const launcher = new ShellLauncher();
     try {
-      // Finished jobs are reaped: after 12 jobs the shell holds at most the last one as a zombie, not 12.
-      for (let i = 0; i < 12; i++) {
-        await launcher.run(
+      const nullJob = () =>
+        launcher.run(
           TEST_FFMPEG,
           ({ output }) => ['-v', 'error', '-f', 'lavfi', '-i', 'nullsrc=s=16x16:d=0.04', '-f', 'rawvideo', output(0)],
-          [new Uint8Array(768)],
+          [new Uint8Array(384)], // one 16x16 yuv420p frame
           10_000,
         );
-      }
-      const children = readdirSync('/proc')
+      const childrenOf = (pids: number[]) =>
+        readdirSync('/proc')
+          .filter((d) => /^\d+$/.test(d))
+          .flatMap((pid) => {
+            try {
+              const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+              return pids.includes(Number(fields[1])) ? [fields[0]] : [];
+            } catch {
+              return [];
+            }
+          });
+      // One after another: the same shell runs every job in the foreground (it waits for, and so reaps, each one).
+      for (let i = 0; i < 12; i++) expect((await nullJob()).written).toEqual([384]);
+      expect(launcher.pids).toHaveLength(1);
+      const first = launcher.pid;
+      expect(childrenOf(launcher.pids)).toEqual([]);
+      // Three at once: one shell each (a busy shell runs nothing else); afterwards they are reused, not added to.
+      const together = await Promise.all([nullJob(), nullJob(), nullJob()]);
+      expect(together.map((r) => r.code)).toEqual([0, 0, 0]);
+      expect(launcher.pids).toHaveLength(3);
+      expect(launcher.pids).toContain(first);
+      await Promise.all([nullJob(), nullJob()]);
+      expect(launcher.pids).toHaveLength(3);
+      expect(childrenOf(launcher.pids)).toEqual([]);
+      // A timeout kills the busy shell's process group: its ffmpeg dies with it, and the next job gets a new shell.
+      const slow = launcher.run(
+        TEST_FFMPEG,
+        ({ output }) => ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'nullsrc=s=16x16:d=60', '-f', 'rawvideo', output(0)],
+        [new Uint8Array(768)],
+        1500,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const busy = launcher.pids.filter((pid) => childrenOf([pid]).length > 0);
+      expect(busy).toHaveLength(1);
+      const ffmpegPids = readdirSync('/proc')
         .filter((d) => /^\d+$/.test(d))
-        .flatMap((pid) => {
+        .filter((pid) => {
           try {
-            const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-            return Number(fields[1]) === launcher.pid ? [fields[0]] : [];
+            return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === busy[0];
           } catch {
-            return [];
+            return false;
           }
         });
-      expect(children.filter((state) => state === 'Z').length).toBeLessThanOrEqual(1);
+      expect(ffmpegPids).toHaveLength(1);
+      const killed = await slow;
+      expect(killed.timedOut).toBe(true);
+      expect(killed.code).toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const state = (pid: string) => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
+        } catch {
+          return 'gone';
+        }
+      };
+      expect(['gone', 'Z']).toContain(state(ffmpegPids[0]!));
+      expect(launcher.pids).not.toContain(busy[0]);
+      expect((await nullJob()).written).toEqual([384]);
       const r = await launcher.run(
         TEST_FFMPEG,
         ({ output }) => ['-v', 'error', '-i', join(dir, 'missing.mp4'), '-f', 'rawvideo', output(0)],
@@ -81,6 +126,29 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/missing\.mp4: No such file or directory/);
       expect(r.written).toEqual([0]);
+      expect(r.beforeExit).toBeUndefined();
+      // With -progress on the shell's stdout, a job resolves at ffmpeg's final report, before the process has exited;
+      // its shell takes no other job until then. A failure before any report still ends with ffmpeg's exit status.
+      const progressJob = (input: string[]) =>
+        launcher.run(
+          TEST_FFMPEG,
+          ({ output }) => ['-v', 'error', '-progress', 'pipe:1', ...input, '-f', 'rawvideo', output(0)],
+          [new Uint8Array(384 * 3)],
+          10_000,
+          false,
+          true,
+        );
+      const early = await progressJob(['-f', 'lavfi', '-i', 'nullsrc=s=16x16:d=0.12']);
+      expect(early).toMatchObject({ code: 0, beforeExit: true, written: [384 * 3], stderr: '' });
+      const failed = await progressJob(['-i', join(dir, 'missing.mp4')]);
+      expect(failed.beforeExit).toBeUndefined();
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toMatch(/missing\.mp4: No such file or directory/);
+      // Every shell becomes idle again once its ffmpeg has exited.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = launcher.pids.length;
+      await Promise.all(Array.from({ length: before }, () => nullJob()));
+      expect(launcher.pids).toHaveLength(before);
     } finally {
       launcher.close();
     }
