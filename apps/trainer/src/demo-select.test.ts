@@ -16,13 +16,23 @@ describe('the demo modes build valid objectives', () => {
   it('--select: each teacher temperature is set on concept distillation only', () => {
     for (const candidate of SELECTION_GRID) {
       const config = candidate.apply(base);
-      const t = Number(candidate.name.split(' ').at(-1));
+      const t = Number(/teacherTemperature ([0-9.]+)/.exec(candidate.name)?.[1]);
       const cd = config.objectives.find((o) => o.name === 'concept-distillation') as { teacherTemperature: unknown };
       expect(cd.teacherTemperature).toEqual({ start: Math.min(0.004, t), end: t, warmupLength: 1, unit: 'epoch' });
       const built = createObjectives(specs(config.objectives));
       expect(built.map((b) => b.objective.id)).toEqual(config.objectives.map((o) => o.name));
       for (const b of built) b.objective.dispose?.();
     }
+  });
+
+  it('--select: the learning-rate candidates set the peak rate at the global batch (SPEC: base x batch / 256)', () => {
+    const rates = SELECTION_GRID.map((c) => {
+      const o = c.apply(base);
+      return (o.optimizer.baseLearningRate * o.training.batchSize * o.optimizer.accumulationSteps) / o.optimizer.referenceBatchSize;
+    });
+    // The temperature candidates keep the config's 1e-3 at batch 8; the others lower it to 1e-4 and SPEC's 1.5625e-5.
+    expect(rates.map((r) => Number(r.toPrecision(6)))).toEqual([1e-3, 1e-3, 1e-3, 1e-4, 1.5625e-5]);
+    expect(SELECTION_GRID.map((c) => c.name).at(-1)).toBe('learning rate 0.000015625 (teacherTemperature 0.007)');
   });
 
   it('--ablations: each row builds its objectives', () => {

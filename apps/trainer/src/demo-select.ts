@@ -37,13 +37,36 @@ export function withTeacherTemperature(end: number): (c: TrainConfig) => TrainCo
 }
 
 /**
- * The grid: the teacher's sharpness in the concept spaces (SPEC's 0.007 and two softer values). The tiny CLIP's
- * cosine similarities span a much narrower range than a real CLIP's, so the spec's temperature may be too sharp.
+ * Sets the peak learning rate at the run's global batch: `optimizer.baseLearningRate` becomes
+ * `rate × referenceBatchSize / (training.batchSize × accumulationSteps)` (the SVT/DINO scaling rule of SPEC).
  */
-export const SELECTION_GRID: readonly Candidate[] = [0.007, 0.03, 0.1].map((t) => ({
-  name: `teacherTemperature ${t}`,
-  apply: withTeacherTemperature(t),
-}));
+export function withLearningRate(rate: number): (c: TrainConfig) => TrainConfig {
+  return (c) => ({
+    ...c,
+    optimizer: {
+      ...c.optimizer,
+      baseLearningRate: (rate * c.optimizer.referenceBatchSize) / (c.training.batchSize * c.optimizer.accumulationSteps),
+    },
+  });
+}
+
+/**
+ * The grid: the teacher's sharpness in the concept spaces (SPEC's 0.007 and two softer values: the tiny CLIP's
+ * cosine similarities span a much narrower range than a real CLIP's, so the spec's temperature may be too sharp)
+ * at lss-tiny-synthetic's learning rate (1e-3 at batch 8, set for a tower trained from scratch; the world config's
+ * until this grid chose SPEC's), and that learning rate lowered towards SPEC's (5e-4 per 256 clips = 1.6e-5 at batch 8) at SPEC's
+ * temperature: fine-tuning a pretrained CLIP at 64x the paper's rate may erase what it knows.
+ */
+export const SELECTION_GRID: readonly Candidate[] = [
+  ...[0.007, 0.03, 0.1].map((t) => ({
+    name: `teacherTemperature ${t}`,
+    apply: (c: TrainConfig) => withLearningRate(1e-3)(withTeacherTemperature(t)(c)),
+  })),
+  ...[1e-4, 1.5625e-5].map((rate) => ({
+    name: `learning rate ${rate} (teacherTemperature 0.007)`,
+    apply: (c: TrainConfig) => withLearningRate(rate)(withTeacherTemperature(0.007)(c)),
+  })),
+];
 
 /** Writes `path label` lists (0-based labels) of split 1's training part and validation part. */
 export function validationLists(worldDir: string, outDir: string): { train: string; val: string; numTrain: number; numVal: number } {

@@ -54,6 +54,24 @@ describe('the synthetic action world', () => {
     }
   });
 
+  it('draws videos as the stills do, a dark figure on a light scene, but the figure smaller (world version 2)', () => {
+    // Version 1 drew any figure colour on scenes of any brightness; a CLIP trained on the stills then knew
+    // nothing about the videos (action-world.ts). Every frame: mostly light pixels, a dark figure in it.
+    for (let k = 0; k < WORLD_ACTIONS.length; k++) {
+      for (const g of [0, 1]) {
+        const clip = renderActionVideo({ label: k, groupSeed: `${k}/${g}`, seed: g, size: 48, numFrames: 4 });
+        const n = 48 * 48 * 3;
+        for (let t = 0; t < 4; t++) {
+          const frame = { data: clip.data.subarray(t * n, (t + 1) * n) };
+          const f = darkFraction(frame);
+          expect(f, `${WORLD_ACTIONS[k]!.id} group ${g} frame ${t}`).toBeGreaterThan(0.01);
+          // Smaller than in the stills (0.03-0.4 of a still), never the background.
+          expect(f, `${WORLD_ACTIONS[k]!.id} group ${g} frame ${t}`).toBeLessThan(0.25);
+        }
+      }
+    }
+  });
+
   it('time order carries information a frame cannot: a squat down is a stand up played backwards', () => {
     for (const [forward, backward] of [
       ['SquattingDown', 'StandingUp'],

@@ -11,8 +11,13 @@
  *   and jumping jacks all spread the legs);
  * - the time order carries the rest (a squat down is a stand up played backwards);
  * - videos differ in domain from stills: stills are centred, large, on a plain light background without
- *   noise; videos have a textured two-tone background, a smaller figure, a panning camera, sensor noise
- *   and codec artefacts.
+ *   noise; videos have a textured two-tone background (ground and sky with a horizon and stripes), a smaller
+ *   figure off centre, a panning camera, sensor noise and codec artefacts. Both draw a dark figure on a light
+ *   scene (world version 2): when the videos drew any figure colour on scenes of any brightness (version 1), a
+ *   CLIP trained on the stills knew nothing about them. One factor at a time, on renders made for the diagnosis
+ *   (no test split involved), a CLIP at 55 % on held-out stills scored 77 % zero-shot on videos rendered like
+ *   the stills, 15 % with version 1's background brightness alone, 42 % with its figure colours alone, 48 % with
+ *   its figure size alone, and unchanged with its noise, camera pan or stripes alone (notes in the demo README).
  *
  * Figure coordinates: y up, standing height about 1, feet on y = 0. Limb angles are measured from
  * straight down, positive towards the figure's outside (mirrored for its left side).
@@ -509,8 +514,9 @@ export interface ActionVideoOptions {
 }
 
 /**
- * Renders one action video (the "action video" domain): a textured two-tone background, a smaller figure
- * of any colour, a panning camera, Gaussian sensor noise (std 6 / 255).
+ * Renders one action video (the "action video" domain): a textured two-tone light background (sky levels
+ * 170-250 over ground 140-218, stripes of amplitude 14), a smaller dark figure off centre, a panning camera,
+ * Gaussian sensor noise (std 6 / 255).
  *
  * Output shape: `[numFrames, size, size, 3]` uint8 RGB.
  */
@@ -521,15 +527,14 @@ export function renderActionVideo(options: ActionVideoOptions): RgbFrames {
   checkSize('renderActionVideo', 'size', S, 8);
   checkSize('renderActionVideo', 'numFrames', T, 2);
   const scene = new SeededRandom(options.groupSeed);
-  const sky: Rgb = [scene.range(40, 200), scene.range(40, 200), scene.range(40, 200)];
-  const ground: Rgb = [scene.range(30, 160), scene.range(30, 160), scene.range(30, 160)];
+  // A light sky over a darker ground; the figure is dark (levels 0-90) as in the stills, at least 50 levels
+  // below both before the stripes (+-14) and the noise.
+  const sky: Rgb = [scene.range(170, 250), scene.range(170, 250), scene.range(170, 250)];
+  const ground: Rgb = [scene.range(140, 218), scene.range(140, 218), scene.range(140, 218)];
   const horizon = scene.range(0.55, 0.8);
   const stripes = scene.range(3, 7);
   const stripeAngle = scene.range(0, Math.PI);
-  let color: Rgb = [scene.range(0, 255), scene.range(0, 255), scene.range(0, 255)];
-  // Keep the figure visible against the sky: at least 90 levels away on some channel.
-  if (Math.max(...color.map((c, i) => Math.abs(c - (sky[i] as number)))) < 90)
-    color = color.map((c) => (c < 128 ? 250 : 10)) as unknown as Rgb;
+  const color: Rgb = [scene.range(0, 90), scene.range(0, 90), scene.range(0, 90)];
   const actor = drawStyle(scene);
   const rng = new SeededRandom(options.seed);
   const perf = drawStyle(rng);

@@ -20,7 +20,7 @@ import { type EncodeCodec, encodeVideo, resolveFfmpeg } from './ffmpeg.js';
 import { containerFor } from './synthetic-dataset.js';
 
 /** Version of the world's rendering; bump when frames or captions change (stored in world.json). */
-export const ACTION_WORLD_VERSION = 1;
+export const ACTION_WORLD_VERSION = 2;
 
 /** Options of {@link generateActionWorld}. */
 export interface ActionWorldOptions {
