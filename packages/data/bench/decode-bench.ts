@@ -35,6 +35,12 @@
  * more to open a file in a fresh address space, almost all of it ~1000-1200 page faults (25-30 ms of system time
  * per process here, heap first touches mostly: `perf stat -e page-faults`). Forcing the demuxer, `-probesize 32
  * -analyzeduration 0` and `-fpsprobesize 0` changed neither the faults nor the CPU (measured), so they are not used.
+ * Since then the launcher starts ffmpeg with vfork (a foreground command of an idle shell) and a decode resolves at
+ * ffmpeg's final progress report, before its exit.
+ *
+ * Quiet runs (`... decode-bench.ts 8 5`, the lead's jobs paused; medians, README table): 2026-11-29 23:49 UTC and
+ * 2026-11-30 00:23 UTC: two at once with the loader's defaults 1.29x / 1.14x PyAV (4 clips per process 1.38x /
+ * 1.20x); one clip at a time 0.91x / 1.02x (our median unchanged, 11.32 / 11.17 clips/s; PyAV's moved: borderline).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
