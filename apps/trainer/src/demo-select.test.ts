@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
 import { ABLATION_ROWS } from './demo-ablations.js';
-import { SELECTION_GRID } from './demo-select.js';
+import { SCHEDULE_GRID, SELECTION_GRID } from './demo-select.js';
 
 // Every config the demo's --select and --ablations modes train is one the objectives accept (a grid that set a
 // teacher temperature on concept alignment failed only when the run started).
@@ -33,6 +33,23 @@ describe('the demo modes build valid objectives', () => {
     // The temperature candidates keep the config's 1e-3 at batch 8; the others lower it to 1e-4 and SPEC's 1.5625e-5.
     expect(rates.map((r) => Number(r.toPrecision(6)))).toEqual([1e-3, 1e-3, 1e-3, 1e-4, 1.5625e-5]);
     expect(SELECTION_GRID.map((c) => c.name).at(-1)).toBe('learning rate 0.000015625 (teacherTemperature 0.007)');
+  });
+
+  it("--select --grid schedule: 12 epochs at 1e-4 and at SPEC's rate, 4 epochs at 4e-5, all at temperature 0.007", () => {
+    const got = SCHEDULE_GRID.map((c) => {
+      const o = c.apply(base);
+      const rate = (o.optimizer.baseLearningRate * o.training.batchSize * o.optimizer.accumulationSteps) / o.optimizer.referenceBatchSize;
+      const cd = o.objectives.find((x) => x.name === 'concept-distillation') as { teacherTemperature: { end: number } };
+      createObjectives(specs(o.objectives)).forEach((b) => b.objective.dispose?.());
+      return [Number(rate.toPrecision(6)), o.training.epochs, cd.teacherTemperature.end];
+    });
+    expect(got).toEqual([
+      [1e-4, 12, 0.007],
+      [1.5625e-5, 12, 0.007],
+      [4e-5, 4, 0.007],
+    ]);
+    // The base config is not changed by applying a candidate.
+    expect(base.training.epochs).toBe(4);
   });
 
   it('--ablations: each row builds its objectives', () => {

@@ -68,6 +68,29 @@ export const SELECTION_GRID: readonly Candidate[] = [
   })),
 ];
 
+/** Sets the number of epochs (the schedules' length; warm-up and cosine follow it). */
+export function withEpochs(epochs: number): (c: TrainConfig) => TrainConfig {
+  return (c) => ({ ...c, training: { ...c.training, epochs } });
+}
+
+/**
+ * The schedule grid (`--select --grid schedule`): does LSS on the world improve with longer training? 12 epochs
+ * (3x the config's) at 1e-4 and at SPEC's rate, and 4 epochs at 4e-5, all at SPEC's teacher temperature 0.007.
+ * A diagnosis of the chosen config, not a choice: its result is written to `selection-schedule.json`.
+ */
+export const SCHEDULE_GRID: readonly Candidate[] = [
+  [1e-4, 12],
+  [1.5625e-5, 12],
+  [4e-5, 4],
+].map(([rate, epochs]) => ({
+  name: `learning rate ${rate} x ${epochs} epochs (teacherTemperature 0.007)`,
+  apply: (c: TrainConfig) => withEpochs(epochs as number)(withLearningRate(rate as number)(withTeacherTemperature(0.007)(c))),
+}));
+
+/** The grids `--select --grid NAME` runs. */
+export const SELECTION_GRIDS = { default: SELECTION_GRID, schedule: SCHEDULE_GRID } as const;
+export type SelectionGridName = keyof typeof SELECTION_GRIDS;
+
 /** Writes `path label` lists (0-based labels) of split 1's training part and validation part. */
 export function validationLists(worldDir: string, outDir: string): { train: string; val: string; numTrain: number; numVal: number } {
   const m = readActionWorldManifest(worldDir);
@@ -88,8 +111,12 @@ export async function selectHyperParameters(options: {
   workDir: string;
   backend: BackendName;
   log: (line: string) => void;
+  /** Which grid (default `'default'`); another grid writes `selection-<grid>.json`. */
+  grid?: SelectionGridName;
 }): Promise<void> {
   const { workDir, backend, log } = options;
+  const gridName = options.grid ?? 'default';
+  const grid = SELECTION_GRIDS[gridName];
   const worldDir = join(workDir, 'world');
   const selDir = join(workDir, 'select');
   const lists = validationLists(worldDir, selDir);
@@ -116,7 +143,7 @@ export async function selectHyperParameters(options: {
     knn: r.knn.summary.top1.mean,
   });
   log(`  step 0: zero-shot ${results[0]?.zeroShot.toFixed(1)} %`);
-  for (const candidate of SELECTION_GRID) {
+  for (const candidate of grid) {
     const config = candidate.apply(base);
     const started = performance.now();
     const r = await trainAndEvaluate(config, dataset, join(selDir, 'features-run'));
@@ -140,8 +167,9 @@ export async function selectHyperParameters(options: {
     chosen: best.name,
     createdAt: new Date().toISOString(),
   };
-  const file = join(workDir, 'selection.json');
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  copyFileSync(file, join(selDir, 'selection.json'));
+  const name = gridName === 'default' ? 'selection.json' : `selection-${gridName}.json`;
+  const file = join(workDir, name);
+  writeFileSync(file, `${JSON.stringify({ grid: gridName, ...out }, null, 2)}\n`);
+  copyFileSync(file, join(selDir, name));
   log(`chosen: ${best.name} (validation zero-shot ${best.zeroShot.toFixed(1)} %); wrote ${file}`);
 }

@@ -13,7 +13,7 @@
  *    mean ± sample std over the splits, chance, and a one-line reading.
  *
  * Modes: `--select` chooses hyper-parameters on a validation part of split 1's training videos (never a test
- * split) and writes models/lss-world-selection.json; `--ablations` runs the objective and concept-space
+ * split) and writes models/lss-world-selection.json (`--select --grid schedule`: longer schedules, a diagnosis); `--ablations` runs the objective and concept-space
  * ablations (3 seeds each) and writes ablations.md + ablations.svg.
  *
  * Environment: `LSS_DEMO_DIR` (default `runs/demo`), `LSS_BACKEND` (default {@link DEMO_DEFAULT_BACKEND}), `LSS_DEMO_CLIP` (another CLIP
@@ -367,6 +367,7 @@ async function main(): Promise<void> {
     options: {
       ablations: { type: 'boolean' },
       select: { type: 'boolean' },
+      grid: { type: 'string' },
       seeds: { type: 'string' },
       'max-steps': { type: 'string' },
     },
@@ -375,6 +376,11 @@ async function main(): Promise<void> {
   const maxSteps = values['max-steps'] === undefined ? undefined : parseCount('--max-steps', values['max-steps'], 1);
   if ((seeds !== undefined || maxSteps !== undefined) && !values.ablations) {
     throw new ConfigError('--seeds and --max-steps change only `--ablations` (the demo itself always runs its full schedule).');
+  }
+  if (values.grid !== undefined && !values.select) throw new ConfigError('--grid chooses the grid of `--select`; add --select.');
+  const grids = ['default', 'schedule'];
+  if (values.grid !== undefined && !grids.includes(values.grid)) {
+    throw new ConfigError(`--grid must be one of ${grids.join(', ')}; received ${JSON.stringify(values.grid)}.`);
   }
   const workDir = resolve(process.env.LSS_DEMO_DIR ?? 'runs/demo');
   const info = await initBackend((process.env.LSS_BACKEND ?? DEMO_DEFAULT_BACKEND) as BackendName);
@@ -385,7 +391,7 @@ async function main(): Promise<void> {
   if (values.select) {
     const { selectHyperParameters } = await import('./demo-select.js');
     await ensureWorld(join(workDir, 'world'));
-    await selectHyperParameters({ workDir, backend, log: say });
+    await selectHyperParameters({ workDir, backend, log: say, grid: (values.grid ?? 'default') as 'default' | 'schedule' });
     return;
   }
   if (values.ablations) {
