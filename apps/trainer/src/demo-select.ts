@@ -171,5 +171,7 @@ export async function selectHyperParameters(options: {
   const file = join(workDir, name);
   writeFileSync(file, `${JSON.stringify({ grid: gridName, ...out }, null, 2)}\n`);
   copyFileSync(file, join(selDir, name));
-  log(`${gridName === 'default' ? 'chosen' : `best of the ${gridName} grid (a diagnosis; the config is not changed by it)`}: ${best.name} (validation zero-shot ${best.zeroShot.toFixed(1)} %); wrote ${file}`);
+  log(
+    `${gridName === 'default' ? 'chosen' : `best of the ${gridName} grid (a diagnosis; the config is not changed by it)`}: ${best.name} (validation zero-shot ${best.zeroShot.toFixed(1)} %); wrote ${file}`,
+  );
 }
