@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
 import { ABLATION_ROWS } from './demo-ablations.js';
-import { SCHEDULE_GRID, SELECTION_GRID } from './demo-select.js';
+import { SCHEDULE_GRID, SELECTION_GRID, selectionGridName } from './demo-select.js';
 
 // Every config the demo's --select and --ablations modes train is one the objectives accept (a grid that set a
 // teacher temperature on concept alignment failed only when the run started).
@@ -50,6 +50,12 @@ describe('the demo modes build valid objectives', () => {
     ]);
     // The base config is not changed by applying a candidate.
     expect(base.training.epochs).toBe(4);
+  });
+
+  it('--grid names a grid of SELECTION_GRIDS; another name is refused with the list', () => {
+    expect(selectionGridName(undefined)).toBe('default');
+    expect(selectionGridName('schedule')).toBe('schedule');
+    expect(() => selectionGridName('toString')).toThrow('--grid must be one of default, schedule; received "toString".');
   });
 
   it('--ablations: each row builds its objectives', () => {

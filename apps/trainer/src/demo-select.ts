@@ -9,7 +9,7 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendName } from '@lss/core';
+import { type BackendName, ConfigError } from '@lss/core';
 import { isTestGroup, readActionWorldManifest } from '@lss/data/node';
 import type { DatasetSpec } from '@lss/eval';
 import type { TrainConfig } from './config/schema.js';
@@ -78,18 +78,27 @@ export function withEpochs(epochs: number): (c: TrainConfig) => TrainConfig {
  * (3x the config's) at 1e-4 and at SPEC's rate, and 4 epochs at 4e-5, all at SPEC's teacher temperature 0.007.
  * A diagnosis of the chosen config, not a choice: its result is written to `selection-schedule.json`.
  */
-export const SCHEDULE_GRID: readonly Candidate[] = [
-  [1e-4, 12],
-  [1.5625e-5, 12],
-  [4e-5, 4],
-].map(([rate, epochs]) => ({
+export const SCHEDULE_GRID: readonly Candidate[] = (
+  [
+    [1e-4, 12],
+    [1.5625e-5, 12],
+    [4e-5, 4],
+  ] as const
+).map(([rate, epochs]) => ({
   name: `learning rate ${rate} x ${epochs} epochs (teacherTemperature 0.007)`,
-  apply: (c: TrainConfig) => withEpochs(epochs as number)(withLearningRate(rate as number)(withTeacherTemperature(0.007)(c))),
+  apply: (c: TrainConfig) => withEpochs(epochs)(withLearningRate(rate)(withTeacherTemperature(0.007)(c))),
 }));
 
 /** The grids `--select --grid NAME` runs. */
 export const SELECTION_GRIDS = { default: SELECTION_GRID, schedule: SCHEDULE_GRID } as const;
 export type SelectionGridName = keyof typeof SELECTION_GRIDS;
+
+/** The grid `--grid` names (`'default'` when absent). Throws `ConfigError` listing the grids for another name. */
+export function selectionGridName(value: string | undefined): SelectionGridName {
+  if (value === undefined) return 'default';
+  if (Object.hasOwn(SELECTION_GRIDS, value)) return value as SelectionGridName;
+  throw new ConfigError(`--grid must be one of ${Object.keys(SELECTION_GRIDS).join(', ')}; received ${JSON.stringify(value)}.`);
+}
 
 /** Writes `path label` lists (0-based labels) of split 1's training part and validation part. */
 export function validationLists(worldDir: string, outDir: string): { train: string; val: string; numTrain: number; numVal: number } {

@@ -378,20 +378,17 @@ async function main(): Promise<void> {
     throw new ConfigError('--seeds and --max-steps change only `--ablations` (the demo itself always runs its full schedule).');
   }
   if (values.grid !== undefined && !values.select) throw new ConfigError('--grid chooses the grid of `--select`; add --select.');
-  const grids = ['default', 'schedule'];
-  if (values.grid !== undefined && !grids.includes(values.grid)) {
-    throw new ConfigError(`--grid must be one of ${grids.join(', ')}; received ${JSON.stringify(values.grid)}.`);
-  }
+  const selectModule = values.select ? await import('./demo-select.js') : undefined;
+  const grid = selectModule?.selectionGridName(values.grid);
   const workDir = resolve(process.env.LSS_DEMO_DIR ?? 'runs/demo');
   const info = await initBackend((process.env.LSS_BACKEND ?? DEMO_DEFAULT_BACKEND) as BackendName);
   const [backendLine, workDirLine] = demoStartLines(info, workDir);
   process.stdout.write(`${backendLine}\n`);
   say(workDirLine as string);
   const backend = info.name as BackendName;
-  if (values.select) {
-    const { selectHyperParameters } = await import('./demo-select.js');
+  if (selectModule) {
     await ensureWorld(join(workDir, 'world'));
-    await selectHyperParameters({ workDir, backend, log: say, grid: (values.grid ?? 'default') as 'default' | 'schedule' });
+    await selectModule.selectHyperParameters({ workDir, backend, log: say, ...(grid ? { grid } : {}) });
     return;
   }
   if (values.ablations) {
