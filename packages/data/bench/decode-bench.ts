@@ -233,9 +233,8 @@ const SEQ_DEFAULT = 'ours sequential, -threads 1 [decodeFrames default]';
 const configs: Config[] = [
   { name: SEQ_DEFAULT, run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
   { name: 'ours sequential, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
-  { name: 'ours sequential, -threads 2', run: () => oursPass(files, ffmpeg.path, 1, infos, 2) },
   { name: 'ours sequential, first epoch (probe + decode), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, undefined, 1) },
-  { name: 'ours sequential, 4 clips per process, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0, 4) },
+  { name: 'ours sequential, 4 clips per process (decodeClips), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1, 4) },
   { name: 'ours 2 at once, -threads 1 [loader default]', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
   { name: 'ours 2 at once, 4 clips per process (batchClips 4), -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
 ];

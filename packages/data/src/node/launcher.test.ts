@@ -144,6 +144,23 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
       expect(failed.beforeExit).toBeUndefined();
       expect(failed.code).not.toBe(0);
       expect(failed.stderr).toMatch(/missing\.mp4: No such file or directory/);
+      // Outputs pass through one reused read buffer: each sink gets exactly its own bytes, keeps them after later
+      // jobs, and what ffmpeg did not write stays as the sink was (no bytes of an earlier, larger output).
+      const solid = (colour: string, frames: number, sink: Uint8Array) =>
+        launcher.run(
+          TEST_FFMPEG,
+          ({ output }) => ['-v', 'error', '-f', 'lavfi', '-i', `color=c=${colour}:s=8x8:r=10`, '-frames:v', String(frames), '-pix_fmt', 'rgb24', '-f', 'rawvideo', output(0)],
+          [sink],
+          10_000,
+        );
+      const white = new Uint8Array(192 * 4);
+      expect((await solid('white', 4, white)).written).toEqual([192 * 4]);
+      const black = new Uint8Array(192 * 3).fill(7);
+      expect((await solid('black', 1, black)).written).toEqual([192]);
+      expect(white.every((v) => v === 255)).toBe(true);
+      expect(black.subarray(0, 192).every((v) => v === 0)).toBe(true);
+      expect(black.subarray(192).every((v) => v === 0 || v === 7)).toBe(true);
+      expect(black.subarray(192).some((v) => v === 255)).toBe(false);
       // Every shell becomes idle again once its ffmpeg has exited.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const before = launcher.pids.length;
