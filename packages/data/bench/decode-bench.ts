@@ -24,7 +24,7 @@
  * - `sequential`: one clip at a time (the next asked for when the previous is in memory), e.g. a user's own loop over
  *   `decodeFrames`. `-threads 1` is decodeFrames' default. VideoLoader and the trainer never decode one at a time.
  * - `2 at once`: two clips in flight. `[loader default]` = the per-decode settings VideoLoader and the trainer's view
- *   workers use unless told otherwise: one ffmpeg process per clip (`batchClips` 1), `-threads 1`, the probe cached
+ *   workers use unless told otherwise: up to 4 clips per ffmpeg process (`batchClips` 4), `-threads 1`, the probe cached
  *   after a file's first use (they keep 2 decodes per worker in flight: 4 on 2 cores).
  * - `4 clips per process`: `decodeClips` (the loader's `batchClips: 4`), one process decoding 4 clips.
  * - `first epoch`: the probe of each file (one more ffmpeg process) is in the timed region too.
@@ -48,7 +48,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SVT_VIEW_CONFIG, sampleFrameIndices } from '@lss/data';
-import { decodeClips, decodeFrames, describeFfmpeg, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
+import { DEFAULT_BATCH_CLIPS, decodeClips, decodeFrames, describeFfmpeg, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const numClips = Number(process.argv[2] ?? 8);
@@ -227,16 +227,16 @@ function pyavPass(mode: 'sequential' | 'threads', workers: number): { seconds: n
 }
 
 type Config = { name: string; run: () => Promise<{ seconds: number; cpu?: number; means?: number[][] }> };
-// [loader default] marks the settings VideoLoader and the trainer's view workers use unless told otherwise: one
-// ffmpeg process per clip (batchClips 1), -threads 1, the probe cached after a file's first use.
+// [loader default] marks the settings VideoLoader and the trainer's view workers use unless told otherwise: up to
+// DEFAULT_BATCH_CLIPS (4) clips per ffmpeg process, -threads 1, the probe cached after a file's first use.
 const SEQ_DEFAULT = 'ours sequential, -threads 1 [decodeFrames default]';
 const configs: Config[] = [
   { name: SEQ_DEFAULT, run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
   { name: 'ours sequential, -threads auto', run: () => oursPass(files, ffmpeg.path, 1, infos, 0) },
   { name: 'ours sequential, first epoch (probe + decode), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, undefined, 1) },
   { name: 'ours sequential, 4 clips per process (decodeClips), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1, 4) },
-  { name: 'ours 2 at once, -threads 1 [loader default]', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
-  { name: 'ours 2 at once, 4 clips per process (batchClips 4), -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
+  { name: 'ours 2 at once, -threads 1, a process per clip', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
+  { name: 'ours 2 at once, 4 clips per process, -threads 1 [loader default]', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
 ];
 // The loader itself with CLIP's test view (1 clip x 1 centre crop of 8 frames, 224^2, not normalised; ours decodes to
 // 298x224 with CLIP's resize and crops, PyAV squashes to 224x224; the views are float32, not uint8) and its
@@ -260,7 +260,7 @@ let loaderEpoch = 0;
 for (const [, loader] of loaders) for await (const _ of loader.epoch(loaderEpoch)) void _;
 for (const [batchClips, loader] of loaders) {
   configs.push({
-    name: `VideoLoader test view, ${loader.numWorkers} workers x 2 at once, batchClips ${batchClips}${batchClips === 1 ? ' [loader default]' : ''}`,
+    name: `VideoLoader test view, ${loader.numWorkers} workers x 2 at once, batchClips ${batchClips}${batchClips === DEFAULT_BATCH_CLIPS ? ' [loader default]' : ''}`,
     run: async () => {
       const t0 = performance.now();
       for await (const _ of loader.epoch(++loaderEpoch)) void _;

@@ -39,7 +39,8 @@ export interface LoadViewsOptions {
   readonly segment?: { readonly start: number; readonly end: number };
   /**
    * Decode this clip in one ffmpeg process with up to this many clips requested at about the same time (a loader
-   * worker's burst of jobs; see `DecodeBatcher`): one process start-up for all of them. Default 1 (a process per clip).
+   * worker's burst of jobs; see `DecodeBatcher`): one process start-up for all of them. Default `DEFAULT_BATCH_CLIPS` (4) in
+   * `ViewWorkerPool` jobs and `VideoLoader`; 1 gives each clip its own process. `loadVideoViews` alone decodes one clip.
    */
   readonly batchClips?: number;
 }

@@ -51,8 +51,9 @@ export interface VideoLoaderOptions {
   /** Per-video ffmpeg timeout in ms (default 60 000). */
   readonly timeoutMs?: number;
   /**
-   * Clips a worker decodes with one ffmpeg process when their jobs arrive together (default 1: a process per
-   * clip). Larger values pay the process start-up once per group (see `DecodeBatcher`); results are the same.
+   * Clips a worker decodes with one ffmpeg process when their jobs arrive together (default `DEFAULT_BATCH_CLIPS`,
+   * 4; 1 gives each clip its own process). Larger values pay the process start-up once per group (see
+   * `DecodeBatcher`); the frames are the same. A group with a damaged clip is decoded again clip by clip.
    */
   readonly batchClips?: number;
   /** Called once per skipped video (default: `console.warn`). */

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, DataError } from '@lss/core';
 import type { HostVideo, VideoInfo } from '../types.js';
 import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
-import { DecodeBatcher } from './decode-batcher.js';
+import { DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 
 /** What one job gave: the views, or why the video could not be used. */
@@ -188,7 +188,7 @@ export class ViewWorkerPool {
 
   private async loadInThread(path: string, request: ViewRequest, job: PoolJob): Promise<ViewOutcome> {
     try {
-      const batch = job.options?.batchClips ?? 1;
+      const batch = job.options?.batchClips ?? DEFAULT_BATCH_CLIPS;
       const loaded = job.cacheFrames
         ? await this.localCache.load(path, request, job.cacheFrames, job.options)
         : batch > 1

@@ -7,7 +7,7 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { DataError } from '@lss/core';
 import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
-import { DecodeBatcher } from './decode-batcher.js';
+import { DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
 
 /** Message from the pool to a worker. */
 export interface WorkerJob {
@@ -57,8 +57,10 @@ if (parentPort) {
   port.on('message', (job: WorkerJob) => {
     (job.cacheFrames
       ? cache.load(job.path, job.request, job.cacheFrames, job.options)
-      : (job.options.batchClips ?? 1) > 1
-        ? loadVideoViews(job.path, job.request, job.options, (p, i, o) => batcher(job.options.batchClips ?? 1).decode(p, i, o))
+      : (job.options.batchClips ?? DEFAULT_BATCH_CLIPS) > 1
+        ? loadVideoViews(job.path, job.request, job.options, (p, i, o) =>
+            batcher(job.options.batchClips ?? DEFAULT_BATCH_CLIPS).decode(p, i, o),
+          )
         : loadVideoViews(job.path, job.request, job.options)
     ).then(
       (loaded) => {
