@@ -48,7 +48,16 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SVT_VIEW_CONFIG, sampleFrameIndices } from '@lss/data';
-import { DEFAULT_BATCH_CLIPS, decodeClips, decodeFrames, describeFfmpeg, installerFfmpegPath, probeVideo, resolveFfmpeg, VideoLoader } from '@lss/data/node';
+import {
+  DEFAULT_BATCH_CLIPS,
+  decodeClips,
+  decodeFrames,
+  describeFfmpeg,
+  installerFfmpegPath,
+  probeVideo,
+  resolveFfmpeg,
+  VideoLoader,
+} from '@lss/data/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const numClips = Number(process.argv[2] ?? 8);

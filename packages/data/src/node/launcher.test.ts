@@ -149,7 +149,21 @@ describe('ShellLauncher: ffmpeg started by a small long-lived shell instead of f
       const solid = (colour: string, frames: number, sink: Uint8Array) =>
         launcher.run(
           TEST_FFMPEG,
-          ({ output }) => ['-v', 'error', '-f', 'lavfi', '-i', `color=c=${colour}:s=8x8:r=10`, '-frames:v', String(frames), '-pix_fmt', 'rgb24', '-f', 'rawvideo', output(0)],
+          ({ output }) => [
+            '-v',
+            'error',
+            '-f',
+            'lavfi',
+            '-i',
+            `color=c=${colour}:s=8x8:r=10`,
+            '-frames:v',
+            String(frames),
+            '-pix_fmt',
+            'rgb24',
+            '-f',
+            'rawvideo',
+            output(0),
+          ],
           [sink],
           10_000,
         );
