@@ -38,9 +38,10 @@
  * Since then the launcher starts ffmpeg with vfork (a foreground command of an idle shell) and a decode resolves at
  * ffmpeg's final progress report, before its exit.
  *
- * Quiet runs (`... decode-bench.ts 8 5`, the lead's jobs paused; medians, README table): 2026-11-29 23:49 UTC and
- * 2026-11-30 00:23 UTC: two at once with the loader's defaults 1.29x / 1.14x PyAV (4 clips per process 1.38x /
- * 1.20x); one clip at a time 0.91x / 1.02x (our median unchanged, 11.32 / 11.17 clips/s; PyAV's moved: borderline).
+ * Quiet runs (`... decode-bench.ts 8 5`; medians, README table): 2026-11-30 02:22, 02:29, 02:30 UTC: two at once
+ * with the loader's defaults (4 clips per process) 1.37x / 1.42x / 1.29x PyAV; one clip per decodeFrames call 0.91x /
+ * 1.27x / 0.93x (the 1.27x is PyAV's slow window); a list through decodeClips one process at a time 1.04x / 1.37x /
+ * 0.99x. What keeps one call per clip behind is the process per clip (see the README's "Decided, and what is left").
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
