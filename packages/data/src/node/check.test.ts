@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@lss/core';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, TEST_FFMPEG, writeBadFiles, writeIndexVideo } from './__fixtures__/videos.js';
-import { checkDataset, checkVideoFile } from './check.js';
-import { main } from './cli.js';
-import { ffmpegVersion } from './ffmpeg.js';
+import { checkDataset, checkVideoFile, isAnnotationFile } from './check.js';
 
 const CASES = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'cases');
 
@@ -72,7 +71,7 @@ describe('check', () => {
     expect(result.numOk).toBe(5);
     expect(result.skipped).toEqual([]);
     const reasonOf = (p: string) => result.bad.find((b) => b.path === p)?.reason;
-    expect(reasonOf(bad.zeroBytes)).toMatch(/empty file/);
+    expect(reasonOf(bad.zeroBytes)).toBe('empty file (0 bytes). Re-download or remove it.');
     expect(reasonOf(bad.truncatedAvi)).toMatch(/truncated: its video stream has \d+ frames/);
     expect(reasonOf(bad.truncatedMp4)).toMatch(/cannot read/);
     expect(reasonOf(bad.audioOnly)).toMatch(/no video stream/);
@@ -81,38 +80,24 @@ describe('check', () => {
     expect(ok).toMatchObject({ ok: true, info: { codec: 'vp9', numFrames: 30 } });
   });
 
-  it('lss-data check prints the bad files and exits 1; exits 0 on a clean folder', async () => {
-    const root = makeTempDir('cli');
-    await writeIndexVideo(root, 'good.mp4', 'h264', 20);
-    const lines: string[] = [];
-    const previous = process.env.LSS_FFMPEG;
-    process.env.LSS_FFMPEG = TEST_FFMPEG;
-    try {
-      expect(await main(['check', root], (l) => lines.push(l))).toBe(0);
-      expect(lines[0]).toBe(
-        `ffmpeg: ${TEST_FFMPEG}, version ${ffmpegVersion(TEST_FFMPEG)} (from LSS_FFMPEG); no ffprobe is used, probing runs this ffmpeg`,
+  it('checkDataset rejects a concurrency that is not an integer >= 1 instead of checking nothing', async () => {
+    const root = makeTempDir('check-concurrency');
+    writeFileSync(join(root, 'broken.avi'), 'not a video');
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+      const run = checkDataset(root, { ffmpegPath: TEST_FFMPEG, concurrency });
+      await expect(run).rejects.toThrow(ConfigError);
+      await expect(run).rejects.toThrow(
+        `checkDataset: concurrency (files checked at once) must be an integer >= 1; received ${concurrency}. Pass e.g. { concurrency: 2 }, or omit it for the default 2.`,
       );
-      expect(lines[1]).toMatch(/checked 1 video file\(s\).*1 ok, 0 bad/);
-      copyFileSync(join(root, 'good.mp4'), join(root, 'copy.mp4'));
-      writeFileSync(join(root, 'broken.avi'), 'not a video');
-      lines.length = 0;
-      expect(await main(['check', root], (l) => lines.push(l))).toBe(1);
-      expect(lines[1]).toMatch(/checked 3 video file\(s\).*2 ok, 1 bad/);
-      expect(lines[2]).toMatch(/^BAD .*broken\.avi: /);
-      lines.length = 0;
-      expect(await main(['generate', join(root, 'synth'), '--classes', '2', '--videos', '3', '--frames', '8'], (l) => lines.push(l))).toBe(
-        0,
-      );
-      expect(lines[1]).toMatch(/wrote 6 videos \(MoveLeft, MoveRight\)/);
-      lines.length = 0;
-      expect(await main(['generate', join(root, 'synth2'), '--codec', 'bad'], (l) => lines.push(l))).toBe(2);
-      expect(lines).toEqual([
-        'lss-data: Unknown codec "bad". Expected one of: xvid, mpeg4, h264, vp9 (xvid and mpeg4 write .avi, h264 .mp4, vp9 .webm).',
-      ]);
-      expect(await main(['bogus'], () => {})).toBe(2);
-    } finally {
-      if (previous === undefined) delete process.env.LSS_FFMPEG;
-      else process.env.LSS_FFMPEG = previous;
     }
+    // concurrency 1 checks the file and finds it bad.
+    const result = await checkDataset(root, { ffmpegPath: TEST_FFMPEG, concurrency: 1 });
+    expect(result).toMatchObject({ numFiles: 1, numOk: 0, bad: [{ path: join(root, 'broken.avi'), ok: false }] });
+  });
+
+  it('isAnnotationFile: the text files a dataset holds next to its videos', () => {
+    for (const name of ['classInd.txt', 'k400.CSV', 'meta.json', 'README.md', 'a.yaml', 'a.yml', 'a.xml'])
+      expect(isAnnotationFile(`/d/${name}`)).toBe(true);
+    for (const name of ['clip.bin', 'noext', 'v.avi', 'txt']) expect(isAnnotationFile(`/d/${name}`)).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { DataError } from '@lss/core';
+import { ConfigError, DataError } from '@lss/core';
 import type { SkippedFile, VideoInfo } from '../types.js';
 import { probeVideo, scanVideoFrames } from './ffmpeg.js';
 import { listVideoEntries, VIDEO_EXTENSIONS } from './readers.js';
@@ -21,7 +21,7 @@ export interface VideoCheck {
 /** Options of {@link checkVideoFile} and {@link checkDataset}. */
 export interface CheckOptions {
   readonly ffmpegPath?: string;
-  /** Files checked at once (default 2). */
+  /** Files checked at once: an integer >= 1 (default 2); anything else throws `ConfigError`. */
   readonly concurrency?: number;
   /**
    * Flag a stream holding fewer than this fraction of the frames its header duration implies (default 0.9),
@@ -53,7 +53,7 @@ export async function checkVideoFile(path: string, options: CheckOptions = {}): 
       return { path, ok: false, reason: 'a named pipe (fifo), not a regular file: a video must be a file that can be read twice' };
     if (stat.isDirectory()) return { path, ok: false, reason: 'a directory named like a video file, not a video' };
     if (!stat.isFile()) return { path, ok: false, reason: 'not a regular file (socket or device)' };
-    if (stat.size === 0) return { path, ok: false, reason: 'empty file (0 bytes)' };
+    if (stat.size === 0) return { path, ok: false, reason: 'empty file (0 bytes). Re-download or remove it.' };
     const info = await probeVideo(path, { ...ffmpeg, ...timeout, countFrames: true, minFrameFraction: options.minFrameFraction ?? 0.9 });
     if (info.corruptPackets) {
       return {
@@ -101,10 +101,32 @@ export interface DatasetCheck {
 }
 
 /**
+ * Extensions of the annotation and text files a dataset folder holds next to its videos (UCF-101's
+ * `ucfTrainTestlist/*.txt`, Kinetics' CSV, a README): `lss-data check` counts these in one line instead of one
+ * `SKIPPED` line each.
+ */
+export const ANNOTATION_EXTENSIONS: readonly string[] = ['.txt', '.csv', '.json', '.md', '.yaml', '.yml', '.xml'];
+
+/** Whether `path` is named like an annotation/text file ({@link ANNOTATION_EXTENSIONS}, case-insensitive). */
+export function isAnnotationFile(path: string): boolean {
+  return ANNOTATION_EXTENSIONS.includes(extname(path).toLowerCase());
+}
+
+/**
  * Checks every video file under `root` (recursive; `root` may be one file), `concurrency` at a time. Entries named
  * like videos that are not regular files are bad with their reason; other non-video entries are listed in `skipped`.
+ *
+ * @throws ConfigError when `options.concurrency` is not an integer >= 1 (0 would check nothing).
+ * @throws DataError when `root` does not exist.
  */
 export async function checkDataset(root: string, options: CheckOptions = {}): Promise<DatasetCheck> {
+  const concurrency = options.concurrency ?? 2;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ConfigError(
+      `checkDataset: concurrency (files checked at once) must be an integer >= 1; received ${concurrency}. ` +
+        'Pass e.g. { concurrency: 2 }, or omit it for the default 2.',
+    );
+  }
   if (!existsSync(root)) throw new DataError(`Folder not found: ${root}. Pass the dataset folder (or one video file).`, { file: root });
   const entries = statSync(root).isDirectory() ? listVideoEntries(root) : { files: [root], skipped: [] };
   const files = entries.files.sort();
@@ -120,7 +142,7 @@ export async function checkDataset(root: string, options: CheckOptions = {}): Pr
     done++;
     options.onProgress?.(check, done, total);
   }
-  const workers = Array.from({ length: Math.min(options.concurrency ?? 2, files.length) }, async () => {
+  const workers = Array.from({ length: Math.min(concurrency, files.length) }, async () => {
     while (next < files.length) {
       const i = next++;
       const check = await checkVideoFile(files[i]!, options);
@@ -131,5 +153,7 @@ export async function checkDataset(root: string, options: CheckOptions = {}): Pr
   });
   await Promise.all(workers);
   const bad = [...oddVideos.map((o) => ({ path: o.path, ok: false, reason: o.reason })), ...results.filter((r) => !r.ok)];
-  return { root, numFiles: total, numOk: total - bad.length, bad, skipped };
+  // Counted from the checks that ran, so a file no worker reached can never count as ok.
+  const numOk = results.filter((r) => r?.ok).length;
+  return { root, numFiles: total, numOk, bad, skipped };
 }

@@ -26,7 +26,15 @@ export {
   type WorldStills,
   type WorldVideo,
 } from './action-world-dataset.js';
-export { type CheckOptions, checkDataset, checkVideoFile, type DatasetCheck, type VideoCheck } from './check.js';
+export {
+  ANNOTATION_EXTENSIONS,
+  type CheckOptions,
+  checkDataset,
+  checkVideoFile,
+  type DatasetCheck,
+  isAnnotationFile,
+  type VideoCheck,
+} from './check.js';
 export {
   type CachedFramesOptions,
   DecodedFramesCache,

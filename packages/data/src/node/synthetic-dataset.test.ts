@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SVT_VIEW_CONFIG } from '../views.js';
@@ -60,5 +60,12 @@ describe('generateSyntheticDataset', () => {
     await expect(generateSyntheticDataset({ dir: makeTempDir('x'), numClasses: 2, videosPerClass: 2 })).rejects.toThrow(
       /videosPerClass must be an integer >= 3/,
     );
+    const file = join(makeTempDir('synth-file'), 'taken');
+    writeFileSync(file, 'x');
+    for (const dir of [file, join(file, 'sub')]) {
+      await expect(generateSyntheticDataset({ dir, numClasses: 2, videosPerClass: 3, ffmpegPath: TEST_FFMPEG })).rejects.toThrow(
+        `generateSyntheticDataset: the output folder ${dir} cannot be created: ${file} is an existing file; expected a folder (created when missing). Pass another dir, or move that file away.`,
+      );
+    }
   });
 });

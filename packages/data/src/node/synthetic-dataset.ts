@@ -3,8 +3,8 @@
  * plus `ucfTrainTestlist/{classInd.txt, trainlist0{1,2,3}.txt, testlist0{1,2,3}.txt}` (CRLF, as the official files).
  * Frames are rendered in JS ({@link renderSyntheticVideo}) and piped as rgb24 into ffmpeg. Deterministic under `seed`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, hashString } from '@lss/core';
 import { renderSyntheticVideo, SYNTHETIC_MOTIONS } from '../synthetic.js';
 import { type EncodeCodec, encodeVideo, type FfmpegBinary, parseEncodeCodec, resolveFfmpeg } from './ffmpeg.js';
@@ -61,6 +61,20 @@ async function runPool<T>(items: readonly T[], concurrency: number, work: (item:
 }
 
 /**
+ * Returns the path that keeps `dir` from being a folder: `dir` itself or its nearest existing ancestor when that is
+ * a file (not a directory); `undefined` when `dir` is a folder or can be created as one.
+ */
+export function fileBlockingFolder(dir: string): string | undefined {
+  let path = resolve(dir);
+  while (!existsSync(path)) {
+    const parent = dirname(path);
+    if (parent === path) return undefined;
+    path = parent;
+  }
+  return statSync(path).isDirectory() ? undefined : path;
+}
+
+/**
  * Generates a synthetic UCF-101-style dataset. Video `v` of a class is group `g(v+1)`; split `k` tests the
  * groups with `(g - 1) % 3 === k - 1` and trains on the rest, as UCF-101 splits by group.
  *
@@ -78,6 +92,13 @@ export async function generateSyntheticDataset(options: SyntheticDatasetOptions)
   if (!Number.isInteger(videosPerClass) || videosPerClass < 3) {
     throw new ConfigError(
       `generateSyntheticDataset: videosPerClass must be an integer >= 3 (one test video per split); received ${videosPerClass}.`,
+    );
+  }
+  const blocking = fileBlockingFolder(options.dir);
+  if (blocking !== undefined) {
+    throw new ConfigError(
+      `generateSyntheticDataset: the output folder ${options.dir} cannot be created: ${blocking} is an existing file; ` +
+        'expected a folder (created when missing). Pass another dir, or move that file away.',
     );
   }
   const width = options.width ?? 64;
