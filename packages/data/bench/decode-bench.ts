@@ -23,8 +23,8 @@
  * The lines:
  * - `sequential`: one clip at a time (the next asked for when the previous is in memory), e.g. a user's own loop over
  *   `decodeFrames`. `-threads 1` is decodeFrames' default. VideoLoader and the trainer never decode one at a time.
- * - `2 at once`: two clips in flight. `[loader default]` = the per-decode settings VideoLoader and the trainer's view
- *   workers use unless told otherwise: up to 4 clips per ffmpeg process (`batchClips` 4), `-threads 1`, the probe cached
+ * - `2 at once`: two clips (or groups) in flight. `[loader default]` = VideoLoader with its defaults: the jobs a worker
+ *   has in flight (2 by default) share one ffmpeg process, up to `batchClips` (4), `-threads 1`, the probe cached
  *   after a file's first use (they keep 2 decodes per worker in flight: 4 on 2 cores).
  * - `4 clips per process`: `decodeClips` (the loader's `batchClips: 4`), one process decoding 4 clips.
  * - `first epoch`: the probe of each file (one more ffmpeg process) is in the timed region too.
@@ -237,8 +237,8 @@ function pyavPass(mode: 'sequential' | 'threads', workers: number): { seconds: n
 }
 
 type Config = { name: string; run: () => Promise<{ seconds: number; cpu?: number; means?: number[][] }> };
-// [loader default] marks the settings VideoLoader and the trainer's view workers use unless told otherwise: up to
-// DEFAULT_BATCH_CLIPS (4) clips per ffmpeg process, -threads 1, the probe cached after a file's first use.
+// [loader default] marks VideoLoader with its defaults: the jobs a worker has in flight (2) share one ffmpeg process,
+// up to DEFAULT_BATCH_CLIPS (4) clips, -threads 1, the probe cached after a file's first use.
 const SEQ_DEFAULT = 'ours sequential, -threads 1 [decodeFrames default]';
 const configs: Config[] = [
   { name: SEQ_DEFAULT, run: () => oursPass(files, ffmpeg.path, 1, infos, 1) },
@@ -246,7 +246,7 @@ const configs: Config[] = [
   { name: 'ours sequential, first epoch (probe + decode), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, undefined, 1) },
   { name: 'ours sequential, 4 clips per process (decodeClips), -threads 1', run: () => oursPass(files, ffmpeg.path, 1, infos, 1, 4) },
   { name: 'ours 2 at once, -threads 1, a process per clip', run: () => oursPass(files, ffmpeg.path, 2, infos, 1) },
-  { name: 'ours 2 at once, 4 clips per process, -threads 1 [loader default]', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
+  { name: 'ours 2 at once, 4 clips per process, -threads 1', run: () => oursPass(files, ffmpeg.path, 2, infos, 1, 4) },
 ];
 // The loader itself with CLIP's test view (1 clip x 1 centre crop of 8 frames, 224^2, not normalised; ours decodes to
 // 298x224 with CLIP's resize and crops, PyAV squashes to 224x224; the views are float32, not uint8) and its
@@ -312,13 +312,17 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 console.log(`\nclips/s over ${rounds} interleaved rounds (best = from the fastest round, median = from the median round):`);
+console.log('  [decodeFrames default] = one decodeFrames call per clip with its default settings (a process per clip, -threads 1);');
+console.log(
+  `  [loader default] = VideoLoader with its defaults (batchClips ${DEFAULT_BATCH_CLIPS}: the jobs a worker has in flight, 2 by default, share a process).`,
+);
 const rate = new Map<string, { best: number; median: number }>();
 for (const [name, xs] of seconds) {
   const best = files.length / Math.min(...xs);
   const med = files.length / median(xs);
   rate.set(name, { best, median: med });
   const cpuPerClip = (median(cpus.get(name)!) / files.length) * 1000;
-  console.log(`  ${name.padEnd(64)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
+  console.log(`  ${name.padEnd(76)} best ${best.toFixed(2)}  median ${med.toFixed(2)}   CPU ${cpuPerClip.toFixed(0)} ms/clip (median)`);
 }
 if (hasPyav) {
   console.log(`PyAV ${pyavVersion}: ratios of medians (>= 1.0 means at least PyAV's speed):`);
@@ -327,10 +331,10 @@ if (hasPyav) {
   for (const [name, r] of rate) {
     if (name.startsWith('PyAV') || name.startsWith('VideoLoader')) continue;
     const base = name.includes('2 at once') ? pyPar : pySeq;
-    console.log(`  ${name.padEnd(64)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
+    console.log(`  ${name.padEnd(76)} ${(r.median / base).toFixed(2)}x PyAV ${name.includes('2 at once') ? '2 at once' : 'sequential'}`);
   }
   console.log('  (VideoLoader lines: no ratio, their output is float32 views [B, T, H, W, 3] (uint8 / 255) handed over from worker');
-  console.log("   threads, more work than PyAV's uint8 frames; they show what the loader adds to the [loader default] decode.)");
+  console.log("   threads, more work than PyAV's uint8 frames; they show what the loader adds to the bare decode.)");
   // Cross-check: the same frames (mean pixel value per frame; the two resizers differ slightly).
   const ours = meansOf.get(SEQ_DEFAULT)!;
   const theirs = meansOf.get('PyAV sequential (thread_type AUTO)')!;

@@ -105,4 +105,5 @@ export {
   type ViewAugmentation,
   type ViewPlan,
   validateSvtViewConfig,
+  validateTestViewConfig,
 } from './views.js';

@@ -379,14 +379,15 @@ export function planTrainViews(geometry: FrameGeometry, config: SvtViewConfig, r
 }
 
 /**
- * Plans the test views of one video, clip-major: view `c * numCrops + k` is temporal clip `c`
- * ({@link sampleTestClipIndices}, or SVT's clip) and spatial crop `k` ({@link testCropBoxes}). No augmentation.
- * Test plans are in resized pixels: `sourceWidth x sourceHeight` is the frame after torchvision's `Resize` of the
- * short side to {@link testResizeShortSide}, and the crop boxes are integer, so a decoder that resizes to that size
- * lets `renderView` copy the crop without a second resample.
+ * Checks a {@link TestViewConfig} (counts and size integers >= 1, a known sampler and normalisation, SVT's one clip);
+ * throws `ConfigError` naming the field. Returns the config.
  */
-export function planTestViews(geometry: FrameGeometry, config: TestViewConfig): ViewPlan[] {
-  checkGeometry(geometry);
+export function validateTestViewConfig(config: TestViewConfig): TestViewConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new ConfigError(
+      `TestViewConfig must be an object { numClips, numCrops, numFrames, size, normalize }; received ${String(config)}.`,
+    );
+  }
   for (const key of ['numClips', 'numCrops', 'numFrames', 'size'] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 1) {
       throw new ConfigError(`TestViewConfig.${key} must be an integer >= 1; received ${config[key]}.`);
@@ -404,6 +405,21 @@ export function planTestViews(geometry: FrameGeometry, config: TestViewConfig): 
   if (normalization !== 'clip' && normalization !== 'imagenet') {
     throw new ConfigError(`TestViewConfig.normalization must be 'clip' or 'imagenet'; received ${String(normalization)}.`);
   }
+  return config;
+}
+
+/**
+ * Plans the test views of one video, clip-major: view `c * numCrops + k` is temporal clip `c`
+ * ({@link sampleTestClipIndices}, or SVT's clip) and spatial crop `k` ({@link testCropBoxes}). No augmentation.
+ * Test plans are in resized pixels: `sourceWidth x sourceHeight` is the frame after torchvision's `Resize` of the
+ * short side to {@link testResizeShortSide}, and the crop boxes are integer, so a decoder that resizes to that size
+ * lets `renderView` copy the crop without a second resample.
+ */
+export function planTestViews(geometry: FrameGeometry, config: TestViewConfig): ViewPlan[] {
+  checkGeometry(geometry);
+  validateTestViewConfig(config);
+  const sampler = config.sampler ?? 'uniform';
+  const normalization = config.normalization ?? 'clip';
   const resized = resizedShortSide(geometry.width, geometry.height, testResizeShortSide(config));
   const crops = testCropBoxes(resized.width, resized.height, config.size, config.numCrops);
   const plans: ViewPlan[] = [];

@@ -49,10 +49,15 @@ if (!gyp) {
 // Node's own headers (Debian's nodejs, or the ones npm is configured with): node-gyp must not download them.
 const args = ['rebuild'];
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node.h')) args.push('--nodedir=/usr');
-const r = spawnSync(gyp[0], [...gyp.slice(1), ...args], { stdio: 'inherit' });
+// node-gyp's own log (dozens of `gyp info` lines) is kept back; its last lines are shown when the build fails.
+const started = Date.now();
+const r = spawnSync(gyp[0], [...gyp.slice(1), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 if (r.status !== 0) {
+  const tail = `${r.stdout ?? ''}\n${r.stderr ?? r.error?.message ?? ''}`.trim().split('\n').slice(-25).join('\n');
   console.warn(
-    `[@lss/distributed] the c10d binding failed to build (exit ${r.status}); distributed training is unavailable. Debian also needs libgloo-dev for Gloo's headers.`,
+    `[@lss/distributed] the c10d binding failed to build (exit ${r.status}); distributed training is unavailable. Debian also needs libgloo-dev for Gloo's headers. node-gyp's last lines:\n${tail}`,
   );
+} else {
+  console.log(`[@lss/distributed] c10d binding built in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 }
 process.exit(0);

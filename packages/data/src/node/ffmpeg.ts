@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { ConfigError, DataError } from '@lss/core';
 import type { RgbFrames, VideoInfo } from '../types.js';
 import { ShellLauncher } from './launcher.js';
@@ -288,10 +288,26 @@ export interface FfmpegOptions {
   readonly timeoutMs?: number;
 }
 
+/** ` (after N ms). If the file is long or the machine busy, raise timeoutMs (now N).` for timeout errors. */
+function timeoutHint(timeoutMs: number | undefined): string {
+  const ms = timeoutMs ?? 60_000;
+  return ` (after ${ms} ms). A damaged file can stall the decoder; if the video is long or the machine busy, raise timeoutMs (now ${ms}).`;
+}
+
 function checkFile(path: string): void {
-  if (!existsSync(path)) throw new DataError(`Video not found: ${path}.`, { file: path });
+  if (!existsSync(path)) {
+    throw new DataError(
+      `Video not found: ${path}. Check the path${isAbsolute(path) ? '' : ` (relative to ${process.cwd()})`} or the dataset's videos folder, or re-download the video.`,
+      { file: path },
+    );
+  }
   const stat = statSync(path);
-  if (!stat.isFile()) throw new DataError(`Not a file: ${path}.`, { file: path });
+  if (!stat.isFile()) {
+    const kind = stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a named pipe (fifo)' : 'not a regular file';
+    throw new DataError(`Not a file: ${path} is ${kind}; expected a video file. Point to the video itself, or rename or remove it.`, {
+      file: path,
+    });
+  }
   if (stat.size === 0) throw new DataError(`Empty video file (0 bytes): ${path}. Re-download or remove it.`, { file: path });
 }
 
@@ -385,11 +401,11 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
       ? ['-hide_banner', '-nostdin', '-copyts', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', output]
       : ['-hide_banner', '-nostdin', '-i', path];
   const result = await runProbe(ffmpeg, args, options.timeoutMs ?? 60_000, countFrames);
-  if (result.timedOut) throw new DataError(`ffmpeg timed out probing ${path}.`, { file: path });
+  if (result.timedOut) throw new DataError(`ffmpeg timed out probing ${path}${timeoutHint(options.timeoutMs)}`, { file: path });
   const banner = parseFfmpegBanner(result.stderr);
   if (!banner.hasInput) {
     throw new DataError(
-      `ffmpeg cannot read ${path} as a video: ${lastLines(result.stderr)}. The file is corrupt, truncated or not a video.`,
+      `ffmpeg cannot read ${path} as a video: ${lastLines(result.stderr)}. The file is corrupt, truncated or not a video: re-download it, re-encode it with ffmpeg, or remove it from the dataset.`,
       { file: path },
     );
   }
@@ -524,7 +540,20 @@ export function decodedSize(
   info: Pick<VideoInfo, 'width' | 'height'>,
   options: Pick<DecodeOptions, 'outputSize' | 'maxShortSide'>,
 ): { width: number; height: number } {
-  if (options.outputSize) return { width: options.outputSize.width, height: options.outputSize.height };
+  if (options.outputSize) {
+    const { width, height } = options.outputSize;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+      throw new ConfigError(
+        `decodeFrames: outputSize must be positive integers { width, height } in pixels; received ${JSON.stringify(options.outputSize)}.`,
+      );
+    }
+    return { width, height };
+  }
+  if (options.maxShortSide !== undefined && (!Number.isInteger(options.maxShortSide) || options.maxShortSide < 1)) {
+    throw new ConfigError(
+      `decodeFrames: maxShortSide must be an integer >= 1 (pixels; leave it out to keep the decoded size); received ${options.maxShortSide}.`,
+    );
+  }
   const short = Math.min(info.width, info.height);
   if (options.maxShortSide && short > options.maxShortSide) {
     const k = options.maxShortSide / short;
@@ -555,8 +584,13 @@ async function planDecode(path: string, requested: readonly number[], options: D
   checkFile(path);
   const indices = [...new Set(requested)].sort((a, b) => a - b);
   for (const i of indices) {
-    if (!Number.isInteger(i) || i < 0 || i >= info.numFrames) {
-      throw new ConfigError(`decodeFrames: frame index ${i} is outside [0, ${info.numFrames}) for ${path}.`);
+    if (!Number.isInteger(i)) {
+      throw new ConfigError(`decodeFrames: frame indices must be integers (0 = the first decoded frame); received ${i} for ${path}.`);
+    }
+    if (i < 0 || i >= info.numFrames) {
+      throw new ConfigError(
+        `decodeFrames: frame index ${i} is outside [0, ${info.numFrames}) for ${path}, which has ${info.numFrames} frames (probeVideo(path).numFrames); sample indices below that, e.g. with sampleFrameIndices({ numFramesTotal: info.numFrames, numFrames }).`,
+      );
     }
   }
   const { width, height } = decodedSize(info, options);
@@ -706,7 +740,7 @@ export async function decodeFrames(path: string, requested: readonly number[], o
     [data],
     options.timeoutMs ?? 60_000,
   );
-  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding ${path}.`, { file: path });
+  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding ${path}${timeoutHint(options.timeoutMs)}`, { file: path });
   return finishDecode(plan, data, result.written[0]!, result.stderr, result.code);
 }
 
@@ -810,7 +844,7 @@ export async function scanVideoFrames(path: string, options: FfmpegOptions = {})
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-threads', '1', '-i', path, '-map', '0:v:0', '-an', '-sn', '-dn'];
   args.push('-vf', 'scale=16:16', '-vsync', '0', '-f', 'framecrc', '-');
   const result = await runFfmpeg(ffmpeg, args, { timeoutMs: options.timeoutMs ?? 120_000 });
-  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding all of ${path}.`, { file: path });
+  if (result.timedOut) throw new DataError(`ffmpeg timed out decoding all of ${path}${timeoutHint(options.timeoutMs)}`, { file: path });
   let decodedFrames = 0;
   for (const line of result.stdout.toString('utf8').split('\n')) if (line !== '' && !line.startsWith('#')) decodedFrames++;
   const errors = errorLines(result.stderr);

@@ -46,7 +46,7 @@ export {
   segmentFrames,
   type ViewRequest,
 } from './clip-views.js';
-export { DEFAULT_BATCH_CLIPS, DecodeBatcher, type DecodeBatcherOptions } from './decode-batcher.js';
+export { checkBatchClips, DEFAULT_BATCH_CLIPS, DecodeBatcher, type DecodeBatcherOptions } from './decode-batcher.js';
 export {
   AV_NOPTS_VALUE,
   type ClipRequest,

@@ -303,11 +303,13 @@ describe('VideoLoader', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new VideoLoader({ dataset: [], batchSize: 0, views: { mode: 'train', config: SMALL } })).toThrow(
+    const one = [{ path: '/nowhere/a.mp4', label: 0, className: 'a' }];
+    expect(() => new VideoLoader({ dataset: one, batchSize: 0, views: { mode: 'train', config: SMALL } })).toThrow(
       /batchSize must be an integer >= 1; received 0/,
     );
-    expect(() => new VideoLoader({ dataset: [], batchSize: 1, numWorkers: -1, views: { mode: 'train', config: SMALL } })).toThrow(
+    expect(() => new VideoLoader({ dataset: one, batchSize: 1, numWorkers: -1, views: { mode: 'train', config: SMALL } })).toThrow(
       /numWorkers/,
     );
+    expect(() => new VideoLoader({ dataset: [], batchSize: 1, views: { mode: 'train', config: SMALL } })).toThrow(/has no samples/);
   });
 });

@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { ConfigError, hashString, SeededRandom } from '@lss/core';
 import { collateBatch, type VideoBatch } from '../batch.js';
 import type { HostVideo, VideoDataset, VideoInfo, VideoSample } from '../types.js';
-import { type SvtViewConfig, type TestViewConfig, validateSvtViewConfig } from '../views.js';
+import { type SvtViewConfig, type TestViewConfig, validateSvtViewConfig, validateTestViewConfig } from '../views.js';
 import type { LoadViewsOptions, ViewRequest } from './clip-views.js';
+import { checkBatchClips } from './decode-batcher.js';
 import { ViewWorkerPool } from './pool.js';
 
 /**
@@ -180,13 +181,31 @@ export class VideoLoader {
   private epochRunning = false;
 
   constructor(options: VideoLoaderOptions) {
-    const samples = Array.isArray(options.dataset)
+    const samples: readonly VideoSample[] | undefined = Array.isArray(options.dataset)
       ? (options.dataset as readonly VideoSample[])
-      : (options.dataset as VideoDataset).samples;
+      : (options.dataset as VideoDataset | undefined)?.samples;
+    if (!Array.isArray(samples)) {
+      throw new ConfigError(
+        `VideoLoader: dataset must be an array of { path, label } samples or a dataset from a reader (readUcf101, readVideoFolder, ...); received ${typeof options.dataset}.`,
+      );
+    }
+    if (samples.length === 0) {
+      throw new ConfigError(
+        "VideoLoader: the dataset has no samples; expected at least one video. If it came from a reader, check its videosDir (the dataset's `missing` list names the files the reader looked for) and the annotation files.",
+      );
+    }
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
       throw new ConfigError(`VideoLoader: batchSize must be an integer >= 1; received ${options.batchSize}.`);
     }
-    if (options.views.mode === 'train') validateSvtViewConfig(options.views.config);
+    const views = options.views as VideoLoaderOptions['views'] | undefined;
+    if (!views || (views.mode !== 'train' && views.mode !== 'test') || typeof views.config !== 'object' || views.config === null) {
+      throw new ConfigError(
+        `VideoLoader: views must be { mode: 'train', config: SvtViewConfig } or { mode: 'test', config: TestViewConfig }; received ${JSON.stringify(views)}. E.g. { mode: 'train', config: SVT_VIEW_CONFIG }.`,
+      );
+    }
+    if (views.mode === 'train') validateSvtViewConfig(views.config);
+    else validateTestViewConfig(views.config);
+    if (options.batchClips !== undefined) checkBatchClips(options.batchClips, 'VideoLoader');
     const numWorkers = options.numWorkers ?? Math.max(1, Math.min(availableParallelism(), 8));
     if (!Number.isInteger(numWorkers) || numWorkers < 0)
       throw new ConfigError(`VideoLoader: numWorkers must be an integer >= 0; received ${numWorkers}.`);
@@ -228,7 +247,7 @@ export class VideoLoader {
       ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
       ...(o.maxShortSide ? { maxShortSide: o.maxShortSide } : {}),
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
-      ...(o.batchClips ? { batchClips: o.batchClips } : {}),
+      ...(o.batchClips !== undefined ? { batchClips: o.batchClips } : {}),
     };
   }
 

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, DataError } from '@lss/core';
 import type { HostVideo, VideoInfo } from '../types.js';
 import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
-import { DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
+import { checkBatchClips, DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 
 /** What one job gave: the views, or why the video could not be used. */
@@ -212,6 +212,7 @@ export class ViewWorkerPool {
   /** Decodes and renders the views of one video in a worker thread (or the calling thread when there are none). */
   async load(path: string, request: ViewRequest, job: PoolJob = {}): Promise<ViewOutcome> {
     if (this.closed) throw new ConfigError('ViewWorkerPool.load: the pool was closed; create a new one.');
+    if (job.options?.batchClips !== undefined) checkBatchClips(job.options.batchClips, 'ViewWorkerPool.load');
     const all = this.numWorkers === 0 ? [] : this.startWorkers();
     const live = all.filter((w) => !w.dead);
     if (live.length === 0) return this.loadInThread(path, request, job);

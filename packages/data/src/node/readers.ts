@@ -16,7 +16,14 @@ import {
   parseListFile,
   parseUcfSplitList,
 } from '../parse.js';
-import { formatSkippedSummary, type MissingVideo, type SkippedFile, type VideoDataset, type VideoSample } from '../types.js';
+import {
+  formatMissingSummary,
+  formatSkippedSummary,
+  type MissingVideo,
+  type SkippedFile,
+  type VideoDataset,
+  type VideoSample,
+} from '../types.js';
 
 /**
  * File extensions treated as videos when scanning folders (lower case): every container the bundled ffmpeg decodes
@@ -128,10 +135,11 @@ function lstatOk(path: string): boolean {
 
 /** Emits one warning listing a reader's skipped files (Node's `process.emitWarning`, or the caller's `onWarning`). */
 function warnSkipped(dataset: VideoDataset, onWarning?: (message: string) => void): VideoDataset {
-  if ((dataset.skipped?.length ?? 0) === 0) return dataset;
-  const message = formatSkippedSummary(dataset);
-  if (onWarning) onWarning(message);
-  else process.emitWarning(message, { type: 'LssDataWarning' });
+  const warn = (message: string) => (onWarning ? onWarning(message) : process.emitWarning(message, { type: 'LssDataWarning' }));
+  // Every listed video missing is almost always a wrong videos folder: said at once (partly missing datasets are
+  // reported by the callers that use them, e.g. lss-eval, from `dataset.missing`).
+  if (dataset.samples.length === 0 && dataset.missing.length > 0) warn(formatMissingSummary(dataset));
+  if ((dataset.skipped?.length ?? 0) > 0) warn(formatSkippedSummary(dataset));
   return dataset;
 }
 
