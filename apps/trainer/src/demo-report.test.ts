@@ -13,6 +13,7 @@ import {
   demoReading,
   demoStartLines,
   demoTable,
+  demoTimeLine,
   pairedDifference,
   readWrittenTable,
   tableFromRunFolder,
@@ -149,6 +150,17 @@ describe('the reading accounts for chance and noise', () => {
     expect(lines[1]).toBe(
       '  frozen: zero-shot at chance (8/144, p = 0.920), linear-probe above chance (19/144, p = 0.031), knn at chance (12/144, p = 0.543)',
     );
+    const strong = chanceLines([row('trained', 't', pcts([20, 20, 20]), pcts([7, 6, 6]), pcts([4, 4, 4]))]);
+    expect(strong[1]).toMatch(/^ {2}trained: zero-shot above chance \(60\/144, p < 0\.001\), linear-probe above chance/);
+    expect(strong.join('\n')).not.toMatch(/p = </);
+  });
+
+  it('times each phase, the LSS runs with their two parts in parentheses', () => {
+    const phases = { world: 8.2, 'frozen CLIP eval': 7, 'step-0 tower eval': 3, 'LSS runs': 179.4 };
+    expect(demoTimeLine(phases, { training: 171.2, evaluation: 7.1 })).toBe(
+      'world 8 s, frozen CLIP eval 7 s, step-0 tower eval 3 s, LSS runs 179 s (training 171 s, eval of the trained towers 7 s)',
+    );
+    expect(demoTimeLine({ world: 8 })).toBe('world 8 s');
   });
 });
 

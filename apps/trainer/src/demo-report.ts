@@ -200,11 +200,36 @@ export function chanceLines(rows: readonly DemoRow[]): string[] {
   const body = rows.map((r) => {
     const cells = DEMO_PROTOCOLS.map((p) => {
       const k = chanceCheck(r.reports[p]);
-      return `${p} ${k.aboveChance ? 'above chance' : 'at chance'} (${k.correct}/${k.total}, p = ${k.pValue < 0.001 ? '< 0.001' : k.pValue.toFixed(3)})`;
+      return `${p} ${k.aboveChance ? 'above chance' : 'at chance'} (${k.correct}/${k.total}, p ${k.pValue < 0.001 ? '< 0.001' : `= ${k.pValue.toFixed(3)}`})`;
     });
     return `  ${r.model}: ${cells.join(', ')}`;
   });
   return [head, ...body];
+}
+
+/** Seconds of the LSS runs phase, split into its two parts (they add up to about the phase's lap). */
+export interface LssRunSeconds {
+  /** Training of the 3 runs (one per split). */
+  readonly training: number;
+  /** Evaluation of the 3 trained towers. */
+  readonly evaluation: number;
+}
+
+/**
+ * The demo's time line: each phase in seconds, in order, the `'LSS runs'` phase followed by its parts in
+ * parentheses (`LSS runs 179 s (training 171 s, eval of the trained towers 7 s)`), so no part reads as a phase of
+ * its own or as a part of another part.
+ */
+export function demoTimeLine(phases: Readonly<Record<string, number>>, lssRuns?: LssRunSeconds): string {
+  return Object.entries(phases)
+    .map(([name, s]) => {
+      const parts =
+        name === 'LSS runs' && lssRuns
+          ? ` (training ${lssRuns.training.toFixed(0)} s, eval of the trained towers ${lssRuns.evaluation.toFixed(0)} s)`
+          : '';
+      return `${name} ${s.toFixed(0)} s${parts}`;
+    })
+    .join(', ');
 }
 
 /** Re-reads the rows' reports from the run folder and rebuilds the table (what a reader of the folder sees). */

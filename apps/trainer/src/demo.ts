@@ -49,6 +49,7 @@ import {
   demoReading,
   demoStartLines,
   demoTable,
+  demoTimeLine,
   tableFromRunFolder,
 } from './demo-report.js';
 import { memoizedViewLoader } from './demo-views.js';
@@ -306,8 +307,7 @@ async function demo(info: BackendInfo, workDir: string): Promise<void> {
   }
   rows.push({ model: `LSS video tower, trained (${steps} steps, EMA teacher)`, folder: 'lss-trained', reports: trainedReports });
   lap('LSS runs');
-  seconds['of which LSS training (3 runs)'] = timings.train; // parts of 'LSS runs', not added to it
-  seconds['of which trained tower eval (3 runs)'] = timings.evaluate;
+  const lssRunSeconds = { training: timings.train, evaluation: timings.evaluate }; // the parts of 'LSS runs'
 
   // The table printed is the table of the reports as written (re-read from disk).
   const table = tableFromRunFolder(runDir, rows);
@@ -325,11 +325,7 @@ async function demo(info: BackendInfo, workDir: string): Promise<void> {
     `synthetic action world (seed 0, ${manifest.actions.length} actions, ${manifest.videos.length} videos), mean ± sample std over its 3 splits; chance ${(100 / manifest.actions.length).toFixed(1)} %.`,
     `test views 1 clip x 1 crop, ${base.model.numFrames} frames; zero-shot prompts: the class names in ${JSON.stringify(frozenRow.reports['zero-shot'].promptSet?.templates ?? [])}; k-NN k = 20, T = 0.07; linear probe: L2 logistic regression, C chosen on held-out training clips.`,
     `model: ${WORLD_CLIP_DIR} (CLIP pretrained on the world's captioned stills only, see its README.md); LSS: configs/lss-world.yaml, one run per split on that split's unlabeled training videos.`,
-    `reports: ${runDir}/<row>/<protocol>/report.{json,md} (lss-trained/split<k>/: each split's run); ${describeBackend(info)}; ${minutes.toFixed(1)} min in all (${Object.entries(
-      seconds,
-    )
-      .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
-      .join(', ')}; ${demoViews.decoded()} videos decoded for evaluation, once each).`,
+    `reports: ${runDir}/<row>/<protocol>/report.{json,md} (lss-trained/split<k>/: each split's run); ${describeBackend(info)}; ${minutes.toFixed(1)} min in all (${demoTimeLine(seconds, lssRunSeconds)}; ${demoViews.decoded()} videos decoded for evaluation, once each).`,
   ];
   const text = `${table}\n\n${readings.join('\n')}\n\n${chance.join('\n')}\n\n${notes.join('\n')}\n`;
   writeFileSync(join(runDir, 'table.md'), text);
@@ -348,6 +344,7 @@ async function demo(info: BackendInfo, workDir: string): Promise<void> {
         chance: 100 / manifest.actions.length,
         minutes,
         seconds,
+        lssRunSeconds,
       },
       null,
       2,
