@@ -3,8 +3,31 @@
 # runs the demo or the test suite. Needs only Node 20 and npm.
 #   bash tooling/scripts/run.sh demo   # LSS on the synthetic action world: evaluate, train without labels, evaluate (README "The demo")
 #   bash tooling/scripts/run.sh test   # lint, type-check and every test, with one closing summary line
+# Both: pnpm, the npm dependencies and, as root on Debian without a libtorch, libtorch-dev / libopenblas0-pthread /
+# libgloo-dev (apt; the torch backend and @lss/distributed). Only `test` also installs chromium (apt; @lss/web's page test).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+MODE="${1:-test}"
+case "$MODE" in
+  demo | test) ;;
+  *)
+    echo "usage: bash tooling/scripts/run.sh demo|test (received \"$MODE\")" >&2
+    exit 2
+    ;;
+esac
+# @lss/web's page test drives a headless Chromium (playwright-core, executablePath); it downloads no browser.
+# Only the test command needs it: the demo runs in Node (wasm or torch), never in a browser.
+ensure_chromium() {
+  local chromium="${LSS_CHROMIUM:-/usr/bin/chromium}"
+  if [ -x "$chromium" ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[lss] no Chromium at $chromium: installing Debian's chromium for the @lss/web page test (apt, once)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "[lss] could not install chromium: the @lss/web page test will fail"
+  else
+    echo "[lss] no Chromium at $chromium and not root with apt: the @lss/web page test will fail; install Debian's chromium or set LSS_CHROMIUM"
+  fi
+}
 PNPM_VERSION=12.4.2
 if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then
   PNPM=(pnpm)
@@ -35,19 +58,8 @@ if [ -f /usr/include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp ] && [ ! -
     echo "[lss] Gloo headers missing (Debian: libgloo-dev): @lss/distributed's c10d binding will not be built"
   fi
 fi
-# @lss/web's page test drives a headless Chromium (playwright-core, executablePath); it downloads no browser.
-CHROMIUM="${LSS_CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$CHROMIUM" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[lss] no Chromium at $CHROMIUM: installing Debian's chromium for the @lss/web page test (apt, once)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "[lss] could not install chromium: the @lss/web page test will fail"
-  else
-    echo "[lss] no Chromium at $CHROMIUM and not root with apt: the @lss/web page test will fail; install Debian's chromium or set LSS_CHROMIUM"
-  fi
-fi
 "${PNPM[@]}" install --frozen-lockfile
-case "${1:-test}" in
+case "$MODE" in
   demo)
     # The demo runs from the TypeScript sources (tsx, the @lss/source export condition): only @lss/core's
     # JavaScript is built (its #tfjs-registrations import resolves to dist/), no type declarations.
@@ -55,6 +67,7 @@ case "${1:-test}" in
     "${PNPM[@]}" demo "$@"
     ;;
   test)
+    ensure_chromium
     "${PNPM[@]}" build
     node tooling/scripts/check-packages.mjs
     "${PNPM[@]}" lint
@@ -80,9 +93,5 @@ case "${1:-test}" in
     fi
     node tooling/scripts/test-summary.mjs || status=1
     exit "$status"
-    ;;
-  *)
-    echo "usage: bash tooling/scripts/run.sh demo|test" >&2
-    exit 2
     ;;
 esac
