@@ -67,5 +67,9 @@ describe('generateSyntheticDataset', () => {
         `generateSyntheticDataset: the output folder ${dir} cannot be created: ${file} is an existing file; expected a folder (created when missing). Pass another dir, or move that file away.`,
       );
     }
+    // A missing or misnamed `dir` (e.g. `root`) is said as such, not a TypeError from node:path.
+    await expect(generateSyntheticDataset({ root: '/tmp/x', numClasses: 2, videosPerClass: 3 } as never)).rejects.toThrow(
+      /^generateSyntheticDataset: dir must be the output folder's path \(a non-empty string\); received undefined\./,
+    );
   });
 });

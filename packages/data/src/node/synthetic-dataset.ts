@@ -84,6 +84,11 @@ export function fileBlockingFolder(dir: string): string | undefined {
  */
 export async function generateSyntheticDataset(options: SyntheticDatasetOptions): Promise<SyntheticDataset> {
   const { numClasses, videosPerClass } = options;
+  if (typeof options.dir !== 'string' || options.dir === '') {
+    throw new ConfigError(
+      `generateSyntheticDataset: dir must be the output folder's path (a non-empty string); received ${JSON.stringify(options.dir)}. E.g. { dir: '/tmp/synth', numClasses: 4, videosPerClass: 6 }.`,
+    );
+  }
   if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > SYNTHETIC_MOTIONS.length) {
     throw new ConfigError(
       `generateSyntheticDataset: numClasses must be an integer in [1, ${SYNTHETIC_MOTIONS.length}]; received ${numClasses}.`,
