@@ -13,6 +13,7 @@ import {
   type TestViewConfig,
   type ViewPlan,
 } from '../views.js';
+import { DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
 import { type DecodedFrames, type DecodeOptions, decodeFrames, probeVideo } from './ffmpeg.js';
 
 /** Which views to produce: SVT training views (seeded) or deterministic test views. */
@@ -192,5 +193,38 @@ export class DecodedFramesCache {
 
   clear(): void {
     this.videos.clear();
+  }
+}
+
+/**
+ * How one thread loads the view pool's jobs (a pool worker, or the pool's calling thread when it has none): train
+ * views from this thread's {@link DecodedFramesCache} when `cacheFrames` is given, else {@link loadVideoViews}, the
+ * jobs that arrive together sharing one ffmpeg process up to `options.batchClips` (default `DEFAULT_BATCH_CLIPS`; one
+ * `DecodeBatcher` per group size, 1 = a process per clip).
+ */
+export class ThreadViewLoader {
+  private readonly cache = new DecodedFramesCache();
+  private readonly batchers = new Map<number, DecodeBatcher>();
+
+  load(path: string, request: ViewRequest, options: LoadViewsOptions = {}, cacheFrames?: CachedFramesOptions): Promise<LoadedViews> {
+    if (cacheFrames) return this.cache.load(path, request, cacheFrames, options);
+    const maxClips = options.batchClips ?? DEFAULT_BATCH_CLIPS;
+    if (maxClips <= 1) return loadVideoViews(path, request, options);
+    const batcher = this.batcherFor(maxClips);
+    return loadVideoViews(path, request, options, (p, i, o) => batcher.decode(p, i, o));
+  }
+
+  private batcherFor(maxClips: number): DecodeBatcher {
+    let batcher = this.batchers.get(maxClips);
+    if (!batcher) {
+      batcher = new DecodeBatcher({ maxClips });
+      this.batchers.set(maxClips, batcher);
+    }
+    return batcher;
+  }
+
+  /** Drops the cached frames. */
+  clear(): void {
+    this.cache.clear();
   }
 }

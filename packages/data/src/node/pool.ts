@@ -10,8 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, DataError } from '@lss/core';
 import type { HostVideo, VideoInfo } from '../types.js';
-import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
-import { checkBatchClips, DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
+import { type CachedFramesOptions, type LoadViewsOptions, ThreadViewLoader, type ViewRequest } from './clip-views.js';
+import { checkBatchClips } from './decode-batcher.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 
 /** What one job gave: the views, or why the video could not be used. */
@@ -101,8 +101,8 @@ export class ViewWorkerPool {
   readonly jobsPerWorker = new Map<number, number>();
   private workers: PoolWorker[] | undefined;
   private readonly waiting = new Map<number, (r: WorkerResult) => void>();
-  private readonly localCache = new DecodedFramesCache();
-  private readonly localBatchers = new Map<number, DecodeBatcher>();
+  /** Loads jobs in the calling thread when there are no workers (or they cannot start). */
+  private readonly local = new ThreadViewLoader();
   private nextJobId = 1;
   private closed = false;
 
@@ -177,23 +177,9 @@ export class ViewWorkerPool {
     this.jobsPerWorker.set(thread, (this.jobsPerWorker.get(thread) ?? 0) + 1);
   }
 
-  private localBatcher(n: number): DecodeBatcher {
-    let b = this.localBatchers.get(n);
-    if (!b) {
-      b = new DecodeBatcher({ maxClips: n });
-      this.localBatchers.set(n, b);
-    }
-    return b;
-  }
-
   private async loadInThread(path: string, request: ViewRequest, job: PoolJob): Promise<ViewOutcome> {
     try {
-      const batch = job.options?.batchClips ?? DEFAULT_BATCH_CLIPS;
-      const loaded = job.cacheFrames
-        ? await this.localCache.load(path, request, job.cacheFrames, job.options)
-        : batch > 1
-          ? await loadVideoViews(path, request, job.options, (p, i, o) => this.localBatcher(batch).decode(p, i, o))
-          : await loadVideoViews(path, request, job.options);
+      const loaded = await this.local.load(path, request, job.options, job.cacheFrames);
       this.count(0);
       return {
         ok: true,
@@ -261,7 +247,7 @@ export class ViewWorkerPool {
     this.closed = true;
     const workers = this.workers ?? [];
     this.workers = undefined;
-    this.localCache.clear();
+    this.local.clear();
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
 }

@@ -6,8 +6,7 @@
  */
 import { parentPort, threadId } from 'node:worker_threads';
 import { DataError } from '@lss/core';
-import { type CachedFramesOptions, DecodedFramesCache, type LoadViewsOptions, loadVideoViews, type ViewRequest } from './clip-views.js';
-import { DEFAULT_BATCH_CLIPS, DecodeBatcher } from './decode-batcher.js';
+import { type CachedFramesOptions, type LoadViewsOptions, ThreadViewLoader, type ViewRequest } from './clip-views.js';
 
 /** Message from the pool to a worker. */
 export interface WorkerJob {
@@ -43,26 +42,10 @@ if (parentPort) {
   const port = parentPort;
   // Tell the pool the message handler is installed (the bootstrap may take a while to load TypeScript).
   queueMicrotask(() => port.postMessage({ ready: true }));
-  const cache = new DecodedFramesCache();
-  // Jobs that arrive together and ask for it share an ffmpeg process (one batcher per group size).
-  const batchers = new Map<number, DecodeBatcher>();
-  const batcher = (n: number) => {
-    let b = batchers.get(n);
-    if (!b) {
-      b = new DecodeBatcher({ maxClips: n });
-      batchers.set(n, b);
-    }
-    return b;
-  };
+  // The frame cache, and jobs that arrive together sharing an ffmpeg process (see ThreadViewLoader).
+  const loader = new ThreadViewLoader();
   port.on('message', (job: WorkerJob) => {
-    (job.cacheFrames
-      ? cache.load(job.path, job.request, job.cacheFrames, job.options)
-      : (job.options.batchClips ?? DEFAULT_BATCH_CLIPS) > 1
-        ? loadVideoViews(job.path, job.request, job.options, (p, i, o) =>
-            batcher(job.options.batchClips ?? DEFAULT_BATCH_CLIPS).decode(p, i, o),
-          )
-        : loadVideoViews(job.path, job.request, job.options)
-    ).then(
+    loader.load(job.path, job.request, job.options, job.cacheFrames).then(
       (loaded) => {
         const views = loaded.views.map((v) => ({ data: v.data, shape: [...v.shape] }));
         const result: WorkerResult = {
