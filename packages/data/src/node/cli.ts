@@ -140,12 +140,19 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   throw new UsageError(`unknown command ${JSON.stringify(command)}; expected check or generate.`);
 }
 
+/** The command's one positional argument, a folder (`what`); a `UsageError` when it is missing or not alone. */
+function oneFolder(command: string, positionals: readonly string[], what: string, example: string): string {
+  const [dir, ...extra] = positionals;
+  if (!dir) throw new UsageError(`${command} needs the ${what}, e.g. lss-data ${command} ${example}.`);
+  if (extra.length > 0) {
+    throw new UsageError(`${command} takes one ${what}; received also ${extra.map((e) => JSON.stringify(e)).join(', ')}.`);
+  }
+  return dir;
+}
+
 async function runCheck(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand('check', args, CHECK_OPTIONS);
-  const [dir, ...extra] = positionals;
-  if (!dir) throw new UsageError('check needs the dataset folder, e.g. lss-data check data/UCF-101.');
-  if (extra.length > 0)
-    throw new UsageError(`check takes one dataset folder; received also ${extra.map((e) => JSON.stringify(e)).join(', ')}.`);
+  const dir = oneFolder('check', positionals, 'dataset folder', 'data/UCF-101');
   const concurrency = intFlag(values.concurrency, 'concurrency', 2, { min: 1 });
   const ffmpeg = resolveFfmpeg();
   if (!values.json) io.out(describeFfmpeg(ffmpeg));
@@ -173,10 +180,7 @@ async function runCheck(args: readonly string[], io: CliIo): Promise<number> {
 
 async function runGenerate(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand('generate', args, GENERATE_OPTIONS);
-  const [dir, ...extra] = positionals;
-  if (!dir) throw new UsageError('generate needs the output folder, e.g. lss-data generate /tmp/synth.');
-  if (extra.length > 0)
-    throw new UsageError(`generate takes one output folder; received also ${extra.map((e) => JSON.stringify(e)).join(', ')}.`);
+  const dir = oneFolder('generate', positionals, 'output folder', '/tmp/synth');
   // Every flag is checked before ffmpeg is looked up or anything is written.
   const options = {
     dir,
